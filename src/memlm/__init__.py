@@ -1,0 +1,1 @@
+"""memlm: memory for language models."""
