@@ -1,1 +1,28 @@
-"""memlm: memory for language models."""
+"""memlm: memory for language models.
+
+The engine (`Memory`) gives an LLM application working memory (the session's recent
+turns) and long-term memory (episodes, facts, summaries) in one SQLite file with a local
+embedding model. The lab (`memlm.nn`, `memlm.lab`) holds the neural memory mechanisms.
+"""
+
+from memlm.config import GateConfig, MemoryConfig, RecallConfig
+from memlm.encoders.base import Encoder
+from memlm.engine import Memory
+from memlm.types import Event, HistoryEntry, Hit, MemoryRecord, Scope
+from memlm.working import Context, WorkingMemory
+
+__all__ = [
+    "Context",
+    "Encoder",
+    "Event",
+    "GateConfig",
+    "HistoryEntry",
+    "Hit",
+    "Memory",
+    "MemoryConfig",
+    "MemoryRecord",
+    "RecallConfig",
+    "Scope",
+    "WorkingMemory",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,138 @@
+"""Encoder speed and agreement on realistic texts (the LoCoMo dev turns).
+
+Prints, per MiniLM backend (torch fp32, onnx fp32, onnx int8) and for the hashing
+encoder: bulk throughput in texts/s, single-query latency p50/p95, cosine agreement of
+the vectors with torch fp32 (mean/min), and dense retrieval recall@10 of the evidence
+turns for the LoCoMo questions of categories 1-4.
+
+    .venv/bin/python benchmarks/encoder_speed.py [--backends torch,onnx,int8] [--st]
+
+Keep runs short on shared CPUs: one timed pass over ~790 turns per backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from memlm.encoders import HashingEncoder, MiniLMEncoder  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/locomo/locomo-dev.json"
+
+
+def load_locomo(path: Path) -> list[dict]:
+    """Per conversation: turns (dia_id, text) and questions (question, evidence ids)."""
+    convs = []
+    for sample in json.loads(path.read_text()):
+        conv = sample["conversation"]
+        turns = []
+        for key, value in conv.items():
+            if re.fullmatch(r"session_\d+", key) and isinstance(value, list):
+                turns += [(t["dia_id"], f"{t['speaker']}: {t['text']}") for t in value]
+        qas = []
+        for qa in sample["qa"]:
+            if qa.get("category") not in (1, 2, 3, 4):
+                continue
+            ev = {e for item in qa.get("evidence", []) for e in re.findall(r"D\d+:\d+", item)}
+            if ev:
+                qas.append((qa["question"], ev))
+        convs.append({"turns": turns, "qas": qas})
+    return convs
+
+
+def recall_at_k(encoder, convs: list[dict], k: int = 10) -> float:
+    """Mean over questions of |evidence in top-k turns by cosine| / |evidence|."""
+    scores = []
+    for conv in convs:
+        ids = [d for d, _ in conv["turns"]]
+        turn_vecs = encoder.encode([t for _, t in conv["turns"]])
+        q_vecs = encoder.encode([q for q, _ in conv["qas"]])
+        top = np.argsort(-(q_vecs @ turn_vecs.T), axis=1)[:, :k]
+        for (_, ev), row in zip(conv["qas"], top):
+            scores.append(len(ev & {ids[j] for j in row}) / len(ev))
+    return float(np.mean(scores))
+
+
+def latency_ms(encoder, queries: list[str]) -> tuple[float, float]:
+    """p50 and p95 of encode([one query]) wall time, in ms."""
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        encoder.encode([q])
+        times.append((time.perf_counter() - t0) * 1000)
+    qs = statistics.quantiles(times, n=20)
+    return statistics.median(times), qs[18]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--backends", default="torch,onnx,int8", help="MiniLM backends to run")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--queries", type=int, default=60, help="single-query latency samples")
+    ap.add_argument("--no-recall", action="store_true", help="skip the recall@10 check")
+    ap.add_argument("--st", action="store_true", help="also time sentence-transformers")
+    args = ap.parse_args()
+
+    convs = load_locomo(args.data)
+    texts = [t for c in convs for _, t in c["turns"]]
+    queries = [q for c in convs for q, _ in c["qas"]][: args.queries]
+    print(f"{len(texts)} turns, {sum(len(c['qas']) for c in convs)} questions (cat 1-4), "
+          f"{len(queries)} latency queries, batch {args.batch_size}, cores {os.cpu_count()}")
+
+    encoders = {"hashing": HashingEncoder()}
+    encoders |= {
+        b: MiniLMEncoder(b, batch_size=args.batch_size) for b in args.backends.split(",") if b
+    }
+    vecs: dict[str, np.ndarray] = {}
+    rows = []
+    for label, enc in encoders.items():
+        t0 = time.perf_counter()
+        enc.encode(texts[:8])  # load (and export/quantise on first use) + warm-up
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        vecs[label] = enc.encode(texts)
+        rate = len(texts) / (time.perf_counter() - t0)
+        p50, p95 = latency_ms(enc, queries)
+        rec = float("nan") if args.no_recall else recall_at_k(enc, convs)
+        rows.append((label, enc.name, load_s, rate, p50, p95, rec))
+
+    if args.st:
+        from sentence_transformers import SentenceTransformer
+
+        from memlm.encoders.minilm import default_model_dir
+
+        st = SentenceTransformer(str(default_model_dir()), device="cpu")
+        st.encode(texts[:8])
+        t0 = time.perf_counter()
+        vecs["sentence-transformers"] = st.encode(texts, batch_size=32, normalize_embeddings=True)
+        rate = len(texts) / (time.perf_counter() - t0)
+        p50, p95 = latency_ms(type("S", (), {"encode": lambda s, x: st.encode(x)})(), queries)
+        rows.append(("sentence-transformers", "-", float("nan"), rate, p50, p95, float("nan")))
+
+    print(f"\n{'encoder':<22}{'name':<24}{'load s':>8}{'texts/s':>9}"
+          f"{'p50 ms':>8}{'p95 ms':>8}{'R@10':>7}")
+    for label, name, load_s, rate, p50, p95, rec in rows:
+        print(f"{label:<22}{name:<24}{load_s:8.2f}{rate:9.1f}{p50:8.2f}{p95:8.2f}{rec:7.3f}")
+
+    ref = "torch" if "torch" in vecs else next((k for k in vecs if k != "hashing"), None)
+    if ref:
+        print(f"\ncosine agreement with {ref} (per text):")
+        for label, v in vecs.items():
+            if label in (ref, "hashing"):
+                continue
+            cos = np.sum(vecs[ref] * v, axis=1)
+            print(f"  {label:<22} mean {cos.mean():.6f}  min {cos.min():.6f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed by `memlm bench ...`, never asserted by tests."""

@@ -1,0 +1,59 @@
+"""`memlm bench ...`: benchmarks that print figures (JSON by default)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+from memlm.cli.common import emit, errors_as_messages, plain_option
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks: recall quality, latency, throughput."""
+
+
+@bench.command()
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), envvar="MEMLM_LOCOMO", default=None,
+              help="LoCoMo JSON (default ../shared/data/locomo/locomo-dev.json, else the shipped sample).")
+@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@click.option("--hops", type=int, default=None, help="Passes over memory (default from config).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the figures to this file.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@plain_option
+@errors_as_messages
+def locomo(data, encoder, hops, json_out, quiet, plain):
+    """Turn/session recall@k, ingest throughput and search latency on LoCoMo."""
+    from memlm.bench import locomo as lb
+    from memlm.bench.locomo_data import find_locomo, load_locomo
+    from memlm.engine import Memory
+
+    path = find_locomo(data)
+    conversations = load_locomo(path)
+    with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp) / "bench.db", encoder=encoder) as mem:
+        mem.encoder.encode(["warm up the encoder"])  # model load is not ingest time
+        result = lb.run(mem, conversations, progress=not quiet, hops=hops)
+    result["data"] = str(path)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+    emit(result, plain, render_locomo)
+
+
+def render_locomo(r: dict) -> str:
+    ks = ("1", "5", "10", "20")
+    lines = [f"LoCoMo recall ({r['questions']} questions, {r['conversations']} conversations, {r['turns']} turns, "
+             f"encoder {r['encoder']})", "", f"{'':24}" + "".join(f"@{k:<7}" for k in ks)]
+    lines.append(f"{'turn recall_any':24}" + "".join(f"{r['turn_recall_any'][k]:<8.3f}" for k in ks))
+    lines.append(f"{'turn recall_all':24}" + "".join(f"{r['turn_recall_all'][k]:<8.3f}" for k in ks))
+    lines.append(f"{'session recall_any':24}{'':16}" + "".join(f"{r['session_recall_any'][k]:<8.3f}" for k in ("5", "10")))
+    lines.append("")
+    for name, c in r["per_category"].items():
+        lines.append(f"  {name:20} n={c['questions']:<4} any@10 {c['turn_recall_any']['10']:.3f}  "
+                     f"all@10 {c['turn_recall_all']['10']:.3f}")
+    lines.append("")
+    lines.append(f"ingest {r['ingest_turns_per_s']} turns/s; search p50 {r['search_ms_p50']} ms, p95 {r['search_ms_p95']} ms")
+    return "\n".join(lines)

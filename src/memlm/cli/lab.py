@@ -1,0 +1,180 @@
+"""`memlm train`, `memlm sample`, `memlm eval` and `memlm lab report`: the memory lab CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from typing import Any
+
+import click
+
+EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def parse_value(text: str) -> Any:
+    """'3' -> 3, '1e-3' -> 0.001, 'true' -> True, anything else stays a string."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """['--a=1', '--b', 'x'] -> {'a': 1, 'b': 'x'}; dashes in keys become underscores."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise click.UsageError(f"unexpected argument {arg!r}; use --key=value")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise click.UsageError(f"{arg} needs a value")
+            value, i = args[i + 1], i + 1
+        out[key.replace("-", "_")] = parse_value(value)
+        i += 1
+    return out
+
+
+def read_config(path: str | None) -> dict[str, Any]:
+    """Flatten a TOML file: [train]/[task]/[model] tables become prefixed keys."""
+    if not path:
+        return {}
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key in ("train", "task", "model"):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def emit(obj: dict[str, Any], plain: bool) -> None:
+    """JSON on stdout, or aligned `key: value` lines with --plain."""
+    if not plain:
+        click.echo(json.dumps(obj, indent=2, default=str))
+        return
+    for key, value in obj.items():
+        if isinstance(value, float):
+            value = f"{value:.4f}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
+        click.echo(f"{key:>16}: {value}")
+
+
+@click.command(context_settings=EXTRA)
+@click.argument("model")
+@click.argument("task")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="TOML file of options.")
+@click.option("--plain", is_flag=True, help="Human-readable output instead of JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: if a terminal).")
+@click.pass_context
+def train(ctx: click.Context, model: str, task: str, config_path: str | None, plain: bool, progress: bool | None) -> None:
+    """Train MODEL on TASK; --key=value sets train, task or model config fields."""
+    from memlm.lab.train import TrainConfig, split_overrides, train as run_train
+
+    overrides = {**read_config(config_path), **parse_overrides(ctx.args)}
+    try:
+        train_kw, task_kw, model_kw = split_overrides(model, task, overrides)
+        cfg = TrainConfig(**train_kw)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    show = sys.stderr.isatty() if progress is None else progress
+    result = run_train(model, task, task_kw, model_kw, cfg, progress=show)
+    keys = ("model", "task", "task_kwargs", "params", "iters", "seconds", "tokens_per_sec", "stopped", "metrics", "checkpoint")
+    emit({k: result[k] for k in keys}, plain)
+
+
+def encode_prompt(vocab: list[str], prompt: str) -> list[int]:
+    """Prompt to ids with the checkpoint's vocabulary (characters, else whitespace words)."""
+    index = {tok: i for i, tok in enumerate(vocab)}
+    pieces = list(prompt) if all(len(t) == 1 for t in vocab) else prompt.split()
+    return [index[p] for p in pieces if p in index]
+
+
+def join_tokens(vocab: list[str], ids: list[int]) -> str:
+    sep = "" if all(len(t) == 1 for t in vocab) else " "
+    return sep.join(vocab[i] for i in ids)
+
+
+@click.command(context_settings=EXTRA)
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--prompt", default="\n", show_default=True, help="Text to continue.")
+@click.option("--max-new-tokens", "--max_new_tokens", default=200, show_default=True)
+@click.option("--temperature", default=0.8, show_default=True)
+@click.option("--top-k", "--top_k", default=0, show_default=True, help="0 = no top-k filtering.")
+@click.option("--seed", default=1337, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the text.")
+def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float, top_k: int, seed: int, as_json: bool) -> None:
+    """Generate text from a trained CHECKPOINT."""
+    import torch
+
+    from memlm.lab.checkpoint import load_checkpoint
+
+    model, ckpt = load_checkpoint(checkpoint)
+    vocab = ckpt["vocab"]
+    ids = encode_prompt(vocab, prompt) or [0]
+    gen = torch.Generator().manual_seed(seed)
+    out = model.generate(torch.tensor([ids]), max_new_tokens, temperature=temperature, top_k=top_k or None, generator=gen)
+    text = join_tokens(vocab, out[0].tolist())
+    if as_json:
+        click.echo(json.dumps({"model": ckpt["model_name"], "prompt": prompt, "text": text}))
+    else:
+        click.echo(text)
+
+
+@click.command("eval", context_settings=EXTRA)
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.argument("task")
+@click.option("--iters", default=50, show_default=True, help="Evaluation batches.")
+@click.option("--batch-size", "--batch_size", default=32, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--split", default="val", show_default=True)
+@click.pass_context
+def eval_(ctx: click.Context, checkpoint: str, task: str, iters: int, batch_size: int, seed: int, split: str) -> None:
+    """Evaluate CHECKPOINT on TASK (--key=value sets task arguments); prints one JSON object."""
+    from memlm.lab.checkpoint import load_checkpoint
+    from memlm.lab.train import evaluate, get_task, is_lm_task
+
+    model, ckpt = load_checkpoint(checkpoint)
+    task_kw = dict(ckpt["task"]["kwargs"]) if ckpt["task"]["name"] == task else {}
+    task_kw.update(parse_overrides(ctx.args))
+    task_obj = get_task(task, **task_kw)
+    metrics = evaluate(model, task_obj, split, iters, batch_size, seed)
+    out: dict[str, Any] = {"task": task, "model": ckpt["model_name"], "examples": metrics["examples"]}
+    if is_lm_task(task_obj):
+        out.update(loss=metrics["loss"], bits_per_char=metrics["bits_per_char"])
+    else:
+        out.update(accuracy=metrics["accuracy"], loss=metrics["loss"])
+    click.echo(json.dumps(out))
+
+
+@click.group()
+def lab() -> None:
+    """The memory lab: reports across architectures and tasks."""
+
+
+@lab.command()
+@click.option("--out", "out_dir", default="out/lab/report", show_default=True, help="Output folder.")
+@click.option("--quick", is_flag=True, help="Tiny budgets (seconds), for tests.")
+@click.option("--seed", default=1337, show_default=True)
+@click.option("--plain", is_flag=True, help="Print the markdown table instead of JSON.")
+def report(out_dir: str, quick: bool, seed: int, plain: bool) -> None:
+    """Train and evaluate every architecture on the memory tasks; write a table and plots."""
+    from memlm.lab.report import run_report
+
+    summary = run_report(out_dir, quick=quick, seed=seed, progress=sys.stderr.isatty())
+    if plain:
+        click.echo(open(summary["table"], encoding="utf-8").read())
+    else:
+        click.echo(json.dumps(summary, indent=2))
+

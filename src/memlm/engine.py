@@ -1,0 +1,300 @@
+"""`Memory`: the engine's public face. Backend-agnostic write and read paths.
+
+Write: validate -> chunk -> encode (batched) -> gate against neighbours -> one transaction.
+Read: recall (lexical + dense, time, hops) -> hits; context assembles a prompt block.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from memlm.config import MemoryConfig, default_db_path
+from memlm.encoders.base import Encoder
+from memlm.recall.search import Retriever
+from memlm.stores.base import Filters, Store
+from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
+from memlm.write.chunk import chunk_text
+from memlm.write.gate import Decision, decide
+from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
+
+
+class Memory:
+    """Long-term and working memory for an LLM application, in one store.
+
+    `path` is a SQLite file (default $MEMLM_HOME/memory.db); `encoder` an Encoder or a
+    spec such as "minilm" or "hashing" (default: $MEMLM_ENCODER, else the packaged
+    all-MiniLM-L6-v2). Nothing is opened or loaded until first use.
+    """
+
+    def __init__(self, path: str | Path | None = None, encoder: Encoder | str | None = None, *,
+                 config: MemoryConfig | None = None, store: Store | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.config = config or MemoryConfig()
+        self._encoder_spec = encoder
+        self._encoder: Encoder | None = encoder if encoder is not None and not isinstance(encoder, str) else None
+        self._store = store
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- lazy parts ------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            from memlm.encoders import get_encoder
+
+            self._encoder = get_encoder(self._encoder_spec if isinstance(self._encoder_spec, str) else None)
+        return self._encoder
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                from memlm.stores.sqlite import SQLiteStore
+
+                self._store = SQLiteStore(self.path)
+            if not self._ready:
+                self._store.check_encoder(self.encoder.name, self.encoder.dim)
+                self._ready = True
+            return self._store
+
+    @property
+    def tenant(self) -> str:
+        return self.config.tenant
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------
+    def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
+            session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
+            kind: str | None = None) -> list[Event]:
+        """Remember a text (a fact by default) or conversation messages (episodes), gated."""
+        drafts = drafts_from_input(
+            messages_or_text, scope=Scope(user_id, agent_id, session_id), occurred_at=occurred_at,
+            metadata=metadata, kind=kind, max_chars=self.config.max_text_chars,
+        )
+        return self._write(drafts)
+
+    def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
+                 session_id: str | None = None, occurred_at: Any = None, kind: str | None = None,
+                 progress: bool = False) -> list[Event]:
+        """Bulk ingestion: batched embedding, one transaction per batch of `config.batch_size`."""
+        scope = Scope(user_id, agent_id, session_id)
+        events: list[Event] = []
+        batch: list[Draft] = []
+        bar = tqdm(desc="memories", unit="mem", disable=not progress)
+        for item in items:
+            batch.extend(drafts_from_input(item if isinstance(item, (str, dict)) else list(item), scope=scope,
+                                           occurred_at=occurred_at, metadata=None, kind=kind,
+                                           max_chars=self.config.max_text_chars))
+            if len(batch) >= self.config.batch_size:
+                events.extend(self._write(batch))
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            events.extend(self._write(batch))
+            bar.update(len(batch))
+        bar.close()
+        return events
+
+    def _write(self, drafts: list[Draft]) -> list[Event]:
+        drafts = self._chunk(drafts)
+        vectors = self.encoder.encode([d.text for d in drafts])
+        store = self.store
+        events: list[Event] = []
+        with store.transaction():
+            pending: list[MemoryRecord] = []
+            pending_vecs: list[np.ndarray] = []
+            neighbours = self._neighbours(drafts, vectors)
+            for i, draft in enumerate(drafts):
+                near = neighbours[i] + _pending_neighbours(draft, vectors[i], pending, pending_vecs)
+                near.sort(key=lambda rs: -rs[1])
+                decision = self._exact(draft) or decide(draft, near, self.config.gate)
+                events.append(self._apply(decision, draft, vectors[i], pending, pending_vecs))
+            if pending:
+                store.insert(pending, np.stack(pending_vecs))
+        return events
+
+    def _chunk(self, drafts: list[Draft]) -> list[Draft]:
+        out: list[Draft] = []
+        for d in drafts:
+            pieces = chunk_text(d.text, self.config.chunk_tokens, self.encoder.count_tokens)
+            if len(pieces) == 1:
+                out.append(d)
+                continue
+            group = uuid.uuid4().hex
+            for i, piece in enumerate(pieces):
+                meta = {**d.metadata, "chunk": i, "chunks": len(pieces), "chunk_group": group}
+                out.append(Draft(piece, d.kind, d.scope, d.role, d.occurred_at, meta, list(d.source_ids)))
+        return out
+
+    def _neighbours(self, drafts: list[Draft], vectors: np.ndarray) -> list[list[tuple[MemoryRecord, float]]]:
+        """Each draft's nearest stored memories of the same owner and kind."""
+        out: list[list[tuple[MemoryRecord, float]]] = [[] for _ in drafts]
+        groups: dict[tuple, list[int]] = {}
+        for i, d in enumerate(drafts):
+            groups.setdefault((d.scope.user_id, d.scope.agent_id, d.kind), []).append(i)
+        for (user, agent, kind), idx in groups.items():
+            filters = Filters(self.tenant, user, agent, kinds=(kind,))
+            results = self.store.dense(filters, vectors[idx], 5)
+            records = self.store.fetch(self.tenant, list({m for r in results for m, _ in r}))
+            for i, scored in zip(idx, results):
+                out[i] = [(records[m], s) for m, s in scored if m in records]
+        return out
+
+    def _exact(self, draft: Draft) -> Decision | None:
+        from memlm.stores.sqlite import norm_hash
+
+        filters = Filters(self.tenant, draft.scope.user_id, draft.scope.agent_id, kinds=(draft.kind,))
+        for rec in self.store.find_exact(filters, norm_hash(draft.text)):
+            if (rec.user_id, rec.agent_id) != (draft.scope.user_id, draft.scope.agent_id):
+                continue
+            if draft.kind != "episode" or (rec.session_id, rec.role, rec.occurred_at) == (
+                    draft.scope.session_id, draft.role, draft.occurred_at):
+                return Decision("NOOP", rec, 1.0)
+        return None
+
+    def _apply(self, decision: Decision, draft: Draft, vector: np.ndarray,
+               pending: list[MemoryRecord], pending_vecs: list[np.ndarray]) -> Event:
+        now = datetime.now(timezone.utc)
+        if decision.event == "NOOP":
+            return Event("NOOP", decision.target.id, decision.target.text, similarity=decision.similarity)
+        if decision.event == "UPDATE":
+            target = decision.target
+            old = target.text
+            target.text, target.updated_at = draft.text, now
+            target.metadata = {**target.metadata, **draft.metadata}
+            if target in pending:
+                pending_vecs[pending.index(target)] = vector
+            else:
+                self.store.update(target, vector, old)
+            return Event("UPDATE", target.id, draft.text, previous=old, similarity=decision.similarity)
+        record = MemoryRecord(
+            id=uuid.uuid4().hex, kind=draft.kind, text=draft.text, user_id=draft.scope.user_id,
+            agent_id=draft.scope.agent_id, session_id=draft.scope.session_id, role=draft.role,
+            created_at=now, updated_at=now, occurred_at=draft.occurred_at, metadata=draft.metadata,
+            source_ids=draft.source_ids, tenant=self.tenant,
+        )
+        pending.append(record)
+        pending_vecs.append(vector)
+        return Event("ADD", record.id, record.text)
+
+    # -- reading ---------------------------------------------------------------
+    def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
+               session_id: str | None = None, k: int = 10, kinds: Sequence[str] | None = None,
+               since: Any = None, until: Any = None, hops: int | None = None, neighbors: int = 0,
+               now: Any = None) -> list[Hit]:
+        """Recall the k memories most relevant to the query, best first, scores in [0, 1]."""
+        query = check_text(query, max_chars=self.config.max_text_chars)
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        filters = self._filters(user_id, agent_id, session_id, kinds, since, until)
+        retriever = Retriever(self.store, self.encoder, self.config.recall)
+        return retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now))
+
+    def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
+                 require_owner: bool = True) -> Filters:
+        Scope(user_id, agent_id, session_id).validate(require_owner=require_owner)
+        if kinds is not None:
+            kinds = tuple(check_kind(k) for k in ([kinds] if isinstance(kinds, str) else kinds))
+        return Filters(self.tenant, user_id, agent_id, session_id, kinds, parse_time(since), parse_time(until))
+
+    def get(self, memory_id: str) -> MemoryRecord | None:
+        return self.store.get(self.tenant, memory_id)
+
+    def list(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
+             kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0) -> list[MemoryRecord]:
+        """Memories in scope, oldest first (paged)."""
+        if limit <= 0 or offset < 0:
+            raise ValueError("limit must be positive and offset non-negative")
+        return self.store.list(self._filters(user_id, agent_id, session_id, kinds, require_owner=False),
+                               limit=limit, offset=offset)
+
+    def update(self, memory_id: str, text: str) -> Event:
+        """Replace a memory's text by hand; the old text stays in history."""
+        text = check_text(text, max_chars=self.config.max_text_chars)
+        with self.store.transaction():
+            record = self._require(memory_id)
+            old = record.text
+            record.text, record.updated_at = text, datetime.now(timezone.utc)
+            self.store.update(record, self.encoder.encode([text])[0], old)
+        return Event("UPDATE", memory_id, text, previous=old)
+
+    def delete(self, memory_id: str) -> Event:
+        record = self.store.delete(self.tenant, memory_id)
+        if record is None:
+            raise KeyError(f"no memory {memory_id!r}")
+        return Event("DELETE", memory_id, record.text)
+
+    def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
+                   session_id: str | None = None) -> int:
+        """Erase every memory in the scope, with its vectors, index rows and history. Refuses an empty scope."""
+        scope = Scope(user_id, agent_id, session_id)
+        if scope.is_empty():
+            raise ValueError("delete_all needs a scope (user_id, agent_id or session_id); refusing to erase everything")
+        scope.validate(require_owner=False)
+        return self.store.delete_scope(Filters(self.tenant, user_id, agent_id, session_id))
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        entries = self.store.history(self.tenant, memory_id)
+        if not entries:
+            raise KeyError(f"no memory {memory_id!r}")
+        return entries
+
+    def _require(self, memory_id: str) -> MemoryRecord:
+        record = self.get(memory_id)
+        if record is None:
+            raise KeyError(f"no memory {memory_id!r}")
+        return record
+
+    # -- portability and working memory (see portability.py, working.py) -------
+    def export(self, path: str | Path) -> int:
+        from memlm.portability import export_jsonl
+
+        return export_jsonl(self, Path(path))
+
+    def import_(self, path: str | Path) -> int:
+        from memlm.portability import import_jsonl
+
+        return import_jsonl(self, Path(path))
+
+    def session(self, user_id: str, session_id: str, *, budget_tokens: int = 1000,
+                agent_id: str | None = None):
+        from memlm.working import WorkingMemory
+
+        return WorkingMemory(self, Scope(user_id, agent_id, session_id).validate(), budget_tokens)
+
+    def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
+                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None):
+        """The prompt block for this query: working memory, then recalled memories with dates."""
+        from memlm.working import build_context
+
+        return build_context(self, query, Scope(user_id, agent_id, session_id).validate(),
+                             budget_tokens=budget_tokens, k=k, now=now)
+
+
+def _pending_neighbours(draft: Draft, vector: np.ndarray, pending: list[MemoryRecord],
+                        vecs: list[np.ndarray]) -> list[tuple[MemoryRecord, float]]:
+    """Drafts written earlier in the same batch are neighbours too."""
+    if not pending:
+        return []
+    sims = np.stack(vecs) @ vector
+    return [(rec, float(s)) for rec, s in zip(pending, sims) if rec.kind == draft.kind]
+
+
+__all__ = ["Memory", "KINDS"]

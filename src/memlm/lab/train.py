@@ -1,0 +1,265 @@
+"""The one training loop for every lab model and task.
+
+AdamW, linear warmup then cosine decay, gradient clipping, periodic evaluation, early
+stopping, and a checkpoint holding everything needed to rebuild the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from memlm.lab.checkpoint import save_checkpoint
+from memlm.nn import IGNORE, config_fields, get_model, n_params
+
+
+@dataclass
+class TrainConfig:
+    max_iters: int = 2000  # optimisation steps
+    batch_size: int = 12  # sequences per step
+    lr: float = 1e-3  # peak learning rate
+    min_lr: float = 1e-4  # learning rate at the end of the cosine decay
+    warmup_iters: int = 100  # linear warmup steps
+    weight_decay: float = 0.1  # AdamW weight decay (matrices only)
+    beta1: float = 0.9  # AdamW beta1
+    beta2: float = 0.99  # AdamW beta2
+    grad_clip: float = 1.0  # max gradient norm (0 = off)
+    eval_interval: int = 250  # evaluate every this many steps (and at the end)
+    eval_iters: int = 20  # validation batches per evaluation
+    patience: int = 0  # stop after this many evaluations without improvement (0 = off)
+    target_accuracy: float = 0.0  # stop once validation accuracy reaches this (0 = off)
+    max_seconds: float = 0.0  # wall-clock budget; the schedule follows time when set (0 = off)
+    seed: int = 1337  # seeds model init, batches and evaluation
+    num_threads: int = 1  # torch CPU threads (1 is fastest on a busy 2-core machine)
+    device: str = "cpu"  # torch device
+    out_dir: str = "out/lab"  # where the checkpoint goes
+    checkpoint: str = ""  # checkpoint file name (default MODEL-TASK.pt)
+
+
+def get_task(name: str, **kwargs: Any):
+    """A task by name, from Lab B's registry when present (charlm always works)."""
+    try:
+        from memlm.lab.tasks import get_task as registry_get_task
+    except ImportError:
+        registry_get_task = None
+    if registry_get_task is not None:
+        return registry_get_task(name, **kwargs)
+    if name == "charlm":
+        from memlm.lab.tasks.charlm import CharLMTask
+
+        return CharLMTask(**kwargs)
+    raise KeyError(f"unknown task {name!r} (task registry not available)")
+
+
+def is_lm_task(task: Any) -> bool:
+    """Language-modelling tasks are scored by loss / bits per char, others by accuracy."""
+    return getattr(task, "kind", None) == "lm" or getattr(task, "name", "") == "charlm"
+
+
+def model_config_for(model_name: str, task: Any, overrides: dict[str, Any] | None = None):
+    """Model config from defaults, then the task (vocab, length, extras), then overrides."""
+    config_cls, _ = get_model(model_name)
+    names = config_fields(config_cls)
+    kwargs: dict[str, Any] = {"vocab_size": task.vocab_size}
+    if "block_size" in names:
+        x, _ = task.batch("train", 1, torch.Generator().manual_seed(0))
+        kwargs["block_size"] = x.size(1)
+    if hasattr(task, "model_overrides"):
+        kwargs.update({k: v for k, v in task.model_overrides().items() if k in names})
+    kwargs.update(overrides or {})
+    unknown = set(kwargs) - names
+    if unknown:
+        raise ValueError(f"unknown {model_name} config fields: {sorted(unknown)}")
+    return config_cls(**kwargs)
+
+
+def lr_at(it: int, progress: float, cfg: TrainConfig) -> float:
+    """Warmup for warmup_iters steps, then cosine from lr to min_lr over progress in [0, 1]."""
+    if it < cfg.warmup_iters:
+        return cfg.lr * (it + 1) / (cfg.warmup_iters + 1)
+    coeff = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return cfg.min_lr + coeff * (cfg.lr - cfg.min_lr)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, task: Any, split: str = "val", iters: int = 20,
+             batch_size: int = 32, seed: int = 0) -> dict[str, Any]:
+    """Mean loss, accuracy over scored positions and example count on `iters` batches."""
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    loss_sum, n_batches, correct, scored, examples = 0.0, 0, 0, 0, 0
+    for _ in range(iters):
+        x, y = (t.to(device) for t in task.batch(split, batch_size, gen))
+        logits, loss = model(x, y)
+        y = y[:, -logits.size(1):]
+        mask = y != IGNORE
+        correct += int(((logits.argmax(-1) == y) & mask).sum())
+        scored += int(mask.sum())
+        loss_sum, n_batches, examples = loss_sum + float(loss), n_batches + 1, examples + x.size(0)
+    model.train(was_training)
+    loss = loss_sum / max(n_batches, 1)
+    out = {"loss": loss, "accuracy": correct / max(scored, 1), "examples": examples}
+    if is_lm_task(task):
+        out["bits_per_char"] = loss / math.log(2)
+    return out
+
+
+def train(model_name: str, task_name: str, task_kwargs: dict[str, Any] | None = None,
+          model_kwargs: dict[str, Any] | None = None, cfg: TrainConfig | None = None,
+          progress: bool = False, task: Any = None, save: bool = True) -> dict[str, Any]:
+    """Train a model on a task; returns metrics, history, checkpoint path and the model."""
+    cfg = cfg or TrainConfig()
+    task_kwargs = dict(task_kwargs or {})
+    torch.set_num_threads(max(1, cfg.num_threads))
+    torch.manual_seed(cfg.seed)
+    task = task if task is not None else get_task(task_name, **task_kwargs)
+    model_config = model_config_for(model_name, task, model_kwargs)
+    model = get_model(model_name)[1](model_config).to(cfg.device)
+    state = _loop(model, task, cfg, progress)
+    model.load_state_dict(state["best_state"])
+    result = {
+        "model": model_name, "task": task_name, "task_kwargs": task_kwargs, "params": n_params(model),
+        "iters": state["iters"], "seconds": state["seconds"], "tokens_per_sec": state["tokens_per_sec"],
+        "stopped": state["stopped"], "metrics": state["best"], "history": state["history"],
+    }
+    if save:
+        name = cfg.checkpoint or f"{model_name}-{task_name}.pt"
+        path = Path(cfg.out_dir) / name
+        save_checkpoint(path, model, model_name, model_config, asdict(cfg), task_name, task_kwargs, task, result)
+        result["checkpoint"] = str(path)
+    result["module"] = model
+    return result
+
+
+def _is_better(ev: dict[str, Any], best: dict[str, Any] | None, lm: bool) -> bool:
+    if best is None:
+        return True
+    if lm:
+        return ev["loss"] < best["loss"]
+    return (ev["accuracy"], -ev["loss"]) > (best["accuracy"], -best["loss"])
+
+
+def _loop(model: torch.nn.Module, task: Any, cfg: TrainConfig, progress: bool) -> dict[str, Any]:
+    """The optimisation loop proper."""
+    from tqdm import tqdm
+
+    opt = make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    lm = is_lm_task(task)
+    history, best, best_state, bad_evals, stopped = [], None, None, 0, "max_iters"
+    tokens, t0, train_loss, eval_seconds = 0, time.perf_counter(), float("nan"), 0.0
+    bar = tqdm(range(cfg.max_iters), disable=not progress, desc="train", leave=False)
+    it = 0
+    model.train()
+    for it in bar:
+        elapsed = time.perf_counter() - t0
+        prog = it / max(cfg.max_iters, 1)
+        if cfg.max_seconds > 0:
+            prog = max(prog, elapsed / cfg.max_seconds)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(it, prog, cfg)
+        x, y = (t.to(cfg.device) for t in task.batch("train", cfg.batch_size, gen))
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        tokens += x.numel()
+        lv = loss.item()
+        train_loss = lv if math.isnan(train_loss) else 0.9 * train_loss + 0.1 * lv
+        last = it == cfg.max_iters - 1
+        out_of_time = cfg.max_seconds > 0 and time.perf_counter() - t0 >= cfg.max_seconds
+        if (it + 1) % cfg.eval_interval == 0 or last or out_of_time:
+            t_eval = time.perf_counter()
+            ev = evaluate(model, task, "val", cfg.eval_iters, cfg.batch_size, seed=cfg.seed + 1)
+            eval_seconds += time.perf_counter() - t_eval
+            train_seconds = time.perf_counter() - t0
+            history.append({"iter": it + 1, "seconds": round(train_seconds, 3), "train_loss": train_loss, **ev})
+            bar.set_postfix(train=f"{train_loss:.3f}", val=f"{ev['loss']:.3f}", acc=f"{ev['accuracy']:.2f}")
+            if _is_better(ev, best, lm):
+                best, best_state, bad_evals = {**ev, "iter": it + 1}, copy.deepcopy(model.state_dict()), 0
+            else:
+                bad_evals += 1
+            if cfg.patience and bad_evals >= cfg.patience:
+                stopped = "early_stopping"
+            elif cfg.target_accuracy and ev["accuracy"] >= cfg.target_accuracy:
+                stopped = "target_accuracy"
+            elif out_of_time:
+                stopped = "max_seconds"
+            if stopped != "max_iters":
+                break
+    bar.close()
+    seconds = time.perf_counter() - t0
+    return {  # tokens/s counts training steps only, evaluations excluded
+        "iters": it + 1, "seconds": round(seconds, 3),
+        "tokens_per_sec": round(tokens / max(seconds - eval_seconds, 1e-9), 1),
+        "history": history, "best": best, "best_state": best_state, "stopped": stopped,
+    }
+
+
+def split_overrides(model_name: str, task_name: str, overrides: dict[str, Any]):
+    """Route ``key=value`` overrides to (train, task, model) dicts.
+
+    Prefixes ``train.``, ``task.``, ``model.`` force a destination; otherwise a train config
+    field goes to training, a task constructor argument to the task, and the rest to the model.
+    """
+    train_names = {f.name for f in fields(TrainConfig)}
+    model_names = config_fields(get_model(model_name)[0])
+    task_params = _task_params(task_name)
+    out: dict[str, dict[str, Any]] = {"train": {}, "task": {}, "model": {}}
+    for key, value in overrides.items():
+        prefix, _, rest = key.partition(".")
+        if rest and prefix in out:
+            out[prefix][rest] = value
+        elif key in train_names:
+            out["train"][key] = value
+        elif key in task_params:
+            out["task"][key] = value
+        elif key in model_names:
+            out["model"][key] = value
+        else:
+            raise ValueError(f"unknown option {key!r} for model {model_name} / task {task_name}")
+    return out["train"], out["task"], out["model"]
+
+
+# task name prefix -> classes whose constructor arguments a task accepts
+_TASK_CLASSES = {
+    "charlm": [("charlm", "CharLMTask")], "mqar": [("mqar", "MQARTask")], "copy": [("copy", "CopyTask")],
+    "babi": [("babi", "BabiTask")], "haystack": [("haystack", "HaystackTask"), ("babi", "BabiTask")],
+}
+
+
+def _task_params(task_name: str) -> set[str]:
+    """Constructor parameter names of a task (empty when its module is missing)."""
+    import importlib
+    import inspect
+
+    prefix = next((p for p in _TASK_CLASSES if task_name.startswith(p)), None)
+    names: set[str] = set()
+    for module, cls in _TASK_CLASSES.get(prefix, []):
+        try:
+            target = getattr(importlib.import_module(f"memlm.lab.tasks.{module}"), cls)
+        except (ImportError, AttributeError):
+            continue
+        names |= {p.name for p in inspect.signature(target).parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD
+                  or p.kind is p.KEYWORD_ONLY}
+    return names - {"self", "task_id", "real"}

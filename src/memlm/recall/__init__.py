@@ -1,0 +1,1 @@
+"""The read path: attention over memory (lexical + dense recall, time, neighbours, hops)."""

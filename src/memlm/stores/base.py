@@ -1,0 +1,110 @@
+"""The storage Protocol every backend implements exactly, and the filter type it takes.
+
+Scores returned by a store are higher-is-better in [0, 1]: lexical scores are BM25
+divided by the best match's (the top lexical hit scores 1), dense scores are cosine
+similarities clipped at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from memlm.types import HistoryEntry, MemoryRecord
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which memories an operation may see. The tenant is always fixed."""
+
+    tenant: str  # isolation boundary, applied to every statement
+    user_id: str | None = None  # None: any user of the tenant
+    agent_id: str | None = None  # None: any agent
+    session_id: str | None = None  # None: any session
+    kinds: tuple[str, ...] | None = None  # None: every kind
+    since: datetime | None = None  # occurred_at >= since (memories without a time are excluded)
+    until: datetime | None = None  # occurred_at < until
+
+    def owner_key(self) -> tuple[str, str | None, str | None]:
+        """The part of the filter that selects an owner's rows (what caches are keyed by)."""
+        return (self.tenant, self.user_id, self.agent_id)
+
+
+Scored = list[tuple[str, float]]  # (memory id, score in [0, 1]), best first
+
+
+class Store(Protocol):
+    """A memory store. Writes happen inside `transaction()`; every read is tenant-scoped."""
+
+    def check_encoder(self, name: str, dim: int) -> None:
+        """Record the encoder on first use; raise ValueError if the store was built with another."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """An exclusive write transaction: all or nothing, serialised across processes."""
+        ...
+
+    def insert(self, records: Sequence[MemoryRecord], vectors: np.ndarray) -> None:
+        """Store new memories with their (n, dim) unit vectors, their lexical rows and ADD history."""
+        ...
+
+    def update(self, record: MemoryRecord, vector: np.ndarray, old_text: str, event: str = "UPDATE") -> None:
+        """Replace a memory's text, vector and metadata; the old text goes to history."""
+        ...
+
+    def delete(self, tenant: str, memory_id: str) -> MemoryRecord | None:
+        """Delete one memory (history keeps a DELETE entry); None if it is not the tenant's."""
+        ...
+
+    def delete_scope(self, filters: Filters) -> int:
+        """Erase every memory matching filters, with its vectors, lexical rows and history text."""
+        ...
+
+    def get(self, tenant: str, memory_id: str) -> MemoryRecord | None: ...
+
+    def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]: ...
+
+    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
+        """Memories oldest first (by occurred_at, then insertion)."""
+        ...
+
+    def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]: ...
+
+    def find_exact(self, filters: Filters, norm_hash: str) -> list[MemoryRecord]:
+        """Memories in scope whose normalised text hashes to norm_hash."""
+        ...
+
+    def lexical(self, filters: Filters, match: str, k: int) -> Scored:
+        """Full-text search with an FTS5-syntax query over the memories in scope."""
+        ...
+
+    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+        """For each (dim,) row of queries, the k nearest memories in scope by cosine."""
+        ...
+
+    def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of these memories, in the given order."""
+        ...
+
+    def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
+        """Episodes around this one in its session, oldest first (itself excluded)."""
+        ...
+
+    def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
+        """The latest memories in scope, oldest first (for working memory)."""
+        ...
+
+    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
+        """Every memory of the tenant with its vector and history (for export)."""
+        ...
+
+    def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
+        """Write a memory exactly as exported (ids and timestamps kept)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,396 @@
+"""The embedded backend: one SQLite file in WAL mode, FTS5 for BM25, numpy for cosine.
+
+A memory's row holds its vector, and its FTS5 row is written in the same transaction,
+so a crash can never leave one without the other. Writers take ``BEGIN IMMEDIATE``,
+which serialises them across threads and processes; readers never block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from memlm.stores.base import Filters, Scored
+from memlm.stores.migrate import migrations
+from memlm.stores.vecindex import Row, VectorCache
+from memlm.types import HistoryEntry, MemoryRecord
+
+COLUMNS = (
+    "id, tenant, user_id, agent_id, session_id, kind, role, text, created_at, updated_at, "
+    "occurred_at, metadata, source_ids"
+)
+
+
+class SQLiteStore:
+    """A memory store in one SQLite file (``:memory:`` is refused: use a temp file)."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)  # the database file; created on first use
+        self.synchronous = synchronous  # FULL: a committed write survives power loss too
+        self.busy_timeout_s = busy_timeout_s  # how long a writer waits for another's lock
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._cache: VectorCache | None = None
+
+    # -- connection and schema -------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+        self._migrate(conn)
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            for m in migrations("sqlite"):
+                if m.version not in done:
+                    for statement in _statements(m.sql):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, _now()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def schema_versions(self) -> list[int]:
+        return [v for (v,) in self.conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    def check_encoder(self, name: str, dim: int) -> None:
+        with self.transaction():
+            meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
+            if not meta:
+                self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [("encoder", name), ("dim", str(dim))])
+            elif meta.get("encoder") != name or int(meta.get("dim", -1)) != dim:
+                raise ValueError(
+                    f"{self.path} was built with encoder {meta.get('encoder')!r} (dim {meta.get('dim')}), "
+                    f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
+                )
+        self._cache = VectorCache(dim)
+
+    def encoder_info(self) -> tuple[str, int] | None:
+        meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
+        return (meta["encoder"], int(meta["dim"])) if meta else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            conn = self.conn
+            if conn.in_transaction:  # nested: join the outer transaction
+                yield
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- writes ----------------------------------------------------------------
+    def insert(self, records: Sequence[MemoryRecord], vectors: np.ndarray) -> None:
+        with self.transaction():
+            for record, vector in zip(records, vectors, strict=True):
+                cur = self.conn.execute(
+                    f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({', '.join('?' * 15)})",
+                    (*_row(record), norm_hash(record.text), _blob(vector)),
+                )
+                self._index(cur.lastrowid, record)
+                self._log(record, "ADD", None, record.text, record.created_at)
+
+    def update(self, record: MemoryRecord, vector: np.ndarray, old_text: str, event: str = "UPDATE") -> None:
+        with self.transaction():
+            rid = self._rid(record.tenant, record.id)
+            if rid is None:
+                raise KeyError(record.id)
+            self.conn.execute(
+                "UPDATE memories SET text=?, norm_hash=?, updated_at=?, metadata=?, source_ids=?, vector=? WHERE rid=?",
+                (record.text, norm_hash(record.text), _ts(record.updated_at), json.dumps(record.metadata),
+                 json.dumps(record.source_ids), _blob(vector), rid),
+            )
+            self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
+            self._index(rid, record)
+            self._log(record, event, old_text, record.text, record.updated_at)
+            self._bump()
+
+    def delete(self, tenant: str, memory_id: str) -> MemoryRecord | None:
+        with self.transaction():
+            record = self.get(tenant, memory_id)
+            if record is None:
+                return None
+            rid = self._rid(tenant, memory_id)
+            self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
+            self.conn.execute("DELETE FROM memories WHERE rid=?", (rid,))
+            self._log(record, "DELETE", record.text, None, datetime.now(timezone.utc))
+            self._bump()
+            return record
+
+    def delete_scope(self, filters: Filters) -> int:
+        where, params = _where(filters)
+        with self.transaction():
+            rows = self.conn.execute(f"SELECT rid, id FROM memories m WHERE {where}", params).fetchall()
+            for rid, mid in rows:
+                self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
+                self.conn.execute("DELETE FROM history WHERE tenant=? AND memory_id=?", (filters.tenant, mid))
+            self.conn.execute(f"DELETE FROM memories AS m WHERE {where}", params)
+            self._bump()
+        if rows:  # purge deleted terms from the FTS segments and the WAL, so nothing readable remains
+            self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(rows)
+
+    def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
+        with self.transaction():
+            if self._rid(record.tenant, record.id) is not None:
+                raise ValueError(f"memory {record.id} already exists")
+            cur = self.conn.execute(
+                f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({', '.join('?' * 15)})",
+                (*_row(record), norm_hash(record.text), _blob(vector)),
+            )
+            self._index(cur.lastrowid, record)
+            for h in history:
+                self._log(record, h.event, h.old_text, h.new_text, h.at)
+
+    def _index(self, rid: int, record: MemoryRecord) -> None:
+        self.conn.execute(
+            "INSERT INTO memories_fts(rowid, scope, body) VALUES (?, ?, ?)",
+            (rid, " ".join(owner_tokens(record.tenant, record.user_id, record.agent_id)), index_text(record)),
+        )
+
+    def _log(self, record: MemoryRecord, event: str, old: str | None, new: str | None, at: datetime | None) -> None:
+        self.conn.execute(
+            "INSERT INTO history (tenant, memory_id, user_id, agent_id, event, old_text, new_text, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.tenant, record.id, record.user_id, record.agent_id, event, old, new, _ts(at)),
+        )
+
+    def _bump(self) -> None:
+        self.conn.execute(
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _rid(self, tenant: str, memory_id: str) -> int | None:
+        row = self.conn.execute("SELECT rid FROM memories WHERE id=? AND tenant=?", (memory_id, tenant)).fetchone()
+        return row[0] if row else None
+
+    # -- reads -----------------------------------------------------------------
+    def get(self, tenant: str, memory_id: str) -> MemoryRecord | None:
+        row = self.conn.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND tenant=?", (memory_id, tenant)).fetchone()
+        return _record(row) if row else None
+
+    def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]:
+        out: dict[str, MemoryRecord] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            sql = f"SELECT {COLUMNS} FROM memories WHERE tenant=? AND id IN ({', '.join('?' * len(part))})"
+            for row in self.conn.execute(sql, (tenant, *part)):
+                out[row[0]] = _record(row)
+        return out
+
+    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
+        where, params = _where(filters)
+        sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT ? OFFSET ?"
+        return [_record(r) for r in self.conn.execute(sql, (*params, limit, offset))]
+
+    def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
+        where, params = _where(filters)
+        sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY rid DESC LIMIT ?"
+        return [_record(r) for r in self.conn.execute(sql, (*params, limit))][::-1]
+
+    def count(self, filters: Filters) -> int:
+        where, params = _where(filters)
+        return self.conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
+
+    def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]:
+        rows = self.conn.execute(
+            "SELECT memory_id, event, old_text, new_text, at FROM history WHERE tenant=? AND memory_id=? ORDER BY hid",
+            (tenant, memory_id),
+        )
+        return [HistoryEntry(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
+
+    def find_exact(self, filters: Filters, digest: str) -> list[MemoryRecord]:
+        where, params = _where(filters)
+        sql = f"SELECT {COLUMNS} FROM memories m WHERE m.norm_hash=? AND {where}"
+        return [_record(r) for r in self.conn.execute(sql, (digest, *params))]
+
+    def lexical(self, filters: Filters, match: str, k: int) -> Scored:
+        owner = _owner_match(filters)
+        where, params = _where(filters)
+        sql = (
+            "SELECT m.id, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
+            "JOIN memories m ON m.rid = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts, 0.0, 1.0) LIMIT ?"
+        )
+        rows = self.conn.execute(sql, (f"scope : {owner} AND body : ({match})", *params, k)).fetchall()
+        if not rows:
+            return []
+        best = max(rows[0][1], 1e-9)
+        return [(mid, max(0.0, min(1.0, s / best))) for mid, s in rows]
+
+    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+        if self._cache is None:
+            raise RuntimeError("check_encoder() must be called before dense search")
+        generation = self._generation()
+        entry = self._cache.owner(filters.owner_key(), generation, lambda after: self._vector_rows(filters, after))
+        return entry.search(filters, np.atleast_2d(queries), k)
+
+    def _generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
+        owner = Filters(*filters.owner_key())
+        where, params = _where(owner)
+        sql = f"SELECT rid, id, kind, session_id, occurred_at, vector FROM memories m WHERE {where} AND rid > ? ORDER BY rid"
+        for rid, mid, kind, session, occurred, blob in self.conn.execute(sql, (*params, after)):
+            ts = _dt(occurred).timestamp() if occurred else None
+            yield rid, mid, kind, session, ts, np.frombuffer(blob, dtype=np.float32)
+
+    def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
+        found = {}
+        for mid in ids:
+            row = self.conn.execute("SELECT vector FROM memories WHERE id=? AND tenant=?", (mid, tenant)).fetchone()
+            if row is None:
+                raise KeyError(mid)
+            found[mid] = np.frombuffer(row[0], dtype=np.float32)
+        return np.stack([found[m] for m in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+
+    def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
+        rid = self._rid(record.tenant, record.id)
+        if rid is None or record.session_id is None:
+            return []
+        base = "SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' AND user_id IS ? AND agent_id IS ? AND rid {op} ? ORDER BY rid {order} LIMIT ?"
+        key = (record.tenant, record.session_id, record.user_id, record.agent_id, rid)
+        prev = [_record(r) for r in self.conn.execute(base.format(op="<", order="DESC"), (*key, before))][::-1]
+        nxt = [_record(r) for r in self.conn.execute(base.format(op=">", order="ASC"), (*key, after))]
+        return prev + nxt
+
+    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
+        rows = self.conn.execute(f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)).fetchall()
+        for row in rows:
+            record = _record(row[:-1])
+            yield record, np.frombuffer(row[-1], dtype=np.float32), self.history(tenant, record.id)
+
+
+# -- helpers -------------------------------------------------------------------
+def norm_hash(text: str) -> str:
+    """Hash of the text with case and whitespace normalised (exact-duplicate detection)."""
+    return hashlib.blake2b(" ".join(text.lower().split()).encode(), digest_size=16).hexdigest()
+
+
+def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list[str]:
+    """Opaque FTS tokens naming a row's owners; a MATCH on one reaches only that owner."""
+    tokens = []
+    if user_id is not None:
+        tokens.append("u" + _digest(tenant, "user", user_id))
+    if agent_id is not None:
+        tokens.append("a" + _digest(tenant, "agent", agent_id))
+    return tokens or ["t" + _digest(tenant, "tenant", "")]
+
+
+def _owner_match(filters: Filters) -> str:
+    tokens = owner_tokens(filters.tenant, filters.user_id, filters.agent_id)
+    return " AND ".join(tokens)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def index_text(record: MemoryRecord) -> str:
+    """What the lexical index sees: the text, the speaker and any image caption."""
+    parts = [record.role or "", record.text]
+    caption = record.metadata.get("caption") if isinstance(record.metadata, dict) else None
+    if isinstance(caption, str):
+        parts.append(caption)
+    return " ".join(p for p in parts if p)
+
+
+def _where(filters: Filters) -> tuple[str, list]:
+    clauses, params = ["m.tenant = ?"], [filters.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(filters, col)
+        if value is not None:
+            clauses.append(f"m.{col} = ?")
+            params.append(value)
+    if filters.kinds is not None:
+        clauses.append(f"m.kind IN ({', '.join('?' * len(filters.kinds))})")
+        params.extend(filters.kinds)
+    if filters.since is not None:
+        clauses.append("m.occurred_at >= ?")
+        params.append(_ts(filters.since))
+    if filters.until is not None:
+        clauses.append("m.occurred_at < ?")
+        params.append(_ts(filters.until))
+    return " AND ".join(clauses), params
+
+
+def _row(r: MemoryRecord) -> tuple:
+    return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, _ts(r.created_at),
+            _ts(r.updated_at), _ts(r.occurred_at), json.dumps(r.metadata), json.dumps(r.source_ids))
+
+
+def _record(row: Sequence) -> MemoryRecord:
+    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources) = row
+    return MemoryRecord(
+        id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
+        created_at=_dt(created), updated_at=_dt(updated), occurred_at=_dt(occurred),
+        metadata=json.loads(meta), source_ids=json.loads(sources), tenant=tenant,
+    )
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _ts(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with microseconds: sorts as text in time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _now() -> str:
+    return _ts(datetime.now(timezone.utc))
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (they contain no semicolons inside literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

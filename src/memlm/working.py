@@ -1,0 +1,130 @@
+"""Working memory: the current session's recent turns within a token budget, and the
+prompt block that joins them with what long-term memory recalls for a query.
+
+Every turn is written to long-term memory as it arrives, so a turn that falls out of
+the working window is already remembered. Tokens are counted with the encoder's
+tokenizer (WordPiece for MiniLM: within ~10-20% of common LLM tokenizers on English);
+the block's own count never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from memlm.types import Event, Hit, MemoryRecord, Scope
+
+if TYPE_CHECKING:
+    from memlm.engine import Memory
+
+WORKING_SHARE = 0.5  # share of the context budget working memory may take when a session is given
+RECENT_SCAN = 500  # most recent turns looked at when filling the working window
+
+
+@dataclass
+class Context:
+    """A prompt block and what went into it."""
+
+    text: str  # the block to put in a system prompt
+    tokens: int  # its size by the encoder's tokenizer
+    working: list[MemoryRecord] = field(default_factory=list)  # session turns, oldest first
+    recalled: list[Hit] = field(default_factory=list)  # long-term memories, best first
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "tokens": self.tokens, "working": [m.to_dict() for m in self.working],
+                "recalled": [h.to_dict() for h in self.recalled]}
+
+
+class WorkingMemory:
+    """A session's buffer: `add` turns, read the recent ones that fit the budget."""
+
+    def __init__(self, memory: Memory, scope: Scope, budget_tokens: int) -> None:
+        if budget_tokens <= 0:
+            raise ValueError("budget_tokens must be positive")
+        if scope.session_id is None:
+            raise ValueError("working memory needs a session_id")
+        self.memory = memory
+        self.scope = scope
+        self.budget_tokens = budget_tokens
+
+    def add(self, role: str, content: str, *, occurred_at: Any = None, metadata: dict | None = None) -> list[Event]:
+        """Record a turn (it goes to long-term memory at once)."""
+        msg = {"role": role, "content": content}
+        return self.memory.add(msg, **self.scope.as_dict(), occurred_at=occurred_at, metadata=metadata)
+
+    def turns(self, budget_tokens: int | None = None) -> list[MemoryRecord]:
+        """The most recent turns that fit the budget, oldest first."""
+        return recent_turns(self.memory, self.scope, budget_tokens or self.budget_tokens)
+
+    def context(self, query: str, *, budget_tokens: int = 2000, k: int = 10, now: Any = None) -> Context:
+        return build_context(self.memory, query, self.scope, budget_tokens=budget_tokens, k=k, now=now)
+
+
+def recent_turns(memory: Memory, scope: Scope, budget: int) -> list[MemoryRecord]:
+    from memlm.stores.base import Filters
+
+    filters = Filters(memory.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
+    kept: list[MemoryRecord] = []
+    used = 0
+    for record in reversed(memory.store.recent(filters, RECENT_SCAN)):
+        cost = memory.encoder.count_tokens(turn_line(record)) + 1
+        if used + cost > budget:
+            break
+        kept.append(record)
+        used += cost
+    return kept[::-1]
+
+
+def build_context(memory: Memory, query: str, scope: Scope, *, budget_tokens: int, k: int, now: Any) -> Context:
+    """Working memory (if a session is given) then recalled memories, never over budget."""
+    if budget_tokens <= 0:
+        raise ValueError("budget_tokens must be positive")
+    count = memory.encoder.count_tokens
+    working = recent_turns(memory, scope, int(budget_tokens * WORKING_SHARE)) if scope.session_id else []
+    seen = {m.id for m in working}
+    hits = [h for h in memory.search(query, user_id=scope.user_id, agent_id=scope.agent_id, k=k + len(seen), now=now)
+            if h.memory.id not in seen][:k]
+    sections = []
+    if working:
+        sections.append(("## Current session (working memory)", [turn_line(m) for m in working]))
+    sections.append(("## Recalled from long-term memory", [recall_line(h) for h in hits]))
+    lines, kept_hits = _fit(sections, hits, budget_tokens, count)
+    text = "\n".join(lines)
+    return Context(text, count(text) if text else 0, working if working else [], kept_hits)
+
+
+def _fit(sections, hits: list[Hit], budget: int, count) -> tuple[list[str], list[Hit]]:
+    """Add headers and lines in order while the block stays within budget."""
+    lines: list[str] = ["# Memory"]
+    kept: list[Hit] = []
+    for header, body in sections:
+        is_recall = header.startswith("## Recalled")
+        if not body:
+            continue
+        trial = lines + [header]
+        for i, line in enumerate(body):
+            if count("\n".join(trial + [line])) > budget:
+                break
+            trial.append(line)
+            if is_recall:
+                kept.append(hits[i])
+        if len(trial) > len(lines) + 1:
+            lines = trial
+    if count("\n".join(lines)) > budget:  # even the title does not fit
+        return [], []
+    return lines, kept
+
+
+def turn_line(m: MemoryRecord) -> str:
+    when = m.occurred_at.strftime("%Y-%m-%d %H:%M") if m.occurred_at else "undated"
+    return f"[{when}] {m.role or 'unknown'}: {m.text}"
+
+
+def recall_line(h: Hit) -> str:
+    m = h.memory
+    when = m.occurred_at.strftime("%Y-%m-%d") if m.occurred_at else "undated"
+    who = f" {m.role}:" if m.role else ""
+    return f"- [{when}] ({m.kind}){who} {m.text}"

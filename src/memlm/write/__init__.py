@@ -1,0 +1,1 @@
+"""The write path: input validation, chunking and the write gate."""

@@ -1,0 +1,66 @@
+"""The write gate: the LSTM's input and forget gates as policy, without an LLM.
+
+For each new memory the gate looks at its nearest stored neighbours in the same scope:
+- NOOP   the same text (after case/space normalisation) is stored already; or a fact is a
+         near-duplicate (cosine >= duplicate_threshold); or an episode is a near-duplicate
+         of one by the same speaker in the same session (cosine >= episode_duplicate_threshold).
+- UPDATE a fact restates a stored fact with a change: cosine >= update_threshold, the two
+         share at least `update_overlap` of the shorter one's content words, and the new one
+         says something the old one does not. The old text stays in history. If the new
+         text adds nothing (its content words are a subset of the old one's), it is a NOOP.
+- ADD    anything else. Episodes are never UPDATEd: they record what was said, when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memlm.config import GateConfig
+from memlm.text import content_words
+from memlm.types import MemoryRecord
+from memlm.write.inputs import Draft
+
+
+@dataclass
+class Decision:
+    event: str  # "ADD" | "UPDATE" | "NOOP"
+    target: MemoryRecord | None = None  # the memory matched (NOOP) or to update (UPDATE)
+    similarity: float | None = None
+
+
+def decide(draft: Draft, neighbours: list[tuple[MemoryRecord, float]], config: GateConfig) -> Decision:
+    """Gate one draft against its nearest neighbours (same owner, most similar first)."""
+    for record, sim in neighbours:
+        if not _comparable(draft, record):
+            continue
+        if draft.kind == "episode":
+            if sim >= config.episode_duplicate_threshold and record.role == draft.role:
+                return Decision("NOOP", record, sim)
+            continue
+        if sim >= config.duplicate_threshold:
+            return Decision("NOOP", record, sim)
+        if sim >= config.update_threshold:
+            verdict = restatement(record.text, draft.text, config.update_overlap)
+            if verdict is not None:
+                return Decision(verdict, record, sim)
+    return Decision("ADD")
+
+
+def restatement(old: str, new: str, min_overlap: float) -> str | None:
+    """"UPDATE" if new restates old with a change, "NOOP" if it adds nothing, else None."""
+    a, b = set(content_words(old)), set(content_words(new))
+    if not a or not b:
+        return None
+    if b <= a:
+        return "NOOP"
+    overlap = len(a & b) / min(len(a), len(b))
+    return "UPDATE" if overlap >= min_overlap else None
+
+
+def _comparable(draft: Draft, record: MemoryRecord) -> bool:
+    """Only memories of the same kind and owner gate each other; episodes only within a session."""
+    if record.kind != draft.kind:
+        return False
+    if (record.user_id, record.agent_id) != (draft.scope.user_id, draft.scope.agent_id):
+        return False
+    return draft.kind != "episode" or record.session_id == draft.scope.session_id

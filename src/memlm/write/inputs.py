@@ -1,0 +1,125 @@
+"""Turning what callers pass to `add` into validated memory drafts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from dateutil import parser as dateparser
+
+from memlm.types import KINDS, SCOPE_KEYS, Scope
+
+MESSAGE_KEYS = {"role", "speaker", "content", "text", "occurred_at", "metadata", "name", "kind"}
+
+
+@dataclass
+class Draft:
+    """A memory about to be written: validated text plus where and when it belongs."""
+
+    text: str
+    kind: str
+    scope: Scope
+    role: str | None = None
+    occurred_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source_ids: list[str] = field(default_factory=list)
+
+
+def check_text(text: Any, *, max_chars: int) -> str:
+    """A non-empty str, valid UTF-8, at most max_chars; stripped."""
+    if not isinstance(text, str):
+        raise ValueError(f"memory text must be a string, got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"memory text is not valid Unicode (position {exc.start}: lone surrogate)") from None
+    if "\x00" in text:
+        raise ValueError("memory text contains a NUL character")
+    text = text.strip()
+    if not text:
+        raise ValueError("memory text is empty")
+    if len(text) > max_chars:
+        raise ValueError(f"memory text is {len(text)} characters; the limit is {max_chars} (split it, or raise max_text_chars)")
+    return text
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A datetime from a datetime, an ISO or free-form date string, or epoch seconds; UTC-aware."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        out = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out = datetime.fromtimestamp(value, tz=timezone.utc)
+    elif isinstance(value, str):
+        try:
+            out = dateparser.parse(value)
+        except (ValueError, OverflowError):
+            raise ValueError(f"cannot read a date from {value!r}") from None
+    else:
+        raise ValueError(f"occurred_at must be a datetime, a date string or epoch seconds, got {type(value).__name__}")
+    return out.replace(tzinfo=timezone.utc) if out.tzinfo is None else out.astimezone(timezone.utc)
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+        raise ValueError("metadata must be a JSON object with string keys")
+    return dict(metadata)
+
+
+def check_kind(kind: Any) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return kind
+
+
+def drafts_from_input(
+    data: Any,
+    *,
+    scope: Scope,
+    occurred_at: Any,
+    metadata: Any,
+    kind: str | None,
+    max_chars: int,
+) -> list[Draft]:
+    """Normalise a string, one message dict or a list of them into drafts.
+
+    A bare string is a statement about the owner (kind "fact" unless `kind` says otherwise);
+    a message (a dict with role/speaker and content/text) is a conversation turn ("episode").
+    """
+    scope.validate()
+    when = parse_time(occurred_at)
+    meta = check_metadata(metadata)
+    if isinstance(data, str):
+        return [Draft(check_text(data, max_chars=max_chars), check_kind(kind or "fact"), scope, None, when, meta)]
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not data:
+        raise ValueError("add() takes a string, a message dict, or a non-empty list of message dicts")
+    return [_from_message(m, scope, when, meta, kind, max_chars) for m in data]
+
+
+def _from_message(msg: Any, scope: Scope, when, meta, kind, max_chars) -> Draft:
+    if isinstance(msg, str):
+        return Draft(check_text(msg, max_chars=max_chars), check_kind(kind or "episode"), scope, None, when, dict(meta))
+    if not isinstance(msg, dict):
+        raise ValueError(f"a message must be a dict or a string, got {type(msg).__name__}")
+    unknown = set(msg) - MESSAGE_KEYS - set(SCOPE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown message key(s): {', '.join(sorted(unknown))}")
+    text = msg.get("content", msg.get("text"))
+    role = msg.get("speaker") or msg.get("name") or msg.get("role")
+    if role is not None and not isinstance(role, str):
+        raise ValueError("a message's role/speaker must be a string")
+    own_scope = Scope.from_dict({**scope.as_dict(), **{k: msg[k] for k in SCOPE_KEYS if k in msg}}).validate()
+    merged_meta = {**meta, **check_metadata(msg.get("metadata"))}
+    if msg.get("role") and msg.get("speaker") and msg["role"] != msg["speaker"]:
+        merged_meta.setdefault("role", msg["role"])
+    msg_time = parse_time(msg["occurred_at"]) if msg.get("occurred_at") is not None else when
+    return Draft(
+        check_text(text, max_chars=max_chars), check_kind(msg.get("kind") or kind or "episode"),
+        own_scope, role, msg_time, merged_meta,
+    )

@@ -1,0 +1,160 @@
+"""The storage contract: every backend must pass this suite unchanged."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from memlm.stores.base import Filters
+from memlm.types import MemoryRecord
+
+DIM = 8
+T0 = datetime(2023, 5, 8, tzinfo=timezone.utc)
+
+
+def make_store(kind: str, tmp_path):
+    if kind == "sqlite":
+        from memlm.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(tmp_path / "contract.db")
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path)
+    s.check_encoder("test-encoder", DIM)
+    yield s
+    s.close()
+
+
+def rec(text, *, tenant="default", user="u1", agent=None, session="s1", kind="episode", day=0, role="user"):
+    now = datetime.now(timezone.utc)
+    return MemoryRecord(id=uuid.uuid4().hex, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session,
+                        role=role, created_at=now, updated_at=now, occurred_at=T0 + timedelta(days=day),
+                        metadata={"n": day}, tenant=tenant)
+
+
+def vec(i: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i % DIM] = 1.0
+    return v
+
+
+def test_insert_get_fetch_roundtrip(store):
+    r = rec("the cat sat on the mat")
+    store.insert([r], vec(0)[None])
+    got = store.get("default", r.id)
+    assert got.text == r.text and got.occurred_at == r.occurred_at and got.metadata == {"n": 0}
+    assert store.fetch("default", [r.id, "missing"]) == {r.id: got}
+    np.testing.assert_array_equal(store.vectors("default", [r.id]), vec(0)[None])
+    assert [h.event for h in store.history("default", r.id)] == ["ADD"]
+
+
+def test_tenants_never_see_each_other(store):
+    a, b = rec("secret plans", tenant="A"), rec("secret plans", tenant="B")
+    store.insert([a], vec(1)[None])
+    store.insert([b], vec(1)[None])
+    assert store.get("B", a.id) is None and store.get("A", b.id) is None
+    assert [m for m, _ in store.lexical(Filters("A", "u1"), '"secret"', 10)] == [a.id]
+    assert [m for m, _ in store.dense(Filters("B", "u1"), vec(1)[None], 10)[0]] == [b.id]
+    assert store.delete("A", b.id) is None
+    assert store.get("B", b.id) is not None
+
+
+def test_owner_and_session_filters(store):
+    rows = [rec("apples", user="u1", session="s1"), rec("apples", user="u2", session="s1"),
+            rec("apples", user="u1", session="s2")]
+    store.insert(rows, np.stack([vec(2)] * 3))
+    lex = {m for m, _ in store.lexical(Filters("default", "u1"), '"apples"', 10)}
+    assert lex == {rows[0].id, rows[2].id}
+    dense = {m for m, _ in store.dense(Filters("default", "u1", session_id="s2"), vec(2)[None], 10)[0]}
+    assert dense == {rows[2].id}
+    assert store.list(Filters("default", "u2"), limit=10) == [store.get("default", rows[1].id)]
+
+
+def test_scores_are_in_unit_interval_best_first(store):
+    rows = [rec("red apple pie"), rec("apple"), rec("green pear")]
+    store.insert(rows, np.stack([vec(0), vec(0) * 0.6 + vec(1) * 0.8, vec(3)]))
+    lex = store.lexical(Filters("default", "u1"), '"apple" OR "pie"', 10)
+    assert lex[0][0] == rows[0].id and lex[0][1] == 1.0
+    assert all(0 <= s <= 1 for _, s in lex) and [s for _, s in lex] == sorted((s for _, s in lex), reverse=True)
+    dense = store.dense(Filters("default", "u1"), vec(0)[None], 3)[0]
+    assert [m for m, _ in dense][:2] == [rows[0].id, rows[1].id]
+    assert all(0 <= s <= 1 for _, s in dense)
+
+
+def test_time_and_kind_filters(store):
+    rows = [rec("event one", day=0), rec("event two", day=10, kind="fact"), rec("event three", day=20)]
+    store.insert(rows, np.stack([vec(4)] * 3))
+    f = Filters("default", "u1", since=T0 + timedelta(days=5), until=T0 + timedelta(days=25))
+    assert {m for m, _ in store.dense(f, vec(4)[None], 10)[0]} == {rows[1].id, rows[2].id}
+    assert {m for m, _ in store.lexical(f, '"event"', 10)} == {rows[1].id, rows[2].id}
+    f = Filters("default", "u1", kinds=("fact",))
+    assert [m for m, _ in store.dense(f, vec(4)[None], 10)[0]] == [rows[1].id]
+
+
+def test_update_keeps_history_and_reindexes(store):
+    r = rec("I live in Paris", kind="fact")
+    store.insert([r], vec(0)[None])
+    old = r.text
+    r.text = "I live in Berlin"
+    store.update(r, vec(1), old)
+    assert store.get("default", r.id).text == "I live in Berlin"
+    assert store.lexical(Filters("default", "u1"), '"paris"', 10) == []
+    assert [m for m, _ in store.lexical(Filters("default", "u1"), '"berlin"', 10)] == [r.id]
+    assert [m for m, _ in store.dense(Filters("default", "u1"), vec(1)[None], 1)[0]] == [r.id]
+    hist = store.history("default", r.id)
+    assert [(h.event, h.old_text, h.new_text) for h in hist] == [
+        ("ADD", None, "I live in Paris"), ("UPDATE", "I live in Paris", "I live in Berlin")]
+
+
+def test_delete_removes_from_every_index(store):
+    r, keep = rec("forget me please"), rec("keep me")
+    store.insert([r, keep], np.stack([vec(5), vec(6)]))
+    assert store.delete("default", r.id).text == "forget me please"
+    assert store.get("default", r.id) is None
+    assert store.lexical(Filters("default", "u1"), '"forget"', 10) == []
+    assert [m for m, _ in store.dense(Filters("default", "u1"), vec(5)[None], 10)[0]] == [keep.id]
+    assert store.history("default", r.id)[-1].event == "DELETE"
+
+
+def test_delete_scope_erases_only_that_scope(store):
+    x = [rec("x one", user="x"), rec("x two", user="x")]
+    y = [rec("y one", user="y")]
+    store.insert(x + y, np.stack([vec(0), vec(1), vec(2)]))
+    assert store.delete_scope(Filters("default", "x")) == 2
+    assert store.list(Filters("default", "x"), limit=10) == []
+    assert store.history("default", x[0].id) == []
+    assert [m.id for m in store.list(Filters("default", "y"), limit=10)] == [y[0].id]
+
+
+def test_neighbors_and_recent(store):
+    turns = [rec(f"turn {i}", session="s1") for i in range(5)] + [rec("other session", session="s2")]
+    store.insert(turns, np.stack([vec(i) for i in range(6)]))
+    around = store.neighbors(turns[2], 1, 1)
+    assert [m.id for m in around] == [turns[1].id, turns[3].id]
+    assert [m.id for m in store.neighbors(turns[0], 2, 0)] == []
+    recent = store.recent(Filters("default", "u1", session_id="s1"), 2)
+    assert [m.text for m in recent] == ["turn 3", "turn 4"]
+
+
+def test_transaction_is_all_or_nothing(store):
+    r = rec("never committed")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.insert([r], vec(0)[None])
+            raise RuntimeError("crash inside the transaction")
+    assert store.get("default", r.id) is None
+    assert store.lexical(Filters("default", "u1"), '"committed"', 10) == []
+
+
+def test_find_exact_normalises_case_and_space(store):
+    from memlm.stores.sqlite import norm_hash
+
+    r = rec("Hello   World")
+    store.insert([r], vec(0)[None])
+    assert [m.id for m in store.find_exact(Filters("default", "u1"), norm_hash("hello world"))] == [r.id]

@@ -1,0 +1,40 @@
+import sqlite3
+
+import pytest
+
+from memlm import Memory
+from memlm.stores.migrate import migrations
+from memlm.stores.sqlite import SQLiteStore
+
+
+def test_migrations_apply_from_empty_and_are_recorded(tmp_path):
+    store = SQLiteStore(tmp_path / "m.db")
+    expected = [m.version for m in migrations("sqlite")]
+    assert store.schema_versions() == expected == list(range(1, len(expected) + 1))
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    assert {"memories", "memories_fts", "history", "meta", "schema_migrations"} <= tables
+    store.close()
+    again = SQLiteStore(tmp_path / "m.db")  # re-opening applies nothing twice
+    assert again.schema_versions() == expected
+    rows = again.conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    assert rows == len(expected)
+    again.close()
+
+
+def test_wal_mode(tmp_path):
+    store = SQLiteStore(tmp_path / "m.db")
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_encoder_is_recorded_and_a_different_one_refused(tmp_path, hashing):
+    from memlm.encoders import HashingEncoder
+
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        m.add("I like tea", user_id="u")
+    with Memory(tmp_path / "m.db", encoder=HashingEncoder(128)) as m:
+        with pytest.raises(ValueError, match="built with encoder"):
+            m.add("I like coffee", user_id="u")
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder','dim')")) == {
+        "encoder": hashing.name, "dim": str(hashing.dim)}
