@@ -12,25 +12,35 @@ from typing import Any
 class GateConfig:
     """The write gate: what is new (ADD), already known (NOOP) or a change (UPDATE)."""
 
-    duplicate_threshold: float = 0.95  # cosine at or above which a fact is a near-duplicate (NOOP)
+    duplicate_threshold: float = 0.90  # cosine at or above which a fact in other words is a paraphrase (NOOP)
     episode_duplicate_threshold: float = 0.985  # same for an episode, same session and speaker only
-    update_threshold: float = 0.70  # cosine at or above which a fact may restate an older one
-    update_overlap: float = 0.4  # share of the shorter text's content words both must have for UPDATE
+    update_threshold: float = 0.50  # cosine at or above which a fact may restate an older one
+    update_overlap: float = 0.5  # share of the shorter text's content words both must have for UPDATE
 
 
 @dataclass
 class RecallConfig:
-    """The read path: candidate pools and how lexical, dense and time evidence combine."""
+    """The read path: how lexical, dense, neighbour, speaker and time evidence combine.
 
-    candidates: int = 100  # candidates drawn from each of the lexical and dense retrievers
-    lexical_weight: float = 0.5  # weight of the BM25 component in the fused score
-    dense_weight: float = 0.5  # weight of the cosine component in the fused score
-    context_weight: float = 0.35  # weight of a turn's neighbourhood (previous turn) in its dense score
-    neighbor_weight: float = 0.15  # share of a neighbouring turn's score a turn inherits
-    time_boost: float = 0.15  # added to memories inside a time window the query names
+    Scores are in standard deviations over the owner's memories (z-scores). Defaults were
+    chosen on the LoCoMo dev split by leave-one-conversation-out checks (docs/recall.md).
+    """
+
+    lexical_candidates: int = 1000  # BM25 matches fetched per query (the rest count as no match)
+    lexical_weight: float = 0.7  # weight of the standardised BM25 score
+    dense_weight: float = 1.0  # weight of the standardised cosine score
+    prev_weight: float = 0.3  # share of the previous turn's relevance a turn inherits
+    prev_question_weight: float = 0.3  # extra share when the previous turn asked a question
+    next_weight: float = 0.15  # share of the next turn's relevance a turn inherits
+    speaker_boost: float = 2.0  # bonus for turns by the one speaker the query names
+    time_boost: float = 1.0  # bonus for memories inside a time window the query names
     hops: int = 1  # passes over memory; 2 = a second pass conditioned on the first
-    hop_feedback: int = 3  # top hits whose vectors condition the second pass
-    hop_weight: float = 0.3  # weight of those hits in the second-pass query vector
+    hop_feedback: int = 2  # at most this many top memories condition the second pass
+    hop_gate: float = 1.0  # ... and only those within this many z of the best one
+    hop_weight: float = 0.5  # weight of those memories in the second-pass query vector
+    hop_discount: float = 0.8  # a memory found by the second pass scores this share of its hop score
+    score_center: float = 2.0  # fused z-score that maps to 0.5 in the reported [0, 1] score
+    score_scale: float = 1.0  # z-score units per logistic unit in that mapping
 
 
 @dataclass

@@ -20,6 +20,7 @@ from memlm.config import MemoryConfig, default_db_path
 from memlm.encoders.base import Encoder
 from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
+from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
 from memlm.write.gate import Decision, decide
@@ -114,7 +115,7 @@ class Memory:
 
     def _write(self, drafts: list[Draft]) -> list[Event]:
         drafts = self._chunk(drafts)
-        vectors = self.encoder.encode([d.text for d in drafts])
+        vectors = self.encoder.encode([memory_text(d.text, d.role, d.metadata) for d in drafts])
         store = self.store
         events: list[Event] = []
         with store.transaction():
@@ -232,7 +233,8 @@ class Memory:
             record = self._require(memory_id)
             old = record.text
             record.text, record.updated_at = text, datetime.now(timezone.utc)
-            self.store.update(record, self.encoder.encode([text])[0], old)
+            vector = self.encoder.encode([memory_text(text, record.role, record.metadata)])[0]
+            self.store.update(record, vector, old)
         return Event("UPDATE", memory_id, text, previous=old)
 
     def delete(self, memory_id: str) -> Event:

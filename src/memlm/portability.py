@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from memlm.text import memory_text
 from memlm.types import HistoryEntry, MemoryRecord
 from memlm.write.inputs import check_kind, check_metadata, check_text, parse_time
 
@@ -53,7 +54,7 @@ def import_jsonl(memory: Memory, path: Path) -> int:
     if same_encoder:
         vectors = [np.frombuffer(base64.b64decode(row["vector"]), dtype=np.float32) for row in rows]
     else:
-        vectors = list(memory.encoder.encode([r.text for r in records]))
+        vectors = list(memory.encoder.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
     with memory.store.transaction():
         for record, vector, row in zip(records, vectors, rows):
             history = [HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))

@@ -41,3 +41,16 @@ def stem(word: str) -> str:
 def content_words(text: str) -> list[str]:
     """Stemmed words that are not stop words, in order."""
     return [stem(w) for w in words(text) if (w not in STOPWORDS and len(w) > 1) or w.isdigit()]
+
+
+def memory_text(text: str, role: str | None = None, metadata: dict | None = None) -> str:
+    """What the indexes see of a memory: "Speaker: text [shares a photo of caption]".
+
+    Both the lexical index and the embedding use it, so a turn is found by who said it
+    and by what an image it shared showed.
+    """
+    out = f"{role}: {text}" if role else text
+    caption = metadata.get("caption") if isinstance(metadata, dict) else None
+    if isinstance(caption, str) and caption.strip():
+        out += f" [shares a photo of {caption.strip()}]"
+    return out

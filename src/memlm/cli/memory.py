@@ -82,7 +82,7 @@ def search(query, k, kinds, since, until, hops, neighbors, user_id, agent_id, se
 def _render_hits(hits) -> str:
     lines = []
     for h in hits:
-        m = h.memory
+        m = h["memory"]
         when = (m.get("occurred_at") or "undated")[:10]
         who = f"{m['role']}: " if m.get("role") else ""
         lines.append(f"{h['score']:.3f}  [{when}] ({m['kind']}) {who}{m['text']}  <{m['id']}>")

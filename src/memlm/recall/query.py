@@ -1,13 +1,46 @@
-"""What a query asks for: its content words (for BM25) and the time it names."""
+"""What a query asks for: content words for BM25, text for the encoder, a named speaker.
+
+Speaker names are special in conversation memory: half the turns carry each name, so a
+name matches everything lexically and pulls the query vector towards every turn that
+mentions it. The plan removes the owner's speaker names from both queries and turns a
+name the question mentions into a speaker preference instead.
+"""
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 from memlm.text import STOPWORDS, words
 
 # Question words and fillers that name no topic; dropped from lexical queries.
 QUERY_STOPWORDS = STOPWORDS | frozenset(
-    "did does do kind type sort think would might likely ever tell remember know describe".split()
+    "did does do kind type sort think would might may likely ever tell remember know describe s t d ll m re ve".split()
 )
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    terms: list[str]  # lexical terms (no stop words, no speaker names)
+    dense_text: str  # what the encoder embeds (speaker names removed)
+    speaker: str | None  # the one speaker the query names, if exactly one
+
+
+def plan(query: str, speakers: set[str]) -> QueryPlan:
+    named = [s for s in speakers if _name_pattern(s).search(query)]
+    names = {w for s in speakers for w in words(s)}
+    terms = [t for t in lexical_terms(query) if t not in names]
+    dense = query
+    for s in named:
+        dense = _name_pattern(s).sub(" ", dense)
+    dense = " ".join(dense.split())
+    if len(words(dense)) < 2:  # the query was mostly a name: keep it whole
+        dense = query
+    return QueryPlan(terms, dense, named[0] if len(named) == 1 else None)
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(name)}(?:['\u2019]s)?\b", re.IGNORECASE)
 
 
 def lexical_terms(query: str) -> list[str]:

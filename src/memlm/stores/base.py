@@ -11,11 +11,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from memlm.types import HistoryEntry, MemoryRecord
+
+if TYPE_CHECKING:
+    from memlm.stores.vecindex import OwnerView
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class Store(Protocol):
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         """For each (dim,) row of queries, the k nearest memories in scope by cosine."""
+        ...
+
+    def owner(self, filters: Filters) -> OwnerView:
+        """Every memory of the filter's owner as arrays (vectors, sessions, speakers...), cached."""
         ...
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:

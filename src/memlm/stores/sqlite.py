@@ -20,7 +20,8 @@ import numpy as np
 
 from memlm.stores.base import Filters, Scored
 from memlm.stores.migrate import migrations
-from memlm.stores.vecindex import Row, VectorCache
+from memlm.stores.vecindex import OwnerView, Row, ViewCache
+from memlm.text import memory_text
 from memlm.types import HistoryEntry, MemoryRecord
 
 COLUMNS = (
@@ -38,7 +39,7 @@ class SQLiteStore:
         self.busy_timeout_s = busy_timeout_s  # how long a writer waits for another's lock
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._cache: VectorCache | None = None
+        self._cache: ViewCache | None = None
 
     # -- connection and schema -------------------------------------------------
     @property
@@ -89,7 +90,7 @@ class SQLiteStore:
                     f"{self.path} was built with encoder {meta.get('encoder')!r} (dim {meta.get('dim')}), "
                     f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
                 )
-        self._cache = VectorCache(dim)
+        self._cache = ViewCache(dim)
 
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
@@ -258,11 +259,14 @@ class SQLiteStore:
         return [(mid, max(0.0, min(1.0, s / best))) for mid, s in rows]
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+        return self.owner(filters).search(filters, np.atleast_2d(queries), k)
+
+    def owner(self, filters: Filters) -> OwnerView:
         if self._cache is None:
-            raise RuntimeError("check_encoder() must be called before dense search")
-        generation = self._generation()
-        entry = self._cache.owner(filters.owner_key(), generation, lambda after: self._vector_rows(filters, after))
-        return entry.search(filters, np.atleast_2d(queries), k)
+            raise RuntimeError("check_encoder() must be called before searching")
+        with self._lock:
+            generation = self._generation()
+            return self._cache.owner(filters.owner_key(), generation, lambda after: self._vector_rows(filters, after))
 
     def _generation(self) -> int:
         row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
@@ -271,10 +275,11 @@ class SQLiteStore:
     def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
         owner = Filters(*filters.owner_key())
         where, params = _where(owner)
-        sql = f"SELECT rid, id, kind, session_id, occurred_at, vector FROM memories m WHERE {where} AND rid > ? ORDER BY rid"
-        for rid, mid, kind, session, occurred, blob in self.conn.execute(sql, (*params, after)):
+        sql = (f"SELECT rid, id, kind, session_id, role, occurred_at, instr(text, '?') > 0, vector FROM memories m "
+               f"WHERE {where} AND rid > ? ORDER BY rid")
+        for rid, mid, kind, session, role, occurred, asks, blob in self.conn.execute(sql, (*params, after)):
             ts = _dt(occurred).timestamp() if occurred else None
-            yield rid, mid, kind, session, ts, np.frombuffer(blob, dtype=np.float32)
+            yield rid, mid, kind, session, role, ts, bool(asks), np.frombuffer(blob, dtype=np.float32)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}
@@ -328,12 +333,7 @@ def _digest(*parts: str) -> str:
 
 
 def index_text(record: MemoryRecord) -> str:
-    """What the lexical index sees: the text, the speaker and any image caption."""
-    parts = [record.role or "", record.text]
-    caption = record.metadata.get("caption") if isinstance(record.metadata, dict) else None
-    if isinstance(caption, str):
-        parts.append(caption)
-    return " ".join(p for p in parts if p)
+    return memory_text(record.text, record.role, record.metadata)
 
 
 def _where(filters: Filters) -> tuple[str, list]:

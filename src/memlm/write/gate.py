@@ -1,13 +1,15 @@
 """The write gate: the LSTM's input and forget gates as policy, without an LLM.
 
 For each new memory the gate looks at its nearest stored neighbours in the same scope:
-- NOOP   the same text (after case/space normalisation) is stored already; or a fact is a
-         near-duplicate (cosine >= duplicate_threshold); or an episode is a near-duplicate
-         of one by the same speaker in the same session (cosine >= episode_duplicate_threshold).
+- NOOP   the same text (after case/space normalisation) is stored already; or a fact is
+         similar (cosine >= update_threshold) and adds no content word the stored one lacks;
+         or it is a paraphrase in other words (cosine >= duplicate_threshold, little word
+         overlap); or an episode is a near-duplicate of one by the same speaker in the same
+         session (cosine >= episode_duplicate_threshold).
 - UPDATE a fact restates a stored fact with a change: cosine >= update_threshold, the two
          share at least `update_overlap` of the shorter one's content words, and the new one
-         says something the old one does not. The old text stays in history. If the new
-         text adds nothing (its content words are a subset of the old one's), it is a NOOP.
+         has content words the old one lacks ("I live in Paris" -> "I live in Berlin now",
+         "my number is 555-1234" -> "my number is 555-9876"). The old text stays in history.
 - ADD    anything else. Episodes are never UPDATEd: they record what was said, when.
 """
 
@@ -37,12 +39,13 @@ def decide(draft: Draft, neighbours: list[tuple[MemoryRecord, float]], config: G
             if sim >= config.episode_duplicate_threshold and record.role == draft.role:
                 return Decision("NOOP", record, sim)
             continue
-        if sim >= config.duplicate_threshold:
+        if sim < config.update_threshold:
+            continue
+        verdict = restatement(record.text, draft.text, config.update_overlap)
+        if verdict is not None:
+            return Decision(verdict, record, sim)
+        if sim >= config.duplicate_threshold:  # a paraphrase in other words
             return Decision("NOOP", record, sim)
-        if sim >= config.update_threshold:
-            verdict = restatement(record.text, draft.text, config.update_overlap)
-            if verdict is not None:
-                return Decision(verdict, record, sim)
     return Decision("ADD")
 
 

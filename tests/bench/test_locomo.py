@@ -1,0 +1,68 @@
+"""The LoCoMo reader and benchmark harness (fast encoder; the real one in test_semantic)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from memlm.bench.locomo_data import find_locomo, load_locomo
+from memlm.cli import main
+
+KEYS = {"questions", "turn_recall_any", "turn_recall_all", "session_recall_any", "ingest_turns_per_s",
+        "search_ms_p50", "search_ms_p95"}
+
+
+def test_reads_the_dev_split(locomo_path):
+    convs = load_locomo(locomo_path)
+    assert [c.sample_id for c in convs] == ["conv-26", "conv-30"]
+    c = convs[0]
+    assert c.speakers == ("Caroline", "Melanie")
+    assert c.sessions[0].when.isoformat() == "2023-05-08T13:56:00+00:00"
+    assert c.turns[0].dia_id == "D1:1" and len(c.turns) == 419
+    assert all(e.startswith("D") for q in c.questions for e in q.evidence)
+
+
+def test_shipped_sample_is_found_without_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEMLM_LOCOMO", raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = find_locomo(None)
+    convs = load_locomo(path)
+    assert convs[0].questions and convs[0].sessions
+
+
+def test_bench_cli_writes_the_json_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    sample = find_locomo(None) if False else None  # noqa: F841
+    from memlm.bench.locomo_data import SAMPLE
+    from importlib import resources
+
+    data = str(resources.files("memlm").joinpath("data", SAMPLE))
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["bench", "locomo", "--data", data, "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    assert KEYS <= set(r) and r["questions"] == 7
+    assert set(r["turn_recall_any"]) == {"1", "5", "10", "20"} and set(r["session_recall_any"]) == {"5", "10"}
+    assert all(r["turn_recall_all"][k] <= r["turn_recall_any"][k] for k in r["turn_recall_any"])
+    assert r["turn_recall_any"]["20"] >= r["turn_recall_any"]["1"]
+    assert json.loads(result.output)["questions"] == 7
+    plain = CliRunner().invoke(main, ["bench", "locomo", "--data", data, "--quiet", "--plain"])
+    assert "turn recall_any" in plain.output
+
+
+def test_bench_missing_data_is_one_line_error():
+    result = CliRunner().invoke(main, ["bench", "locomo", "--data", "/nonexistent.json", "--quiet"])
+    assert result.exit_code == 1 and "no such data file" in result.output
+
+
+def test_demo_runs_on_the_sample(monkeypatch, tmp_path):
+    from memlm.bench.locomo_data import SAMPLE
+    from importlib import resources
+
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    data = str(resources.files("memlm").joinpath("data", SAMPLE))
+    result = CliRunner().invoke(main, ["demo", "--data", data])
+    assert result.exit_code == 0, result.output
+    assert "Q: What is the name of Ana's dog?" in result.output
+    assert "Context block" in result.output and "# Memory" in result.output

@@ -1,0 +1,59 @@
+"""Working memory and context assembly under a token budget."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_session_keeps_recent_turns_within_budget_and_old_ones_stay_in_long_term(mem):
+    wm = mem.session("u", "chat-1", budget_tokens=60)
+    for i in range(20):
+        wm.add("user", f"message number {i} about the garden and tomatoes")
+    turns = wm.turns()
+    assert 0 < len(turns) < 20
+    assert turns[-1].text == "message number 19 about the garden and tomatoes"  # newest kept
+    assert [t.text for t in turns] == [f"message number {i} about the garden and tomatoes" for i in range(20 - len(turns), 20)]
+    cost = sum(mem.encoder.count_tokens(f"[x] user: {t.text}") for t in turns)
+    assert cost <= 60 + len(turns) * 4
+    assert len(mem.list(user_id="u", session_id="chat-1", limit=100)) == 20  # fell out, still remembered
+
+
+def test_working_memory_survives_a_new_handle(tmp_path, hashing):
+    from memlm import Memory
+
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        m.session("u", "s", budget_tokens=200).add("user", "remember the blue door")
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        assert [t.text for t in m.session("u", "s", budget_tokens=200).turns()] == ["remember the blue door"]
+
+
+@pytest.mark.parametrize("budget", [12, 40, 120, 400])
+def test_context_never_exceeds_budget(mem, budget):
+    for s in range(3):
+        for i in range(15):
+            mem.add({"role": "user", "content": f"In session {s} I talked about travel plan {i} to Japan and Kyoto"},
+                    user_id="u", session_id=f"s{s}", occurred_at=f"2024-0{s + 1}-01")
+    ctx = mem.context("travel to Kyoto", user_id="u", session_id="s2", budget_tokens=budget)
+    assert ctx.tokens == (mem.encoder.count_tokens(ctx.text) if ctx.text else 0)
+    assert ctx.tokens <= budget
+
+
+def test_context_has_working_memory_then_dated_recall(mem):
+    mem.add({"role": "user", "content": "My sister Lena lives in Oslo"}, user_id="u", session_id="old",
+            occurred_at="2023-01-05")
+    wm = mem.session("u", "now", budget_tokens=500)
+    wm.add("user", "I am planning a trip north")
+    wm.add("assistant", "Where would you like to go?")
+    ctx = mem.context("visit my sister Lena in Oslo", user_id="u", session_id="now", budget_tokens=500)
+    text = ctx.text
+    assert text.index("Current session") < text.index("Recalled from long-term memory")
+    assert "I am planning a trip north" in text and "[2023-01-05] (episode) user: My sister Lena lives in Oslo" in text
+    assert [h.memory.text for h in ctx.recalled][0] == "My sister Lena lives in Oslo"
+    assert all(h.memory.session_id != "now" for h in ctx.recalled)  # working turns are not repeated
+
+
+def test_context_errors(mem):
+    with pytest.raises(ValueError):
+        mem.context("q", user_id="u", budget_tokens=0)
+    with pytest.raises(ValueError, match="session_id"):
+        mem.session("u", None)
