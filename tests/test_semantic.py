@@ -35,8 +35,9 @@ def test_paraphrase_recalled_by_meaning(real_mem):
     for text in ["I adopted a puppy from the shelter", "The quarterly report is due Friday",
                  "My grandmother taught me to bake bread", "I switched to an electric car"]:
         real_mem.add({"role": "user", "content": text}, user_id="u", session_id="s")
-    hit = real_mem.search("Does the user have a dog?", user_id="u", k=1)[0]
-    assert hit.memory.text == "I adopted a puppy from the shelter" and hit.reasons["dense"] > 0.5
+    hits = real_mem.search("Does the user have a dog?", user_id="u", k=4)
+    assert hits[0].memory.text == "I adopted a puppy from the shelter"
+    assert hits[0].reasons["lexical"] == 0 and hits[0].reasons["dense"] == max(h.reasons["dense"] for h in hits)
     hit = real_mem.search("what kind of vehicle do they drive", user_id="u", k=1)[0]
     assert hit.memory.text == "I switched to an electric car"
 
@@ -46,15 +47,15 @@ def test_second_pass_reaches_a_memory_linked_through_the_first(real_mem):
              "Caroline enjoys painting sunsets", "The bakery on Elm street sells croissants",
              "Caroline adopted a cat named Oscar", "Tom's office is in a tall glass building",
              "Jon likes jazz concerts", "Gina opened a clothing store", "The train to Madrid was late"]
-    for f in facts:
-        real_mem.add({"role": "user", "content": f}, user_id="u", session_id="s")
+    for i, f in enumerate(facts):  # separate sessions: no neighbour links between them
+        real_mem.add({"role": "user", "content": f}, user_id="u", session_id=f"s{i}")
     query = "which city does Caroline's best friend live in?"
     one = [h.memory.text for h in real_mem.search(query, user_id="u", k=10, hops=1)]
     two = [h.memory.text for h in real_mem.search(query, user_id="u", k=10, hops=2)]
     target = "Melanie moved to Lisbon last spring"
-    assert two.index(target) < one.index(target) if target in one else target in two
+    assert two.index(target) == 1 and one.index(target) > 1
     hit = next(h for h in real_mem.search(query, user_id="u", k=10, hops=2) if h.memory.text == target)
-    assert "hop" in hit.reasons
+    assert hit.reasons["hop"] > 0
 
 
 def test_locomo_recall_floor(tmp_path, minilm, locomo_path):

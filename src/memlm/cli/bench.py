@@ -57,3 +57,36 @@ def render_locomo(r: dict) -> str:
     lines.append("")
     lines.append(f"ingest {r['ingest_turns_per_s']} turns/s; search p50 {r['search_ms_p50']} ms, p95 {r['search_ms_p95']} ms")
     return "\n".join(lines)
+
+
+@bench.command("search")
+@click.option("--memories", "n", type=int, default=100_000, show_default=True, help="Memories in the file.")
+@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@click.option("--repeats", type=int, default=25, show_default=True, help="Rounds over the query set.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@plain_option
+@errors_as_messages
+def search_(n, encoder, repeats, json_out, quiet, plain):
+    """Search latency (p50/p95, with and without the query embedding) with N memories in one file."""
+    from memlm.bench import search as sb
+    from memlm.engine import Memory
+
+    if n <= 0 or repeats <= 0:
+        raise ValueError("--memories and --repeats must be positive")
+    with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp) / "bench.db", encoder=encoder) as mem:
+        mem.encoder.encode(["warm up"])
+        seconds = sb.fill(mem, n, seed_text=_shakespeare(), progress=not quiet)
+        result = {"memories": n, "fill_rows_per_s": round(n / seconds, 1), "encoder": mem.encoder.name}
+        result.update(sb.measure(mem, repeats=repeats))
+        result["file_mb"] = round(sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20, 1)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+    emit(result, plain, lambda r: "\n".join(f"{k:36} {v}" for k, v in r.items()))
+
+
+def _shakespeare() -> str | None:
+    from memlm.bench.locomo_data import find_locomo
+
+    path = find_locomo(None).parent.parent / "tinyshakespeare" / "input.txt"
+    return path.read_text(encoding="utf-8") if path.exists() else None

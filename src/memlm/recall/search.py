@@ -44,7 +44,7 @@ class Retriever:
         if view.n == 0:
             return []
         qplan = plan(query, view.speakers())
-        qvec = self.encoder.encode([qplan.dense_text])[0]
+        qvec = np.asarray(self.encoder.encode([qplan.dense_text])[0], dtype=np.float32)
         score, parts = self._attend(view, filters, qvec, qplan.terms, qplan)
         if (hops or self.config.hops) >= 2:
             score = self._second_pass(view, filters, qvec, qplan, score, parts)

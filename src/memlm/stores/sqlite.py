@@ -201,20 +201,21 @@ class SQLiteStore:
         )
 
     def _rid(self, tenant: str, memory_id: str) -> int | None:
-        row = self.conn.execute("SELECT rid FROM memories WHERE id=? AND tenant=?", (memory_id, tenant)).fetchone()
+        row = self.conn.execute("SELECT rid FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
         return row[0] if row else None
 
     # -- reads -----------------------------------------------------------------
     def get(self, tenant: str, memory_id: str) -> MemoryRecord | None:
-        row = self.conn.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND tenant=?", (memory_id, tenant)).fetchone()
+        row = self.conn.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
         return _record(row) if row else None
 
     def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]:
         out: dict[str, MemoryRecord] = {}
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
-            sql = f"SELECT {COLUMNS} FROM memories WHERE tenant=? AND id IN ({', '.join('?' * len(part))})"
-            for row in self.conn.execute(sql, (tenant, *part)):
+            # "+tenant": look rows up by the unique id index, then check the tenant
+            sql = f"SELECT {COLUMNS} FROM memories WHERE id IN ({', '.join('?' * len(part))}) AND +tenant=?"
+            for row in self.conn.execute(sql, (*part, tenant)):
                 out[row[0]] = _record(row)
         return out
 
@@ -284,7 +285,7 @@ class SQLiteStore:
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}
         for mid in ids:
-            row = self.conn.execute("SELECT vector FROM memories WHERE id=? AND tenant=?", (mid, tenant)).fetchone()
+            row = self.conn.execute("SELECT vector FROM memories WHERE id=? AND +tenant=?", (mid, tenant)).fetchone()
             if row is None:
                 raise KeyError(mid)
             found[mid] = np.frombuffer(row[0], dtype=np.float32)

@@ -99,7 +99,11 @@ class OwnerView:
         return self._arrays
 
     def speakers(self) -> set[str]:
-        return {r for r, k in zip(self.roles, self.kinds) if r and k == "episode"}
+        """Distinct speakers of the owner's episodes."""
+        a = self.arrays()
+        if "speakers" not in a:
+            a["speakers"] = np.array(sorted({r for r, k in zip(self.roles, self.kinds) if r and k == "episode"}), dtype=object)
+        return set(a["speakers"])
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of rows passing the non-owner filters, or None when all pass."""
