@@ -57,3 +57,10 @@ def test_context_errors(mem):
         mem.context("q", user_id="u", budget_tokens=0)
     with pytest.raises(ValueError, match="session_id"):
         mem.session("u", None)
+
+
+def test_recalled_question_brings_its_answer(mem):
+    mem.add([{"role": "Ben", "content": "What breed is your new dog?"}, {"role": "Ana", "content": "A beagle named Pepper"}],
+            user_id="u", session_id="s1", occurred_at="2023-06-03")
+    ctx = mem.context("what breed is the dog", user_id="u", budget_tokens=300)
+    assert "What breed is your new dog?\n  -> Ana: A beagle named Pepper" in ctx.text

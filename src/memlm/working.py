@@ -90,7 +90,7 @@ def build_context(memory: Memory, query: str, scope: Scope, *, budget_tokens: in
     sections = []
     if working:
         sections.append(("## Current session (working memory)", [turn_line(m) for m in working]))
-    sections.append(("## Recalled from long-term memory", [recall_line(h) for h in hits]))
+    sections.append(("## Recalled from long-term memory", [recall_line(h, _answer(memory, h, seen)) for h in hits]))
     lines, kept_hits = _fit(sections, hits, budget_tokens, count)
     text = "\n".join(lines)
     return Context(text, count(text) if text else 0, working if working else [], kept_hits)
@@ -123,8 +123,19 @@ def turn_line(m: MemoryRecord) -> str:
     return f"[{when}] {m.role or 'unknown'}: {m.text}"
 
 
-def recall_line(h: Hit) -> str:
+def _answer(memory: Memory, hit: Hit, seen: set[str]) -> MemoryRecord | None:
+    """A recalled turn that asks a question brings the reply that followed it."""
+    if hit.memory.kind != "episode" or "?" not in hit.memory.text:
+        return None
+    after = memory.store.neighbors(hit.memory, 0, 1)
+    return after[0] if after and after[0].id not in seen else None
+
+
+def recall_line(h: Hit, reply: MemoryRecord | None = None) -> str:
     m = h.memory
     when = m.occurred_at.strftime("%Y-%m-%d") if m.occurred_at else "undated"
     who = f" {m.role}:" if m.role else ""
-    return f"- [{when}] ({m.kind}){who} {m.text}"
+    line = f"- [{when}] ({m.kind}){who} {m.text}"
+    if reply is not None:
+        line += f"\n  -> {reply.role or 'reply'}: {reply.text}"
+    return line

@@ -33,7 +33,6 @@ def test_shipped_sample_is_found_without_data(tmp_path, monkeypatch):
 
 def test_bench_cli_writes_the_json_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMLM_ENCODER", "hashing")
-    sample = find_locomo(None) if False else None  # noqa: F841
     from memlm.bench.locomo_data import SAMPLE
     from importlib import resources
 
@@ -66,3 +65,16 @@ def test_demo_runs_on_the_sample(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Q: What is the name of Ana's dog?" in result.output
     assert "Context block" in result.output and "# Memory" in result.output
+
+
+def test_bench_search_cli_reports_latency(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(main, ["bench", "search", "--memories", "300", "--repeats", "1", "--quiet",
+                                       "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    assert r["memories"] == 300 and r["searches"] == 8
+    assert r["search_ms_p95"] >= r["search_ms_p50"] > 0 and r["query_embedding_ms_p50"] > 0
+    bad = CliRunner().invoke(main, ["bench", "search", "--memories", "0", "--quiet"])
+    assert bad.exit_code == 1 and "must be positive" in bad.output
