@@ -20,7 +20,7 @@ import numpy as np
 
 from memlm.stores.base import Filters, Scored
 from memlm.stores.migrate import migrations
-from memlm.stores.vecindex import OwnerView, Row, ViewCache
+from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text
 from memlm.types import HistoryEntry, MemoryRecord
 
@@ -246,18 +246,35 @@ class SQLiteStore:
         return [_record(r) for r in self.conn.execute(sql, (digest, *params))]
 
     def lexical(self, filters: Filters, match: str, k: int) -> Scored:
-        owner = _owner_match(filters)
-        where, params = _where(filters)
-        sql = (
-            "SELECT m.id, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts "
-            "JOIN memories m ON m.rid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts, 0.0, 1.0) LIMIT ?"
-        )
-        rows = self.conn.execute(sql, (f"scope : {owner} AND body : ({match})", *params, k)).fetchall()
-        if not rows:
+        """BM25 over the owner's rows. When the owner holds most of the file, matching the
+        owner's token costs more than it saves, so the terms are matched alone and rows of
+        other owners are dropped before ranking; otherwise the owner token narrows the match."""
+        view = self.owner(filters)
+        if view.n == 0:
             return []
-        best = max(rows[0][1], 1e-9)
-        return [(mid, max(0.0, min(1.0, s / best))) for mid, s in rows]
+        if view.n * 4 < self._row_estimate():
+            query = f"scope : {_owner_match(filters)} AND body : ({match})"
+        else:
+            query = f"body : ({match})"
+        rows = self.conn.execute(
+            "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) FROM memories_fts WHERE memories_fts MATCH ?", (query,)
+        ).fetchall()
+        found = [(view.rows_by_rid[rid], s) for rid, s in rows if rid in view.rows_by_rid]
+        if not found:
+            return []
+        idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
+        scores = np.fromiter((s for _, s in found), dtype=np.float64, count=len(found))
+        mask = view.mask(filters)
+        if mask is not None:
+            scores = np.where(mask[idx], scores, -np.inf)
+        order = topk(scores, k)
+        if len(order) == 0:
+            return []
+        norm = np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
+        return [(view.ids[i], float(v)) for i, v in zip(idx[order], norm)]
+
+    def _row_estimate(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         return self.owner(filters).search(filters, np.atleast_2d(queries), k)

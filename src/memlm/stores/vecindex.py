@@ -40,6 +40,7 @@ class OwnerView:
     prev: list[int] = field(default_factory=list)  # index of the previous turn in the session, -1 if none
     next: list[int] = field(default_factory=list)  # index of the next turn in the session, -1 if none
     index: dict[str, int] = field(default_factory=dict)  # id -> row
+    rows_by_rid: dict[int, int] = field(default_factory=dict)  # store rowid -> row
     _last_in_session: dict[str, int] = field(default_factory=dict)
     _chunks: list[np.ndarray] = field(default_factory=list)
     _matrix: np.ndarray | None = None
@@ -56,6 +57,7 @@ class OwnerView:
             self.hwm = max(self.hwm, rid)
             self.ids.append(mid)
             self.index[mid] = i
+            self.rows_by_rid[rid] = i
             self.kinds.append(kind)
             self.sessions.append(session)
             self.roles.append(role)
