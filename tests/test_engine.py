@@ -157,3 +157,11 @@ def test_nothing_opened_until_used(tmp_path, hashing):
     m.add("now it exists", user_id="u")
     assert (tmp_path / "lazy" / "m.db").exists()
     m.close()
+
+
+def test_fact_provenance(mem):
+    [turn] = mem.add({"role": "user", "content": "btw I moved to Lisbon last month"}, user_id="u", session_id="s")
+    [fact] = mem.add("The user lives in Lisbon", user_id="u", source_ids=[turn.id])
+    assert mem.get(fact.id).source_ids == [turn.id]
+    with pytest.raises(ValueError, match="source_ids"):
+        mem.add("x", user_id="u", source_ids="not-a-list")

@@ -83,12 +83,18 @@ class Memory:
     # -- writing ---------------------------------------------------------------
     def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
             session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
-            kind: str | None = None) -> list[Event]:
-        """Remember a text (a fact by default) or conversation messages (episodes), gated."""
+            kind: str | None = None, source_ids: Sequence[str] | None = None) -> list[Event]:
+        """Remember a text (a fact by default) or conversation messages (episodes), gated.
+
+        `source_ids` records provenance: the ids of the episodes a fact or summary came from.
+        """
         drafts = drafts_from_input(
             messages_or_text, scope=Scope(user_id, agent_id, session_id), occurred_at=occurred_at,
             metadata=metadata, kind=kind, max_chars=self.config.max_text_chars,
         )
+        sources = _check_sources(source_ids)
+        for d in drafts:
+            d.source_ids = list(sources)
         return self._write(drafts)
 
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
@@ -180,6 +186,7 @@ class Memory:
             old = target.text
             target.text, target.updated_at = draft.text, now
             target.metadata = {**target.metadata, **draft.metadata}
+            target.source_ids = list(dict.fromkeys(target.source_ids + draft.source_ids))
             if target in pending:
                 pending_vecs[pending.index(target)] = vector
             else:
@@ -288,6 +295,14 @@ class Memory:
 
         return build_context(self, query, Scope(user_id, agent_id, session_id).validate(),
                              budget_tokens=budget_tokens, k=k, now=now)
+
+
+def _check_sources(source_ids: Sequence[str] | None) -> list[str]:
+    if source_ids is None:
+        return []
+    if isinstance(source_ids, str) or not all(isinstance(x, str) and x for x in source_ids):
+        raise ValueError("source_ids must be a list of memory ids (non-empty strings)")
+    return list(source_ids)
 
 
 def _pending_neighbours(draft: Draft, vector: np.ndarray, pending: list[MemoryRecord],

@@ -14,6 +14,8 @@ COMMANDS: dict[str, str] = {
     "memory": "memlm.cli.memory:memory",
     "bench": "memlm.cli.bench:bench",
     "demo": "memlm.cli.demo:demo",
+    "serve": "memlm.cli.serve:serve",
+    "keys": "memlm.cli.keys:keys",
     "train": "memlm.cli.lab:train",
     "sample": "memlm.cli.lab:sample",
     "eval": "memlm.cli.lab:eval_",
