@@ -16,12 +16,19 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def minilm():
-    """The packaged all-MiniLM-L6-v2, loaded once for the whole test session."""
-    from memlm.encoders import get_encoder
+    """The default encoder (packaged all-MiniLM-L6-v2, best backend), loaded once per test session.
 
-    encoder = get_encoder("minilm")
-    encoder.encode(["load the model"])
-    return encoder
+    Its ONNX graph is exported on first use and cached under $MEMLM_CACHE or ~/.cache/memlm.
+    """
+    from memlm.encoders import MiniLMEncoder
+
+    return MiniLMEncoder().load()
+
+
+@pytest.fixture(scope="session")
+def minilm_encoder(minilm):
+    """The same encoder under the name the encoder tests use."""
+    return minilm
 
 
 @pytest.fixture(scope="session")

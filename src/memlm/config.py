@@ -14,7 +14,7 @@ class GateConfig:
 
     duplicate_threshold: float = 0.90  # cosine at or above which a fact in other words is a paraphrase (NOOP)
     episode_duplicate_threshold: float = 0.985  # same for an episode, same session and speaker only
-    update_threshold: float = 0.50  # cosine at or above which a fact may restate an older one
+    update_threshold: float = 0.45  # cosine at or above which a fact may restate an older one
     update_overlap: float = 0.5  # share of the shorter text's content words both must have for UPDATE
 
 

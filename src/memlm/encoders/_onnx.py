@@ -54,9 +54,9 @@ def weights_digest(model_dir: Path) -> str:
 
 def graph_path(model_dir: Path, *, int8: bool, root: Path | None = None) -> Path:
     """Where the cached graph for this model and these settings lives (may not exist yet)."""
-    key = f"{weights_digest(model_dir)}|{EXPORT_VERSION}|opset{OPSET}|meanpool+l2"
+    key = f"{weights_digest(model_dir)}|{EXPORT_VERSION}|opset{OPSET}|eager+ortfuse|meanpool+l2"
     if int8:
-        key += "|int8-dynamic-qint8"
+        key += "|int8-dynamic-qint8-per-channel"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     suffix = "-int8" if int8 else ""
     return (root or cache_dir()) / "onnx" / f"{model_dir.name}-{digest}{suffix}.onnx"
@@ -67,6 +67,7 @@ def _atomic_target(dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=".tmp.onnx", dir=dst.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file may be shared
     return Path(tmp)
 
 
@@ -77,19 +78,48 @@ def _require_onnx() -> None:
         raise ExportUnavailable("building an ONNX graph needs the 'onnx' package") from exc
 
 
+def _fuse(src: Path, dst: Path, model_dir: Path) -> bool:
+    """Fuse attention / layer norm / GELU with ORT's transformer optimizer (same maths).
+
+    Returns False (and leaves ``dst`` alone) when the optimizer is unavailable or fails;
+    the unfused graph is then used as is.
+    """
+    try:
+        import json
+
+        from onnxruntime.transformers import optimizer
+
+        cfg = json.loads((model_dir / "config.json").read_text())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = optimizer.optimize_model(
+                str(src),
+                model_type="bert",
+                num_heads=int(cfg["num_attention_heads"]),
+                hidden_size=int(cfg["hidden_size"]),
+                opt_level=1,  # fusions only; ORT applies its own optimisations at load
+            )
+            model.save_model_to_file(str(dst))
+        return True
+    except Exception as exc:  # noqa: BLE001 - an optimisation, never a requirement
+        log.warning("ONNX transformer fusion skipped: %s", exc)
+        return False
+
+
 def export_fp32(model_dir: Path, dst: Path) -> Path:
-    """Export the transformer + mean pooling + L2 norm to ``dst`` (atomically)."""
+    """Export transformer + mean pooling + L2 norm to ``dst`` (fused, atomically)."""
     _require_onnx()
     import torch
 
     from .minilm import load_torch_module  # local: avoids an import cycle
 
-    module = load_torch_module(model_dir)
+    module = load_torch_module(model_dir, attn_implementation="eager")
     # Dummy batch WITH padding: tracing bakes in the padded-mask code path, which is
     # also correct for unpadded batches (the reverse would silently drop the mask).
     ids = torch.tensor([[101, 7592, 2088, 2003, 2307, 102], [101, 7592, 102, 0, 0, 0]])
     mask = (ids != 0).long()
     tmp = _atomic_target(dst)
+    fused = _atomic_target(dst)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -108,24 +138,30 @@ def export_fp32(model_dir: Path, dst: Path) -> Path:
                 opset_version=OPSET,
                 do_constant_folding=True,
             )
-        os.replace(tmp, dst)
-    except ExportUnavailable:
-        raise
     except Exception as exc:  # exporter missing pieces or failing on this torch
+        tmp.unlink(missing_ok=True)
+        fused.unlink(missing_ok=True)
         raise ExportUnavailable(f"ONNX export failed: {exc}") from exc
+    try:
+        os.replace(fused if _fuse(tmp, fused, model_dir) else tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
+        fused.unlink(missing_ok=True)
     return dst
 
 
 def quantize_int8(src: Path, dst: Path) -> Path:
     """Dynamic int8 quantisation of ``src``'s MatMul weights into ``dst`` (atomically)."""
     _require_onnx()
+    import onnx
+
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
         raise ExportUnavailable("onnxruntime.quantization is unavailable") from exc
     tmp = _atomic_target(dst)
+    quiet = _DropRootWarnings()
+    logging.getLogger().addFilter(quiet)  # the quantiser's "consider pre-processing" note
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -133,13 +169,20 @@ def quantize_int8(src: Path, dst: Path) -> Path:
                 str(src),
                 str(tmp),
                 weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul"],  # not Gather: keep embeddings in fp32
-                per_channel=True,
+                per_channel=True,  # per-tensor int8 drops mean cosine to ~0.95
+                # fused contrib ops defeat shape inference; their outputs are float
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         os.replace(tmp, dst)
     finally:
+        logging.getLogger().removeFilter(quiet)
         tmp.unlink(missing_ok=True)
     return dst
+
+
+class _DropRootWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" and record.levelno <= logging.WARNING)
 
 
 def ensure_graph(model_dir: Path, *, int8: bool, root: Path | None = None) -> Path:
