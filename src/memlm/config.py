@@ -39,8 +39,8 @@ class RecallConfig:
     hop_gate: float = 1.0  # ... and only those within this many z of the best one
     hop_weight: float = 0.5  # weight of those memories in the second-pass query vector
     hop_discount: float = 0.8  # a memory found by the second pass scores this share of its hop score
-    score_center: float = 2.0  # fused z-score that maps to 0.5 in the reported [0, 1] score
-    score_scale: float = 1.0  # z-score units per logistic unit in that mapping
+    score_center: float = 4.0  # fused z-score that maps to 0.5 in the reported [0, 1] score
+    score_scale: float = 1.5  # z-score units per logistic unit in that mapping
 
 
 @dataclass

@@ -10,7 +10,7 @@ One pass, over the owner's memories as arrays (see stores/vecindex.py):
 A second pass (hops=2) conditions the query on the first pass's best memories, as a
 Dynamic Memory Network's episodic module re-reads memory with what it has found.
 Scores are mapped to (0, 1) by a logistic: 0.5 is `score_center` standard deviations
-above the owner's average memory.
+above the owner's average memory (defaults in config.RecallConfig).
 """
 
 from __future__ import annotations
