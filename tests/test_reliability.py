@@ -97,3 +97,31 @@ def test_delete_all_leaves_nothing_of_that_user_in_the_file(tmp_path, hashing):
     assert b"yvonnekeepsthis" in raw
     conn = check_file(path)
     assert conn.execute("SELECT count(*) FROM history WHERE user_id='xavier'").fetchone()[0] == 0
+
+
+def test_threads_search_while_another_writes(mem):
+    import threading
+
+    mem.add({"role": "user", "content": "seed turn about gardens"}, user_id="u", session_id="s0")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                for h in mem.search("garden turn", user_id="u", k=5):
+                    assert h.memory.user_id == "u"
+            except BaseException as exc:  # noqa: BLE001 - report any failure from the thread
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for i in range(150):
+        mem.add({"role": "user", "content": f"garden turn number {i}"}, user_id="u", session_id=f"s{i % 4}")
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert len(mem.list(user_id="u", limit=500)) == 151

@@ -68,7 +68,9 @@ class Retriever:
         match = fts_match(terms)
         if match:
             for mid, s in self.store.lexical(Filters(*filters.owner_key()), match, cfg.lexical_candidates):
-                lex[view.index[mid]] = s
+                row = view.row_of(mid)
+                if row is not None:  # else written after this view was taken
+                    lex[row] = s
         base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * _z(lex)
         score, context = self._propagate(view, base)
         speaker = np.zeros(view.n)

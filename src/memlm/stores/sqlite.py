@@ -259,7 +259,7 @@ class SQLiteStore:
         rows = self.conn.execute(
             "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) FROM memories_fts WHERE memories_fts MATCH ?", (query,)
         ).fetchall()
-        found = [(view.rows_by_rid[rid], s) for rid, s in rows if rid in view.rows_by_rid]
+        found = [(i, s) for rid, s in rows if (i := view.row_of_rid(rid)) is not None]
         if not found:
             return []
         idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))

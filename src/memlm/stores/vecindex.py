@@ -1,12 +1,17 @@
 """An owner's memories as arrays: the matrix that recall attends over.
 
-The view is keyed by owner (tenant, user, agent) and cached. New rows are appended
-incrementally (by rowid high-water mark); any update or delete bumps the store's
-generation, which rebuilds the view. Besides the vectors it keeps what the read path
-needs per memory: kind, session, speaker, time, whether the turn asks a question, and
-the previous / next turn of the same session, so neighbour propagation is a gather.
-Session, kind and time filters are masks: a search scores the owner's rows with one
-matrix product and never sees another owner's rows.
+`OwnerIndex` holds one owner's (tenant, user, agent) rows in insertion order in
+append-only, capacity-doubling numpy buffers: the unit vectors, and per row the kind,
+session, speaker, time, whether the text asks a question, and the previous / next turn of
+the same session. New rows are appended incrementally (by rowid high-water mark); an
+update or delete bumps the store's generation and a fresh index is built.
+
+Readers get an `OwnerView`: an immutable snapshot of the first n rows. Appends never
+move or change rows a snapshot sees (a reallocated buffer is a new array; the only
+in-place change, an older row's `next` link, is clamped to the snapshot), so searches in
+other threads stay consistent while writes continue. Session, kind and time filters are
+masks over a view: a search scores the owner's rows with one matrix product and never
+sees another owner's rows.
 """
 
 from __future__ import annotations
@@ -22,102 +27,113 @@ from memlm.stores.base import Filters, Scored
 
 # A row as loaders yield it: (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, vector)
 Row = tuple[int, str, str, str | None, str | None, float | None, bool, np.ndarray]
+COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "occurred": np.float64,
+           "roles": object, "kinds": object, "sessions": object}
 
 
-@dataclass
-class OwnerView:
-    """One owner's memories in insertion order, as parallel arrays."""
+class OwnerIndex:
+    """One owner's rows, append-only (mutated only under the cache's lock)."""
 
-    dim: int
-    generation: int
-    hwm: int = 0  # highest rowid loaded
-    ids: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    sessions: list[str | None] = field(default_factory=list)
-    roles: list[str | None] = field(default_factory=list)
-    occurred: list[float] = field(default_factory=list)  # epoch seconds, NaN when unknown
-    asks: list[bool] = field(default_factory=list)  # the text contains a question mark
-    prev: list[int] = field(default_factory=list)  # index of the previous turn in the session, -1 if none
-    next: list[int] = field(default_factory=list)  # index of the next turn in the session, -1 if none
-    index: dict[str, int] = field(default_factory=dict)  # id -> row
-    rows_by_rid: dict[int, int] = field(default_factory=dict)  # store rowid -> row
-    _last_in_session: dict[str, int] = field(default_factory=dict)
-    _chunks: list[np.ndarray] = field(default_factory=list)
-    _matrix: np.ndarray | None = None
-    _arrays: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return len(self.ids)
+    def __init__(self, dim: int, generation: int) -> None:
+        self.dim = dim
+        self.generation = generation  # the store generation this index reflects
+        self.hwm = 0  # highest rowid loaded
+        self.n = 0
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}  # id -> row
+        self.rows_by_rid: dict[int, int] = {}  # store rowid -> row
+        self._last_in_session: dict[str, int] = {}
+        self._matrix = np.zeros((0, dim), dtype=np.float32)
+        self._cols = {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
+        self._view: OwnerView | None = None
 
     def append(self, rows: Iterable[Row]) -> None:
-        vecs = []
+        rows = list(rows)
+        if not rows:
+            return
+        self._reserve(self.n + len(rows))
         for rid, mid, kind, session, role, occurred, asks, vec in rows:
-            i = len(self.ids)
+            i = self.n
             self.hwm = max(self.hwm, rid)
             self.ids.append(mid)
             self.index[mid] = i
             self.rows_by_rid[rid] = i
-            self.kinds.append(kind)
-            self.sessions.append(session)
-            self.roles.append(role)
-            self.occurred.append(np.nan if occurred is None else occurred)
-            self.asks.append(asks)
-            self.prev.append(-1)
-            self.next.append(-1)
+            self._matrix[i] = vec
+            c = self._cols
+            c["kinds"][i], c["sessions"][i], c["roles"][i] = kind, session, role
+            c["occurred"][i] = np.nan if occurred is None else occurred
+            c["asks"][i], c["prev"][i], c["next"][i] = asks, -1, -1
             if kind == "episode" and session is not None:
                 before = self._last_in_session.get(session, -1)
                 if before >= 0:
-                    self.prev[i], self.next[before] = before, i
+                    c["prev"][i], c["next"][before] = before, i
                 self._last_in_session[session] = i
-            vecs.append(vec)
-        if vecs:
-            self._chunks.append(np.stack(vecs).astype(np.float32, copy=False))
+            self.n += 1
 
-    @property
-    def matrix(self) -> np.ndarray:
-        """(n, dim) float32 unit vectors."""
-        if self._chunks:
-            parts = ([self._matrix] if self._matrix is not None else []) + self._chunks
-            self._matrix = np.concatenate(parts, axis=0)
-            self._chunks = []
-        if self._matrix is None:
-            self._matrix = np.zeros((0, self.dim), dtype=np.float32)
-        return self._matrix
+    def _reserve(self, size: int) -> None:
+        capacity = self._matrix.shape[0]
+        if size <= capacity:
+            return
+        capacity = max(size, 2 * capacity, 1024)
+        matrix = np.zeros((capacity, self.dim), dtype=np.float32)
+        matrix[: self.n] = self._matrix[: self.n]
+        self._matrix = matrix
+        for name, old in self._cols.items():
+            new = np.empty(capacity, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            self._cols[name] = new
+
+    def view(self) -> OwnerView:
+        """A snapshot of the rows loaded so far (reused until rows are appended)."""
+        if self._view is None or self._view.n != self.n:
+            n = self.n
+            cols = {name: arr[:n] for name, arr in self._cols.items()}
+            cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
+            self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols)
+        return self._view
+
+
+@dataclass
+class OwnerView:
+    """An immutable snapshot of an owner's first n rows."""
+
+    n: int
+    ids: list[str]  # shared, append-only: rows < n are this view's
+    _index: dict[str, int]
+    _rows_by_rid: dict[int, int]
+    matrix: np.ndarray  # (n, dim) float32 unit vectors
+    columns: dict[str, np.ndarray]  # per-row arrays of length n (see COLUMNS)
+    _speakers: set[str] | None = field(default=None, repr=False)
+
+    def row_of(self, memory_id: str) -> int | None:
+        i = self._index.get(memory_id)
+        return i if i is not None and i < self.n else None
+
+    def row_of_rid(self, rid: int) -> int | None:
+        i = self._rows_by_rid.get(rid)
+        return i if i is not None and i < self.n else None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The per-row lists as numpy arrays (rebuilt only after rows were appended)."""
-        if self._arrays.get("n") is None or int(self._arrays["n"][0]) != self.n:
-            self._arrays = {
-                "n": np.array([self.n]),
-                "prev": np.array(self.prev, dtype=np.int64),
-                "next": np.array(self.next, dtype=np.int64),
-                "asks": np.array(self.asks, dtype=bool),
-                "roles": np.array(self.roles, dtype=object),
-                "kinds": np.array(self.kinds, dtype=object),
-                "sessions": np.array(self.sessions, dtype=object),
-                "occurred": np.array(self.occurred, dtype=np.float64),
-            }
-        return self._arrays
+        return self.columns
 
     def speakers(self) -> set[str]:
         """Distinct speakers of the owner's episodes."""
-        a = self.arrays()
-        if "speakers" not in a:
-            a["speakers"] = np.array(sorted({r for r, k in zip(self.roles, self.kinds) if r and k == "episode"}), dtype=object)
-        return set(a["speakers"])
+        if self._speakers is None:
+            episodes = self.columns["kinds"] == "episode"
+            self._speakers = {r for r in set(self.columns["roles"][episodes]) if r}
+        return self._speakers
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of rows passing the non-owner filters, or None when all pass."""
-        a = self.arrays()
+        c = self.columns
         mask = None
         if filters.session_id is not None:
-            mask = a["sessions"] == filters.session_id
+            mask = c["sessions"] == filters.session_id
         if filters.kinds is not None:
-            m = np.isin(a["kinds"], list(filters.kinds))
+            m = np.isin(c["kinds"], list(filters.kinds))
             mask = m if mask is None else mask & m
         if filters.since is not None or filters.until is not None:
-            occ = a["occurred"]
+            occ = c["occurred"]
             m = ~np.isnan(occ)
             if filters.since is not None:
                 m &= occ >= filters.since.timestamp()
@@ -148,24 +164,23 @@ def topk(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class ViewCache:
-    """LRU of owners' views, safe to share between threads."""
+    """LRU of owners' indexes, safe to share between threads."""
 
     def __init__(self, dim: int, max_owners: int = 16) -> None:
         self.dim = dim
         self.max_owners = max_owners
-        self._owners: OrderedDict[tuple, OwnerView] = OrderedDict()
+        self._owners: OrderedDict[tuple, OwnerIndex] = OrderedDict()
         self._lock = threading.Lock()
 
     def owner(self, key: tuple, generation: int, load: Callable[[int], Iterable[Row]]) -> OwnerView:
-        """The owner's view, current as of `generation`; load(after_rid) yields newer rows."""
+        """A snapshot of the owner's rows, current as of `generation`; load(after_rid) yields newer rows."""
         with self._lock:
-            view = self._owners.get(key)
-            if view is None or view.generation != generation:
-                view = OwnerView(dim=self.dim, generation=generation)
-                self._owners[key] = view
-            view.append(load(view.hwm))
+            index = self._owners.get(key)
+            if index is None or index.generation != generation:
+                index = OwnerIndex(self.dim, generation)
+                self._owners[key] = index
+            index.append(load(index.hwm))
             self._owners.move_to_end(key)
             while len(self._owners) > self.max_owners:
                 self._owners.popitem(last=False)
-            view.matrix  # noqa: B018 - stack pending rows while holding the lock
-            return view
+            return index.view()
