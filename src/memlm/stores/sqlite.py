@@ -90,7 +90,8 @@ class SQLiteStore:
                     f"{self.path} was built with encoder {meta.get('encoder')!r} (dim {meta.get('dim')}), "
                     f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
                 )
-        self._cache = ViewCache(dim)
+        if self._cache is None or self._cache.dim != dim:  # handles sharing this store share its cache
+            self._cache = ViewCache(dim)
 
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())

@@ -1,0 +1,83 @@
+"""`memlm keys ...`: create, list and revoke the API keys `memlm serve` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from memlm.cli.common import emit, errors_as_messages, plain_option
+from memlm.config import default_db_path
+
+
+def _db_option(func: Callable) -> Callable:
+    return click.option("--db", envvar="MEMLM_DB", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Memory file the server uses (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")(func)
+
+
+def _key_store(db: Path | None):
+    from memlm.server.keys import KeyStore
+    from memlm.stores.sqlite import SQLiteStore
+
+    return KeyStore(SQLiteStore(db or default_db_path()))
+
+
+@click.group()
+def keys() -> None:
+    """API keys for `memlm serve`: each key maps to one tenant. Only hashes are stored."""
+
+
+@keys.command()
+@click.argument("tenant")
+@click.option("--name", default=None, help="A label to recognise the key by.")
+@_db_option
+@plain_option
+@errors_as_messages
+def create(tenant, name, db, plain):
+    """Create a key for TENANT and print it (the only time it is shown)."""
+    ks = _key_store(db)
+    try:
+        record, key = ks.create(tenant, name)
+    finally:
+        ks.store.close()
+    emit({**record.to_dict(), "key": key}, plain,
+         lambda d: f"{d['key']}\n(key id {d['key_id']}, tenant {d['tenant']}; store it now: it is not shown again)")
+
+
+@keys.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's keys.")
+@click.option("--active", "active_only", is_flag=True, help="Leave out revoked keys.")
+@_db_option
+@plain_option
+@errors_as_messages
+def list_(tenant, active_only, db, plain):
+    """List keys (ids, tenants, prefixes, state); secrets are never shown."""
+    ks = _key_store(db)
+    try:
+        records = ks.list(tenant, include_revoked=not active_only)
+    finally:
+        ks.store.close()
+    emit([r.to_dict() for r in records], plain, _render)
+
+
+def _render(rows: list[dict]) -> str:
+    lines = [f"{r['key_id']}  {r['prefix']}...  {r['tenant']:20} "
+             f"{'active' if r['active'] else 'revoked ' + r['revoked_at'][:19]}  {r['name'] or ''}".rstrip()
+             for r in rows]
+    return "\n".join(lines) or "(no keys)"
+
+
+@keys.command()
+@click.argument("key_id")
+@_db_option
+@plain_option
+@errors_as_messages
+def revoke(key_id, db, plain):
+    """Revoke KEY_ID: the server refuses it from its next request on."""
+    ks = _key_store(db)
+    try:
+        record = ks.revoke(key_id)
+    finally:
+        ks.store.close()
+    emit(record.to_dict(), plain, lambda d: f"revoked {d['key_id']} (tenant {d['tenant']})")

@@ -1,0 +1,56 @@
+"""`memlm serve`: the HTTP API (memlm.server) under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from memlm.cli.common import errors_as_messages
+
+
+@click.command()
+@click.option("--host", envvar="MEMLM_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on [env MEMLM_HOST].")
+@click.option("--port", envvar="MEMLM_PORT", type=click.IntRange(0, 65535), default=8420, show_default=True,
+              help="Port [env MEMLM_PORT].")
+@click.option("--db", envvar="MEMLM_DB", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Memory file (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
+@click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
+              help="Encoder spec: minilm (default), hashing, ... [env MEMLM_ENCODER].")
+@click.option("--rate-limit", envvar="MEMLM_RATE_LIMIT", type=click.IntRange(min=0), default=None,
+              help="Requests per API key per minute; 0: no limit [env MEMLM_RATE_LIMIT; default 600].")
+@click.option("--max-body-bytes", type=click.IntRange(min=1024), default=None,
+              help="Largest request body accepted [default 1 MiB].")
+@click.option("--threads", "worker_threads", type=click.IntRange(1, 64), default=None,
+              help="Worker threads for engine calls [default 4].")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True)
+@errors_as_messages
+def serve(host, port, db, encoder, rate_limit, max_body_bytes, worker_threads, log_level):
+    """Serve memory over HTTP: the /v1 REST API, keys from `memlm keys create TENANT`."""
+    import uvicorn
+
+    from memlm.server.app import create_app
+    from memlm.server.limits import describe
+    from memlm.server.settings import ServerSettings
+
+    settings = ServerSettings(db=db, encoder=encoder, **{k: v for k, v in {
+        "rate_limit_per_minute": rate_limit, "max_body_bytes": max_body_bytes, "worker_threads": worker_threads,
+    }.items() if v is not None})
+    _warn_without_keys(settings.db_path)
+    click.echo(f"memlm: serving {settings.db_path} ({describe(settings)})", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+def _warn_without_keys(db: Path) -> None:
+    from memlm.server.keys import KeyStore
+    from memlm.stores.sqlite import SQLiteStore
+
+    store = SQLiteStore(db)
+    try:
+        if not KeyStore(store).list(include_revoked=False):
+            click.echo(f"memlm: no API keys in {db} yet; create one with `memlm keys create TENANT --db {db}`",
+                       err=True)
+    finally:
+        store.close()

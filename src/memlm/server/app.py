@@ -1,0 +1,64 @@
+"""`create_app(settings)`: the FastAPI application serving memlm over HTTP.
+
+Nothing happens at import; the app opens the memory file and loads the encoder at
+start-up (or on first use when `warm_up` is off), and closes the file at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI
+
+from memlm.server import errors
+from memlm.server.limits import BodyLimitMiddleware, describe
+from memlm.server.models import HealthOut
+from memlm.server.routes import router
+from memlm.server.settings import ServerSettings
+from memlm.server.state import ServerState
+
+log = logging.getLogger("memlm.server")
+
+DESCRIPTION = """Memory for LLM applications, as a service: the `memlm.Memory` API over HTTP.
+
+Every /v1 request needs `Authorization: Bearer KEY` (a key from `memlm keys create TENANT`);
+the key decides the tenant, so a request only ever sees its own tenant's memories.
+Errors are JSON: `{"error": {"type": ..., "message": ...}}`."""
+
+
+def _version() -> str:
+    from memlm import __version__
+
+    return __version__
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """Build the app; `settings` default to ServerSettings.from_env()."""
+    settings = settings or ServerSettings.from_env()
+    state = ServerState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:
+            await anyio.to_thread.run_sync(state.pool.warm_up)  # errors here stop the start-up
+        log.info("memlm serving %s (%s)", settings.db_path, describe(settings))
+        try:
+            yield
+        finally:
+            state.pool.close()
+
+    app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app.state.memlm = state
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(router)
+
+    @app.get("/healthz", response_model=HealthOut, tags=["health"], summary="Liveness check (no key needed)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": _version()}
+
+    return app

@@ -1,0 +1,226 @@
+"""Request and response bodies of the REST API (pydantic, unknown fields refused).
+
+Limits here are part of the published schema; the engine still validates everything
+(empty or whitespace text, unknown kinds, unreadable dates) and its ValueError is a 400.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Kind = Literal["episode", "fact", "summary"]
+MAX_ID = 256  # characters in a user / agent / session id
+MAX_TEXT = 200_000  # characters in one text (the engine's max_text_chars)
+MAX_MESSAGES = 1000  # messages in one add request
+MAX_K = 100  # memories one search or context may return
+MAX_DEPTH = 32  # nesting of metadata objects and lists
+
+
+
+def _id() -> Any:
+    return Field(None, min_length=1, max_length=MAX_ID)
+
+
+def _when() -> Any:
+    return Field(None, max_length=100, description="ISO 8601 or a free-form date ('2023-06-03 10:15')")
+
+
+
+class Strict(BaseModel):
+    """Base of every body: unknown fields are refused, strings must be valid Unicode."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # strict: no "10" for 10, no false for 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        _check_json(data, 0)
+        return data
+
+
+def _check_json(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string is not valid Unicode (lone surrogate)") from None
+        if "\x00" in value:
+            raise ValueError("a string contains a NUL character")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not JSON numbers")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+
+
+# -- requests --------------------------------------------------------------------
+class Message(Strict):
+    """One conversation turn; `content` (or `text`) is what was said."""
+
+    role: str | None = Field(None, max_length=MAX_ID, description="speaker: user, assistant or a name")
+    content: str | None = Field(None, max_length=MAX_TEXT)
+    text: str | None = Field(None, max_length=MAX_TEXT, description="same as content")
+    speaker: str | None = Field(None, max_length=MAX_ID)
+    name: str | None = Field(None, max_length=MAX_ID)
+    occurred_at: str | None = _when()
+    metadata: dict[str, Any] | None = None
+    kind: Kind | None = None
+
+
+# A memory's owner: user_id or agent_id (a string) must be given; documented, checked by the engine.
+OWNER_REQUIRED = {"anyOf": [{"required": [key], "properties": {key: {"type": "string"}}}
+                            for key in ("user_id", "agent_id")]}
+
+
+class Scoped(Strict):
+    """Whose memories: user_id and/or agent_id, optionally one session."""
+
+    user_id: str | None = _id()
+    agent_id: str | None = _id()
+    session_id: str | None = _id()
+
+
+class AddRequest(Scoped):
+    """Remember a text (a fact by default) or messages (episodes); give exactly one."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        OWNER_REQUIRED, {"oneOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["messages"], "properties": {"messages": {"type": "array"}}}]}]})
+
+    messages: list[Message] | None = Field(None, min_length=1, max_length=MAX_MESSAGES)
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    occurred_at: str | None = _when()
+    metadata: dict[str, Any] | None = None
+    kind: Kind | None = None
+    source_ids: list[str] | None = Field(None, max_length=1000, description="ids of the episodes this came from")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> AddRequest:
+        if (self.messages is None) == (self.text is None):
+            raise ValueError("give exactly one of 'messages' or 'text'")
+        return self
+
+
+class SearchRequest(Scoped):
+    """Recall the k most relevant memories of an owner."""
+
+    model_config = ConfigDict(json_schema_extra=OWNER_REQUIRED)
+    query: str = Field(min_length=1, max_length=MAX_TEXT)
+    k: int = Field(10, ge=1, le=MAX_K)
+    kinds: list[Kind] | None = Field(None, min_length=1, max_length=3)
+    since: str | None = _when()
+    until: str | None = _when()
+    hops: int | None = Field(None, ge=1, le=2, description="2 = a second, conditioned pass (multi-hop)")
+    neighbors: int = Field(0, ge=0, le=5, description="neighbouring turns attached to each hit")
+
+
+class UpdateRequest(Strict):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class ContextRequest(Scoped):
+    """The prompt block for a query: the session's recent turns, then recalled memories."""
+
+    model_config = ConfigDict(json_schema_extra=OWNER_REQUIRED)
+    query: str = Field(min_length=1, max_length=MAX_TEXT)
+    budget_tokens: int = Field(2000, ge=1, le=100_000)
+    k: int = Field(10, ge=1, le=MAX_K)
+
+
+# -- responses -------------------------------------------------------------------
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemoryOut(Out):
+    id: str
+    kind: Kind
+    text: str
+    user_id: str | None
+    agent_id: str | None
+    session_id: str | None
+    role: str | None
+    created_at: str | None
+    updated_at: str | None
+    occurred_at: str | None
+    metadata: dict[str, Any]
+    source_ids: list[str]
+    tenant: str
+
+
+class EventOut(Out):
+    event: Literal["ADD", "UPDATE", "NOOP", "DELETE"]
+    id: str
+    text: str
+    previous: str | None = None
+    similarity: float | None = None
+
+
+class EventsOut(Out):
+    events: list[EventOut]
+
+
+class HitOut(Out):
+    memory: MemoryOut
+    score: float
+    reasons: dict[str, float]
+    context: list[MemoryOut]
+
+
+class SearchOut(Out):
+    results: list[HitOut]
+
+
+class MemoryListOut(Out):
+    memories: list[MemoryOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+
+
+class HistoryEntryOut(Out):
+    memory_id: str
+    event: str
+    old_text: str | None
+    new_text: str | None
+    at: str | None
+
+
+class HistoryOut(Out):
+    history: list[HistoryEntryOut]
+
+
+class DeletedOut(Out):
+    deleted: int
+
+
+class ContextOut(Out):
+    text: str
+    tokens: int
+    working: list[MemoryOut]
+    recalled: list[HitOut]
+
+
+class HealthOut(Out):
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorDetail(Out):
+    type: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(Out):
+    error: ErrorDetail

@@ -1,0 +1,41 @@
+"""Server settings: one pydantic model, one comment per field, unknown fields refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memlm.config import default_db_path
+
+
+class ServerSettings(BaseModel):
+    """What `create_app` needs; `memlm serve` fills it from options and MEMLM_* variables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    db: Path | None = None  # the memory file (API keys live in it too); None: $MEMLM_HOME/memory.db
+    encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else MiniLM
+    rate_limit_per_minute: int = Field(600, ge=0)  # requests per API key per minute (token bucket); 0: no limit
+    rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
+    worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
+    warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or default_db_path()
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ServerSettings:
+        """Settings from MEMLM_DB / MEMLM_ENCODER / MEMLM_RATE_LIMIT, then the given overrides (None ignored)."""
+        env: dict[str, object] = {}
+        if os.environ.get("MEMLM_DB"):
+            env["db"] = os.environ["MEMLM_DB"]
+        if os.environ.get("MEMLM_ENCODER"):
+            env["encoder"] = os.environ["MEMLM_ENCODER"]
+        if os.environ.get("MEMLM_RATE_LIMIT"):
+            env["rate_limit_per_minute"] = os.environ["MEMLM_RATE_LIMIT"]
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(env)

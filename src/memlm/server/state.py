@@ -1,0 +1,89 @@
+"""What a running server holds: one store and encoder shared by a `Memory` handle per tenant,
+the key store, the rate limiter, and the bounded thread pool engine calls run in."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from memlm.config import MemoryConfig
+from memlm.encoders.base import Encoder
+from memlm.engine import Memory
+from memlm.server.errors import ApiError
+from memlm.server.keys import KeyStore
+from memlm.server.limits import RateLimiter
+from memlm.server.settings import ServerSettings
+from memlm.stores.sqlite import SQLiteStore
+
+T = TypeVar("T")
+
+
+class TenantPool:
+    """One `Memory` handle per tenant, all sharing one SQLite store and one encoder."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.store = SQLiteStore(settings.db_path)  # opens the file on first use, not here
+        self._encoder: Encoder | None = None
+        self._handles: dict[str, Memory] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                from memlm.encoders import get_encoder
+
+                self._encoder = get_encoder(self.settings.encoder)  # builds it; the model loads on first encode
+            return self._encoder
+
+    def memory(self, tenant: str) -> Memory:
+        """The tenant's handle: every statement it runs is scoped to that tenant."""
+        encoder = self.encoder
+        with self._lock:
+            handle = self._handles.get(tenant)
+            if handle is None:
+                handle = Memory(self.settings.db_path, encoder=encoder, store=self.store,
+                                config=MemoryConfig(tenant=tenant))
+                self._handles[tenant] = handle
+            return handle
+
+    def warm_up(self) -> None:
+        """Open the file (running migrations), check its encoder and load the model."""
+        encoder = self.encoder
+        encoder.encode(["warm up"])
+        self.store.check_encoder(encoder.name, encoder.dim)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class ServerState:
+    """Everything the routes need, kept on `app.state.memlm`."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.pool = TenantPool(settings)
+        self.keys = KeyStore(self.pool.store)
+        self.rate = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        if self._limiter is None:  # created lazily: it belongs to the running event loop
+            self._limiter = anyio.CapacityLimiter(self.settings.worker_threads)
+        return self._limiter
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the worker pool; the engine's KeyError is a 404, ValueError a 400."""
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=self.limiter)
+        except KeyError as exc:
+            raise ApiError(404, str(exc.args[0]) if exc.args else "not found") from None
+        except (ValueError, OverflowError) as exc:
+            raise ApiError(400, str(exc) or type(exc).__name__) from None

@@ -1,0 +1,78 @@
+"""A real `memlm serve` process on 127.0.0.1 and a free port, driven over HTTP with httpx."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memlm.server.keys import KeyStore
+from memlm.stores.sqlite import SQLiteStore
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _memlm() -> list[str]:
+    exe = Path(sys.executable).with_name("memlm")
+    return [str(exe)] if exe.exists() else [shutil.which("memlm") or "memlm"]
+
+
+@pytest.fixture
+def server(tmp_path):
+    db = tmp_path / "served.db"
+    store = SQLiteStore(db)
+    _, key = KeyStore(store).create("acme")
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "MEMLM_DB": str(db), "MEMLM_ENCODER": "hashing", "MEMLM_PORT": str(port)}
+    proc = subprocess.Popen([*_memlm(), "serve", "--host", "127.0.0.1", "--log-level", "warning"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, proc)
+        yield base, key
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"memlm serve exited: {proc.stdout.read().decode(errors='replace')}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("memlm serve did not come up")
+
+
+def test_real_server_round_trip(server):
+    base, key = server
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
+        events = client.post("/v1/memories", json={"text": "I grow tomatoes on my balcony", "user_id": "ana"})
+        assert events.status_code == 200 and events.json()["events"][0]["event"] == "ADD"
+        hits = client.post("/v1/memories/search", json={"query": "balcony garden", "user_id": "ana"}).json()
+        assert hits["results"][0]["memory"]["text"] == "I grow tomatoes on my balcony"
+        assert client.get("/openapi.json").json()["info"]["title"] == "memlm"
+    anonymous = httpx.get(f"{base}/v1/memories", timeout=5)
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["type"] == "unauthorized"
