@@ -14,7 +14,7 @@ import torch
 
 from memlm.lab.train import TrainConfig, evaluate, get_task, train
 
-NANOGPT = dict(n_layer=4, n_head=4, n_embd=128, dropout=0.0)  # nanoGPT shakespeare_char on CPU
+NANOGPT = dict(n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=False)  # nanoGPT shakespeare_char on CPU
 RNN = dict(n_layer=2, n_embd=128, n_hidden=256, dropout=0.0)  # about the same parameter count
 
 
@@ -32,10 +32,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=2e-3, help="nanoGPT uses 1e-3; 2e-3 reaches a lower loss in 2000 steps")
     ap.add_argument("--out", default="benchmarks/lab/results/charlm.json")
     args = ap.parse_args()
     task = get_task("charlm", block_size=64)
-    base = dict(batch_size=12, lr=1e-3, min_lr=1e-4, warmup_iters=100, weight_decay=0.1, beta2=0.99,
+    base = dict(batch_size=12, lr=args.lr, min_lr=args.lr / 10, warmup_iters=100, weight_decay=0.1, beta2=0.99,
                 eval_interval=250, eval_iters=20, num_threads=args.threads, out_dir="out/lab/bench")
     tf = run("transformer", NANOGPT, TrainConfig(max_iters=args.iters, **base), task)
     budget = tf["seconds"]

@@ -1,0 +1,1 @@
+"""The memory lab: tasks, the one training loop, checkpoints and the report."""

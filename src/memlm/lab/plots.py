@@ -34,8 +34,12 @@ def line_plot(path: Path, series: dict[str, dict[Any, float]], title: str, xlabe
 def loss_curves(path: Path, curves: dict[str, dict[str, list[dict[str, Any]]]]) -> Path:
     """One panel per task; validation loss against iteration for each model."""
     n = max(len(curves), 1)
-    fig, axes = plt.subplots(1, n, figsize=(5 * n, 3.6), squeeze=False)
-    for ax, (task, by_model) in zip(axes[0], curves.items()):
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(curves):]:
+        ax.axis("off")
+    for ax, (task, by_model) in zip(axes.flat, curves.items()):
         for model, hist in by_model.items():
             ax.plot([h["iter"] for h in hist], [h["loss"] for h in hist], marker=".", label=model)
         ax.set(title=task, xlabel="iteration", ylabel="validation loss")

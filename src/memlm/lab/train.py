@@ -124,15 +124,23 @@ def evaluate(model: torch.nn.Module, task: Any, split: str = "val", iters: int =
 
 def train(model_name: str, task_name: str, task_kwargs: dict[str, Any] | None = None,
           model_kwargs: dict[str, Any] | None = None, cfg: TrainConfig | None = None,
-          progress: bool = False, task: Any = None, save: bool = True) -> dict[str, Any]:
-    """Train a model on a task; returns metrics, history, checkpoint path and the model."""
+          progress: bool = False, task: Any = None, save: bool = True,
+          init_state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train a model on a task; returns metrics, history, checkpoint path and the model.
+
+    ``task`` may be passed pre-built; ``init_state`` (a state dict) warm-starts the weights.
+    """
     cfg = cfg or TrainConfig()
+    if cfg.max_iters < 1 or cfg.eval_interval < 1:
+        raise ValueError("max_iters and eval_interval must be at least 1")
     task_kwargs = dict(task_kwargs or {})
     torch.set_num_threads(max(1, cfg.num_threads))
     torch.manual_seed(cfg.seed)
     task = task if task is not None else get_task(task_name, **task_kwargs)
     model_config = model_config_for(model_name, task, model_kwargs)
     model = get_model(model_name)[1](model_config).to(cfg.device)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     state = _loop(model, task, cfg, progress)
     model.load_state_dict(state["best_state"])
     result = {
@@ -157,62 +165,78 @@ def _is_better(ev: dict[str, Any], best: dict[str, Any] | None, lm: bool) -> boo
     return (ev["accuracy"], -ev["loss"]) > (best["accuracy"], -best["loss"])
 
 
+class _Tracker:
+    """Evaluation history, best weights and the stopping rules."""
+
+    def __init__(self, cfg: TrainConfig, lm: bool) -> None:
+        self.cfg, self.lm = cfg, lm
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.bad_evals = 0
+
+    def update(self, model: torch.nn.Module, ev: dict[str, Any], it: int, seconds: float,
+               train_loss: float, out_of_time: bool) -> str | None:
+        """Record an evaluation; returns why to stop, or None to go on."""
+        self.history.append({"iter": it, "seconds": round(seconds, 3), "train_loss": train_loss, **ev})
+        if _is_better(ev, self.best, self.lm):
+            self.best, self.best_state, self.bad_evals = {**ev, "iter": it}, copy.deepcopy(model.state_dict()), 0
+        else:
+            self.bad_evals += 1
+        if self.cfg.patience and self.bad_evals >= self.cfg.patience:
+            return "early_stopping"
+        if self.cfg.target_accuracy and ev["accuracy"] >= self.cfg.target_accuracy:
+            return "target_accuracy"
+        return "max_seconds" if out_of_time else None
+
+
+def _step(model: torch.nn.Module, opt: torch.optim.Optimizer, task: Any, cfg: TrainConfig,
+          gen: torch.Generator) -> tuple[float, int]:
+    """One optimisation step; returns (loss, tokens seen)."""
+    x, y = (t.to(cfg.device) for t in task.batch("train", cfg.batch_size, gen))
+    _, loss = model(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    return loss.item(), x.numel()
+
+
 def _loop(model: torch.nn.Module, task: Any, cfg: TrainConfig, progress: bool) -> dict[str, Any]:
     """The optimisation loop proper."""
     from tqdm import tqdm
 
-    opt = make_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    lm = is_lm_task(task)
-    history, best, best_state, bad_evals, stopped = [], None, None, 0, "max_iters"
-    tokens, t0, train_loss, eval_seconds = 0, time.perf_counter(), float("nan"), 0.0
+    opt, gen = make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
+    tracker, stopped = _Tracker(cfg, is_lm_task(task)), "max_iters"
+    tokens, t0, train_loss, eval_seconds, it = 0, time.perf_counter(), float("nan"), 0.0, 0
     bar = tqdm(range(cfg.max_iters), disable=not progress, desc="train", leave=False)
-    it = 0
     model.train()
     for it in bar:
-        elapsed = time.perf_counter() - t0
-        prog = it / max(cfg.max_iters, 1)
+        prog = it / cfg.max_iters
         if cfg.max_seconds > 0:
-            prog = max(prog, elapsed / cfg.max_seconds)
+            prog = max(prog, (time.perf_counter() - t0) / cfg.max_seconds)
         for group in opt.param_groups:
             group["lr"] = lr_at(it, prog, cfg)
-        x, y = (t.to(cfg.device) for t in task.batch("train", cfg.batch_size, gen))
-        _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        tokens += x.numel()
-        lv = loss.item()
-        train_loss = lv if math.isnan(train_loss) else 0.9 * train_loss + 0.1 * lv
-        last = it == cfg.max_iters - 1
+        loss, n = _step(model, opt, task, cfg, gen)
+        tokens += n
+        train_loss = loss if math.isnan(train_loss) else 0.9 * train_loss + 0.1 * loss
         out_of_time = cfg.max_seconds > 0 and time.perf_counter() - t0 >= cfg.max_seconds
-        if (it + 1) % cfg.eval_interval == 0 or last or out_of_time:
+        if (it + 1) % cfg.eval_interval == 0 or it == cfg.max_iters - 1 or out_of_time:
             t_eval = time.perf_counter()
             ev = evaluate(model, task, "val", cfg.eval_iters, cfg.batch_size, seed=cfg.seed + 1)
             eval_seconds += time.perf_counter() - t_eval
-            train_seconds = time.perf_counter() - t0
-            history.append({"iter": it + 1, "seconds": round(train_seconds, 3), "train_loss": train_loss, **ev})
             bar.set_postfix(train=f"{train_loss:.3f}", val=f"{ev['loss']:.3f}", acc=f"{ev['accuracy']:.2f}")
-            if _is_better(ev, best, lm):
-                best, best_state, bad_evals = {**ev, "iter": it + 1}, copy.deepcopy(model.state_dict()), 0
-            else:
-                bad_evals += 1
-            if cfg.patience and bad_evals >= cfg.patience:
-                stopped = "early_stopping"
-            elif cfg.target_accuracy and ev["accuracy"] >= cfg.target_accuracy:
-                stopped = "target_accuracy"
-            elif out_of_time:
-                stopped = "max_seconds"
-            if stopped != "max_iters":
+            reason = tracker.update(model, ev, it + 1, time.perf_counter() - t0, train_loss, out_of_time)
+            if reason:
+                stopped = reason
                 break
     bar.close()
     seconds = time.perf_counter() - t0
     return {  # tokens/s counts training steps only, evaluations excluded
         "iters": it + 1, "seconds": round(seconds, 3),
         "tokens_per_sec": round(tokens / max(seconds - eval_seconds, 1e-9), 1),
-        "history": history, "best": best, "best_state": best_state, "stopped": stopped,
+        "history": tracker.history, "best": tracker.best, "best_state": tracker.best_state, "stopped": stopped,
     }
 
 

@@ -55,6 +55,18 @@ def build_model(name: str, **kwargs: Any) -> torch.nn.Module:
     return model_cls(config_cls(**kwargs))
 
 
+def first_scored(targets: torch.Tensor | None) -> int:
+    """Index of the first column of targets (B, T) holding a scored (non-IGNORE) value.
+
+    Models may skip the output head before it (returning logits for the last T - k positions
+    only); 0 when targets is None so that all logits are returned.
+    """
+    if targets is None:
+        return 0
+    scored = (targets != IGNORE).any(dim=0).nonzero()
+    return int(scored[0]) if len(scored) else targets.size(1) - 1
+
+
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
     """Cross-entropy of logits (B, T', V) against the last T' columns of targets (B, T)."""
     if targets is None:

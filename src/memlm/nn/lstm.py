@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from memlm.nn import lm_loss, sample_next
+from memlm.nn import first_scored, lm_loss, sample_next
 
 
 @dataclass
@@ -41,15 +41,18 @@ class RecurrentLM(nn.Module):
                 raise ValueError("tie_weights needs n_embd == n_hidden")
             self.lm_head.weight = self.wte.weight
 
-    def step(self, idx: torch.Tensor, state=None):
-        """Run idx (B, T) from state; returns logits (B, T, V) and the new state."""
+    def step(self, idx: torch.Tensor, state=None, start: int = 0):
+        """Run idx (B, T) from state; returns logits (B, T - start, V) and the new state."""
         x = self.drop(self.wte(idx))  # (B, T, n_embd)
         h, state = self.rnn(x, state)  # h: (B, T, n_hidden)
-        return self.lm_head(self.drop(h)), state
+        return self.lm_head(self.drop(h[:, start:])), state
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) -> logits (B, T, V), loss (scalar or None)."""
-        logits, _ = self.step(idx)
+        """idx (B, T) -> logits (B, T', V), loss (scalar or None).
+
+        T' = T without targets; with targets, positions before the first scored one are skipped.
+        """
+        logits, _ = self.step(idx, start=first_scored(targets))
         return logits, lm_loss(logits, targets)
 
     @torch.no_grad()

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from memlm.nn import lm_loss, sample_next
+from memlm.nn import first_scored, lm_loss, sample_next
 from memlm.nn.transformer import MLP, Block, TransformerConfig, init_weights, rope_tables
 
 
@@ -142,8 +142,8 @@ class MemoryTransformer(nn.Module):
             x = x + self.wpe(torch.arange(idx.size(1), device=idx.device))
         return x
 
-    def segment(self, mem: torch.Tensor, idx: torch.Tensor, write: bool = True):
-        """One segment: mem (B, M, C), idx (B, S) -> logits (B, S, V), new memory (B, M, C) or None."""
+    def segment(self, mem: torch.Tensor, idx: torch.Tensor, write: bool = True, start: int = 0):
+        """One segment: mem (B, M, C), idx (B, S) -> logits (B, S - start, V), new memory or None."""
         M, S = self.config.n_mem, idx.size(1)
         x = self._embed(idx)
         if self.config.mem_mode == "prepend":
@@ -159,24 +159,27 @@ class MemoryTransformer(nn.Module):
             for block, reader in zip(self.blocks, self.readers):
                 h = reader(block(h, None, rope), mem)
             tok, new_mem = h, (self.mem_norm(self.writer(mem, h)) if write else None)
-        return self.lm_head(self.ln_f(tok)), new_mem
+        return self.lm_head(self.ln_f(tok[:, start:])), new_mem
 
-    def run(self, idx: torch.Tensor, mem: torch.Tensor | None = None):
-        """Process idx (B, T) segment by segment -> logits (B, T, V), final memory (B, M, C)."""
+    def run(self, idx: torch.Tensor, mem: torch.Tensor | None = None, skip: int = 0):
+        """Process idx (B, T) segment by segment -> logits (B, T - skip, V), final memory (B, M, C)."""
         mem = self.init_memory(idx.size(0)) if mem is None else mem
         S, bptt, out = self.config.segment_len, self.config.bptt_segments, []
         for k, start in enumerate(range(0, idx.size(1), S)):
             seg = idx[:, start:start + S]
             write = seg.size(1) == S
-            logits, new_mem = self.segment(mem, seg, write)
+            logits, new_mem = self.segment(mem, seg, write, start=min(S, max(0, skip - start)))
             out.append(logits)
             if write:
                 mem = new_mem.detach() if bptt > 0 and (k + 1) % bptt == 0 else new_mem
         return torch.cat(out, dim=1), mem
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) -> logits (B, T, V), loss or None."""
-        logits, _ = self.run(idx)
+        """idx (B, T) -> logits (B, T', V), loss or None.
+
+        T' = T without targets; with targets, positions before the first scored one are skipped.
+        """
+        logits, _ = self.run(idx, skip=first_scored(targets))
         return logits, lm_loss(logits, targets)
 
     def stream(self, batch_size: int = 1) -> "MemoryStream":

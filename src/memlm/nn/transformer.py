@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from memlm.nn import lm_loss, sample_next
+from memlm.nn import first_scored, lm_loss, sample_next
 
 
 @dataclass
@@ -133,7 +133,10 @@ class Transformer(nn.Module):
             self.register_buffer("rope_sin", sin, persistent=False)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) -> logits (B, T', V) with T' = min(T, block_size), loss or None."""
+        """idx (B, T) -> logits (B, T', V), loss or None.
+
+        T' = min(T, block_size); with targets, positions before the first scored one are skipped.
+        """
         idx = idx[:, -self.config.block_size:]  # window: only the last block_size tokens
         T = idx.size(1)
         x = self.wte(idx)  # (B, T, C)
@@ -145,7 +148,9 @@ class Transformer(nn.Module):
         x = self.drop(x)
         for block in self.blocks:
             x = block(x, None, rope)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
+        if targets is not None:
+            x = x[:, max(0, first_scored(targets[:, -T:])):]
+        logits = self.lm_head(self.ln_f(x))  # (B, T', V)
         return logits, lm_loss(logits, targets)
 
     @torch.no_grad()

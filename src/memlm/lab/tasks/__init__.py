@@ -24,24 +24,30 @@ TASKS: list[str] = (
 )
 
 # fixed names -> (module, class name)
-_SIMPLE = {"charlm": ("charlm", "CharLMTask"), "mqar": ("mqar", "MQARTask"), "copy": ("copy", "CopyTask")}
+_SIMPLE = {"charlm": ("charlm", "CharLM"), "mqar": ("mqar", "MQARTask"), "copy": ("copy", "CopyTask")}
 
 
 def _cls(module: str, name: str) -> type:
     return getattr(importlib.import_module(f"memlm.lab.tasks.{module}"), name)
 
 
-def get_task(name: str, **kwargs: Any) -> Task:
-    """Build a task by registry name; keyword arguments go to its constructor."""
+def task_class(name: str) -> type:
+    """The class behind a task name (its constructor parameters are the task's options)."""
     if name not in TASKS:
         raise KeyError(f"unknown task {name!r}; choose from {', '.join(TASKS)}")
     if name in _SIMPLE:
-        return _cls(*_SIMPLE[name])(**kwargs)
-    real = name.endswith("-real")
+        return _cls(*_SIMPLE[name])
+    return _cls("babi", "BabiTask") if name.startswith("babi") else _cls("haystack", "HaystackTask")
+
+
+def get_task(name: str, **kwargs: Any) -> Task:
+    """Build a task by registry name; keyword arguments go to its constructor."""
+    cls = task_class(name)
+    if name in _SIMPLE:
+        return cls(**kwargs)
     base = name.removesuffix("-real")
-    if base.startswith("babi"):
-        return _cls("babi", "BabiTask")(int(base[4:]), real=real, **kwargs)
-    return _cls("haystack", "HaystackTask")(int(base[8:]), real=real, **kwargs)
+    task_id = int(base.removeprefix("babi").removeprefix("haystack"))
+    return cls(task_id, real=name.endswith("-real"), **kwargs)
 
 
-__all__ = ["IGNORE", "TASKS", "Task", "get_task"]
+__all__ = ["IGNORE", "TASKS", "Task", "get_task", "task_class"]

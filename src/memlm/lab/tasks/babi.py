@@ -50,8 +50,7 @@ def load_examples(task_id: int, split: str, n: int | None, seed: int, real: bool
 
 def lexicon() -> set[str]:
     """Words every generated bAbI vocabulary contains, so vocabularies agree across seeds."""
-    words = {w.lower() for w in ACTORS + LOCATIONS + OBJECTS + COUNTS + ["yes", "no", "nothing"]}
-    return words
+    return {w.lower() for w in ACTORS + LOCATIONS + OBJECTS + COUNTS + ["yes", "no", "nothing"]}
 
 
 def encode_example(ex: Example, vocab: Vocab) -> tuple[list[int], int]:

@@ -24,6 +24,7 @@ COREF_LINKS = ["Then", "After that", "Following that", "Afterwards"]
 COUNTS = ["none", "one", "two", "three"]
 TASK_IDS = (1, 2, 3, 6, 7, 8, 9, 11)
 QUESTIONS_PER_STORY = 5
+RECENT = 0.2  # chance a question is about an actor of the last two statements
 
 
 @dataclass
@@ -116,11 +117,20 @@ def _object_step(w: World, give: bool) -> None:
 # --- questions: each returns False when no valid question exists yet -------------------
 
 
+def _pick_actor(w: World, known: list[str], window: int = 7, recent: float = RECENT) -> str:
+    """A known actor whose last fact is within ``window`` lines; with probability ``recent``
+    one named in the last two statements (as in the real task 1, whose questions are about
+    facts at most 7 lines back, 74% about one of the last two statements)."""
+    near = [a for a in known if w.line - w.loc[a][1] <= window] or known
+    last = {e.text.split()[0] for e in w.story[-2:] if not e.is_question} & set(near)
+    return w.rng.choice(sorted(last) if last and w.rng.random() < recent else near)
+
+
 def _q_where_actor(w: World) -> bool:
     known = [a for a in ACTORS if a in w.loc]
     if not known:
         return False
-    actor = w.rng.choice(known)
+    actor = _pick_actor(w, known)
     w.ask(f"Where is {actor}?", w.loc[actor][0], [w.loc[actor][1]])
     return True
 
@@ -152,17 +162,19 @@ def _q_where_before(w: World) -> bool:
 
 
 def _q_yes_no(w: World) -> bool:
+    """Tasks 6 and 9: "Is X in the L?", yes for half of the questions."""
     known = [a for a in ACTORS if a in w.loc]
     if not known:
         return False
-    actor = w.rng.choice(known)
+    here = [a for a in known if a not in w.absent]  # actors whose location is known
+    if here and w.rng.random() < 0.5:
+        actor = _pick_actor(w, here)
+        w.ask(f"Is {actor} in the {w.loc[actor][0]}?", "yes", [w.loc[actor][1]])
+        return True
+    actor = _pick_actor(w, known)
     loc, n = w.loc[actor]
-    if actor in w.absent:  # task 9: only "not in <loc>" is known
-        w.ask(f"Is {actor} in the {w.absent[actor]}?", "no", [n])
-    elif w.rng.random() < 0.5:
-        w.ask(f"Is {actor} in the {loc}?", "yes", [n])
-    else:
-        w.ask(f"Is {actor} in the {w.rng.choice([l for l in LOCATIONS if l != loc])}?", "no", [n])
+    wrong = w.absent[actor] if actor in w.absent else w.rng.choice([l for l in LOCATIONS if l != loc])
+    w.ask(f"Is {actor} in the {wrong}?", "no", [n])
     return True
 
 

@@ -2,8 +2,9 @@
 
 A task yields batches of token ids. Sequence tasks (language modelling, MQAR, copy,
 bAbI / haystack QA flattened to tokens) give ``(x, y)`` of shape (B, T) with
-``y == IGNORE`` wherever no prediction is scored. Question-answering tasks for the
-DMN also expose structured batches via ``qa_batch``.
+``y == IGNORE`` wherever no prediction is scored. Question-answering tasks score only the
+last position (the answer) and expose ``model_overrides()`` (special token ids such as the
+sentence separator, which the DMN uses to parse the flat sequence back into sentences).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 
 import torch
@@ -42,7 +43,8 @@ class HaystackTask:
 
     def __init__(self, task_id: int = 1, length: int = 1024, min_count: int = 2, **babi_kwargs):
         self.babi = BabiTask(task_id, **babi_kwargs)
-        self.name, self.length = f"haystack{task_id}", length
+        self.name = f"haystack{task_id}" + ("-real" if self.babi.real else "")
+        self.length = length
         train_bg, val_bg = background_sentences()
         counts = Counter(w for s in train_bg for w in s)
         words = set(self.babi.vocab.itos) | {w for w, c in counts.items() if c >= min_count}
@@ -90,6 +92,16 @@ class HaystackTask:
         y = torch.full_like(x, IGNORE)
         y[:, -1] = torch.tensor([stories[i][2] for i in idx])
         return x, y
+
+    def iter_batches(self, split: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every question of a split once, in order, each with a fixed haystack (seeded by its index)."""
+        stories = self.stories[split]
+        for i in range(0, len(stories), batch_size):
+            chunk = stories[i : i + batch_size]
+            x = torch.tensor([self.build(f, q, split, random.Random(i + k)) for k, (f, q, _) in enumerate(chunk)])
+            y = torch.full_like(x, IGNORE)
+            y[:, -1] = torch.tensor([a for _, _, a in chunk])
+            yield x, y
 
     def decode(self, ids: list[int]) -> str:
         return self.vocab.decode(ids)

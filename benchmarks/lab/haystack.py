@@ -1,0 +1,89 @@
+"""Haystack QA benchmark: bAbI task 1 hidden in Shakespeare at 8x the memory Transformer's segment.
+
+The memory Transformer (segment S, M memory slots) is trained with a length curriculum
+(4S, then 8S tokens) and evaluated at 8S; the baseline is a Transformer whose window is one
+segment (block_size = S), trained and evaluated at 8S; a full-window Transformer is a reference.
+
+Run: .venv/bin/python benchmarks/lab/haystack.py [--segment 16] [--seconds 240]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from memlm.lab.train import TrainConfig, evaluate, get_task, train
+
+
+def cfg(args: argparse.Namespace, seconds: float, **kw) -> TrainConfig:
+    return TrainConfig(max_iters=100_000, max_seconds=seconds, batch_size=args.batch_size, lr=args.lr,
+                       min_lr=args.lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
+                       target_accuracy=0.99, seed=args.seed, out_dir="out/lab/bench", **kw)
+
+
+def haystack(n: int, args: argparse.Namespace):
+    return get_task("haystack1", length=n, min_count=args.min_count)
+
+
+def fit(model: str, task_len: int, args, seconds: float, model_kw: dict, init=None) -> dict:
+    task = haystack(task_len, args)
+    res = train(model, "haystack1", {"length": task_len}, model_kw, cfg(args, seconds), task=task,
+                save=False, init_state=init, progress=args.progress)
+    print(json.dumps({"model": model, "length": task_len, "iters": res["iters"], "seconds": res["seconds"],
+                      "val_acc": res["metrics"]["accuracy"]}), flush=True)
+    return res
+
+
+def score(res: dict, lengths: list[int], args: argparse.Namespace) -> dict[int, float]:
+    return {n: evaluate(res["module"], haystack(n, args), "val", 20, 32, 99)["accuracy"] for n in lengths}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--segment", type=int, default=16)
+    ap.add_argument("--n_embd", type=int, default=64)
+    ap.add_argument("--min_count", type=int, default=200, help="rarer background words become <unk>")
+    ap.add_argument("--n_mem", type=int, default=8)
+    ap.add_argument("--stages", default="4,8", help="curriculum: lengths as multiples of the segment")
+    ap.add_argument("--seconds", type=float, default=240, help="budget per curriculum stage")
+    ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--skip_baselines", action="store_true")
+    ap.add_argument("--baselines", default="transformer_window_S,transformer_full")
+    ap.add_argument("--baseline_seconds", type=float, default=0, help="0 = the memory model's total time")
+    ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--init", default="", help="warm-start the memory Transformer from this state-dict file")
+    ap.add_argument("--save", default="out/lab/bench/haystack_memory_transformer.pt")
+    ap.add_argument("--out", default="benchmarks/lab/results/haystack.json")
+    args = ap.parse_args()
+    S, stages = args.segment, [int(s) for s in args.stages.split(",")]
+    target, lengths = stages[-1] * S, sorted({S * f for f in stages} | {2 * stages[-1] * S})
+    size = dict(n_layer=2, n_head=4, n_embd=args.n_embd)
+    mem_kw = {**size, "segment_len": S, "n_mem": args.n_mem}
+    res, total = None, 0.0
+    init = torch.load(args.init, weights_only=True) if args.init else None
+    for f in stages:
+        res = fit("memory_transformer", f * S, args, args.seconds, mem_kw, init)
+        init, total = res["module"].state_dict(), total + res["seconds"]
+    Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(init, args.save)
+    results = {"memory_transformer": {"config": mem_kw, "seconds": total, "accuracy": score(res, lengths, args)}}
+    print(json.dumps(results), flush=True)
+    if not args.skip_baselines:
+        blocks = {"transformer_window_S": S, "transformer_full": target}
+        for name in args.baselines.split(","):
+            block = blocks[name]
+            r = fit("transformer", target, args, args.baseline_seconds or total, {**size, "block_size": block})
+            results[name] = {"config": {**size, "block_size": block}, "seconds": r["seconds"],
+                             "accuracy": score(r, lengths, args)}
+            print(json.dumps({name: results[name]}), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"segment": S, "target_length": target, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""MQAR benchmark: attention at sequence 256 with 16 pairs; where LSTM/GRU fail as pairs grow;
+how the memory Transformer's accuracy grows with memory slots.
+
+Run: .venv/bin/python benchmarks/lab/mqar.py --part attention|rnn|memory [--seconds N]
+Each part writes benchmarks/lab/results/mqar_PART.json (--out_dir to change). The attention part trains a rotary
+Transformer with a length curriculum (sequence 64, then 256; same 16 pairs) and is scored at 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from memlm.lab.train import TrainConfig, evaluate, get_task, train
+
+
+def run(model: str, seq: int, pairs: int, model_kw: dict, args: argparse.Namespace, init=None) -> dict:
+    task = get_task("mqar", seq_len=seq, n_pairs=pairs)
+    lr = args.lr or (1e-3 if model == "transformer" else 3e-3)
+    cfg = TrainConfig(max_iters=100_000, max_seconds=args.seconds, batch_size=args.batch_size, lr=lr, min_lr=lr / 10,
+                      warmup_iters=100 if init is None else 10, weight_decay=0.0, eval_interval=50, eval_iters=4,
+                      target_accuracy=0.995, seed=args.seed, out_dir="out/lab/bench")
+    res = train(model, "mqar", {"seq_len": seq, "n_pairs": pairs}, model_kw, cfg, task=task, save=False, init_state=init)
+    by_dist = task.eval_by_distance(res["module"], 8, torch.Generator().manual_seed(99))
+    final = evaluate(res["module"], task, "val", 8, 64, seed=98)
+    out = {"model": model, "seq_len": seq, "pairs": pairs, "config": model_kw, "iters": res["iters"],
+           "seconds": res["seconds"], "stopped": res["stopped"], "accuracy": final["accuracy"],
+           "examples": final["examples"], "by_distance": by_dist, "state": res["module"].state_dict()}
+    print(json.dumps({k: v for k, v in out.items() if k != "state"}), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", choices=["attention", "rnn", "memory"], required=True)
+    ap.add_argument("--seconds", type=float, default=120, help="budget per training run")
+    ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=0, help="0: 1e-3 for the Transformer, 3e-3 for the others")
+    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--seq", type=int, default=64, help="sequence length for the rnn and memory parts")
+    ap.add_argument("--pairs", default="2,4,8,16")
+    ap.add_argument("--slots", default="1,4,16")
+    ap.add_argument("--out_dir", default="benchmarks/lab/results")
+    args = ap.parse_args()
+    results = []
+    if args.part == "attention":
+        kw = dict(n_layer=2, n_head=4, n_embd=128, pos="rope", block_size=256)
+        first = run("transformer", 64, 16, kw, args)
+        results += [first, run("transformer", 256, 16, kw, args, init=first["state"])]
+    elif args.part == "rnn":
+        for pairs in map(int, args.pairs.split(",")):
+            for model in ("lstm", "gru"):
+                results.append(run(model, args.seq, pairs, dict(n_layer=1, n_embd=64, n_hidden=128), args))
+    else:
+        pairs = max(map(int, args.pairs.split(",")))
+        for slots in map(int, args.slots.split(",")):
+            kw = dict(n_layer=2, n_head=2, n_embd=64, segment_len=args.seq // 4, n_mem=slots)
+            results.append(run("memory_transformer", args.seq, pairs, kw, args))
+    out = Path(args.out_dir) / f"mqar_{args.part}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{k: v for k, v in r.items() if k != "state"} for r in results]
+    out.write_text(json.dumps({"results": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
