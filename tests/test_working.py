@@ -64,3 +64,11 @@ def test_recalled_question_brings_its_answer(mem):
             user_id="u", session_id="s1", occurred_at="2023-06-03")
     ctx = mem.context("what breed is the dog", user_id="u", budget_tokens=300)
     assert "What breed is your new dog?\n  -> Ana: A beagle named Pepper" in ctx.text
+
+
+def test_live_turns_are_dated_now(mem):
+    from datetime import datetime, timedelta, timezone
+
+    mem.session("u", "live", budget_tokens=100).add("user", "hello there")
+    [turn] = mem.list(user_id="u", session_id="live")
+    assert abs(turn.occurred_at - datetime.now(timezone.utc)) < timedelta(minutes=1)

@@ -10,6 +10,7 @@ the block's own count never exceeds the budget.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from memlm.types import Event, Hit, MemoryRecord, Scope
@@ -51,9 +52,10 @@ class WorkingMemory:
         self.budget_tokens = budget_tokens
 
     def add(self, role: str, content: str, *, occurred_at: Any = None, metadata: dict | None = None) -> list[Event]:
-        """Record a turn (it goes to long-term memory at once)."""
+        """Record a turn (it goes to long-term memory at once), dated now unless told otherwise."""
         msg = {"role": role, "content": content}
-        return self.memory.add(msg, **self.scope.as_dict(), occurred_at=occurred_at, metadata=metadata)
+        when = occurred_at if occurred_at is not None else datetime.now(timezone.utc)
+        return self.memory.add(msg, **self.scope.as_dict(), occurred_at=when, metadata=metadata)
 
     def turns(self, budget_tokens: int | None = None) -> list[MemoryRecord]:
         """The most recent turns that fit the budget, oldest first."""
