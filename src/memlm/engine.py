@@ -20,7 +20,7 @@ from memlm.config import MemoryConfig, default_db_path
 from memlm.encoders.base import Encoder
 from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
-from memlm.text import memory_text
+from memlm.text import memory_text, norm_hash
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
 from memlm.write.gate import Decision, decide
@@ -165,8 +165,6 @@ class Memory:
         return out
 
     def _exact(self, draft: Draft) -> Decision | None:
-        from memlm.stores.sqlite import norm_hash
-
         filters = Filters(self.tenant, draft.scope.user_id, draft.scope.agent_id, kinds=(draft.kind,))
         for rec in self.store.find_exact(filters, norm_hash(draft.text)):
             if (rec.user_id, rec.agent_id) != (draft.scope.user_id, draft.scope.agent_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -54,3 +55,8 @@ def memory_text(text: str, role: str | None = None, metadata: dict | None = None
     if isinstance(caption, str) and caption.strip():
         out += f" [shares a photo of {caption.strip()}]"
     return out
+
+
+def norm_hash(text: str) -> str:
+    """Hash of the text with case and whitespace normalised (exact-duplicate detection)."""
+    return hashlib.blake2b(" ".join(text.lower().split()).encode(), digest_size=16).hexdigest()

@@ -153,7 +153,7 @@ def test_transaction_is_all_or_nothing(store):
 
 
 def test_find_exact_normalises_case_and_space(store):
-    from memlm.stores.sqlite import norm_hash
+    from memlm.text import norm_hash
 
     r = rec("Hello   World")
     store.insert([r], vec(0)[None])

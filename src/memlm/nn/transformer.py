@@ -28,6 +28,7 @@ class TransformerConfig:
     bias: bool = True  # biases in Linear and LayerNorm layers
     pos: str = "learned"  # "learned" absolute position embeddings or "rope" rotary positions
     tie_weights: bool = True  # share token embedding and output head weights
+    conv: int = 0  # kernel of a short causal depthwise convolution before each attention (0 = off)
 
 
 def rope_tables(n_pos: int, head_dim: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,18 +85,40 @@ class MLP(nn.Module):
         return self.drop(self.c_proj(F.gelu(self.c_fc(x))))
 
 
+class ShortConv(nn.Module):
+    """Causal depthwise convolution over time (kernel k): mixes each token with the k-1 before it.
+
+    Gives attention the previous tokens at every position (Zoology / H3 / Based "short conv"), so an
+    associative-recall (induction) lookup needs one attention layer instead of two.
+    """
+
+    def __init__(self, n_embd: int, kernel: int) -> None:
+        super().__init__()
+        self.kernel = kernel
+        self.weight = nn.Parameter(torch.zeros(n_embd, 1, kernel))  # starts as the identity (h + 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C) -> (B, T, C); position t sees positions t-k+1 .. t only."""
+        h = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))
+        return F.conv1d(h, self.weight, groups=x.size(2)).transpose(1, 2)
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.conv = ShortConv(config.n_embd, config.conv) if config.conv > 0 else None
         self.attn = SelfAttention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, rope=None) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), mask, rope)
+        h = self.ln_1(x)
+        if self.conv is not None:
+            h = h + self.conv(h)
+        x = x + self.attn(h, mask, rope)
         return x + self.mlp(self.ln_2(x))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from memlm.stores.base import Filters, Scored
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
-from memlm.text import memory_text
+from memlm.text import memory_text, norm_hash
 from memlm.types import HistoryEntry, MemoryRecord
 
 COLUMNS = (
@@ -327,11 +327,6 @@ class SQLiteStore:
 
 
 # -- helpers -------------------------------------------------------------------
-def norm_hash(text: str) -> str:
-    """Hash of the text with case and whitespace normalised (exact-duplicate detection)."""
-    return hashlib.blake2b(" ".join(text.lower().split()).encode(), digest_size=16).hexdigest()
-
-
 def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list[str]:
     """Opaque FTS tokens naming a row's owners; a MATCH on one reaches only that owner."""
     tokens = []
