@@ -78,3 +78,14 @@ def test_bench_search_cli_reports_latency(monkeypatch, tmp_path):
     assert r["search_ms_p95"] >= r["search_ms_p50"] > 0 and r["query_embedding_ms_p50"] > 0
     bad = CliRunner().invoke(main, ["bench", "search", "--memories", "0", "--quiet"])
     assert bad.exit_code == 1 and "must be positive" in bad.output
+
+
+def test_bench_server_drives_a_real_server(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    out = tmp_path / "srv.json"
+    result = CliRunner().invoke(main, ["bench", "server", "--memories", "200", "--clients", "2", "--seconds", "3",
+                                       "--max-requests", "40", "--add-share", "0.25", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    r = json.loads(out.read_text())
+    assert r["errors"] == 0 and r["search"]["count"] + r["add"]["count"] <= 40
+    assert r["search"]["count"] > 0 and r["search"]["p95_ms"] >= r["search"]["p50_ms"] > 0

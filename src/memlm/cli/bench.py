@@ -90,3 +90,35 @@ def _shakespeare() -> str | None:
 
     path = find_locomo(None).parent.parent / "tinyshakespeare" / "input.txt"
     return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+@bench.command("server")
+@click.option("--memories", "n", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Memories in the file before the clients start.")
+@click.option("--clients", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent clients.")
+@click.option("--seconds", type=click.FloatRange(0.5, 600), default=20.0, show_default=True, help="Time limit.")
+@click.option("--max-requests", type=click.IntRange(min=1), default=20_000, show_default=True, help="Request limit.")
+@click.option("--add-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Share of requests that add a memory (the rest search).")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Server worker threads.")
+@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@plain_option
+@errors_as_messages
+def server_(n, clients, seconds, max_requests, add_share, threads, encoder, json_out, plain):
+    """Throughput and p50/p95/p99 latency of a real `memlm serve` under concurrent clients (loopback only)."""
+    from memlm.bench import server as sv
+
+    result = sv.run(n, clients, seconds, max_requests, add_share, encoder, threads, _shakespeare())
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+    emit(result, plain, _render_server)
+
+
+def _render_server(r: dict) -> str:
+    lines = [f"{r['clients']} clients, {r['memories']} memories, {r['seconds']} s, errors {r['errors']}"]
+    for op in ("search", "add"):
+        o = r[op]
+        lines.append(f"  {op:7} {o['count']:6} requests  {o['per_s']:8} /s   p50 {o['p50_ms']} ms  "
+                     f"p95 {o['p95_ms']} ms  p99 {o['p99_ms']} ms")
+    return "\n".join(lines)

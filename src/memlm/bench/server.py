@@ -1,0 +1,128 @@
+"""`memlm bench server`: concurrent clients against a real `memlm serve` on loopback.
+
+A temporary memory file is filled with N memories for one tenant (texts from a word
+generator, random unit vectors: see bench/search.py), a key is made, `memlm serve` runs as
+a subprocess on 127.0.0.1 (rate limit off), and C client threads send a mix of searches
+and adds for a fixed time or request count, whichever ends first. Traffic never leaves
+the machine and every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memlm.bench.search import QUERIES, fill
+from memlm.engine import Memory
+
+TENANT = "bench"
+USER = "bench-user"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(db: Path, memories: int, encoder: str | None, seed_text: str | None) -> str:
+    """Fill the file and create an API key; returns the key."""
+    from memlm.config import MemoryConfig
+    from memlm.server.keys import KeyStore
+
+    with Memory(db, encoder=encoder, config=MemoryConfig(tenant=TENANT)) as mem:
+        if memories:
+            fill(mem, memories, user_id=USER, seed_text=seed_text, progress=False)
+        _, key = KeyStore(mem.store).create(TENANT, "bench")
+    return key
+
+
+def start_server(db: Path, port: int, encoder: str | None, threads: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "memlm", "serve", "--db", str(db), "--port", str(port), "--rate-limit", "0",
+           "--threads", str(threads), "--log-level", "warning"]
+    if encoder:
+        cmd += ["--encoder", encoder]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+
+
+def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"memlm serve exited: {proc.stderr.read().decode()[-500:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("memlm serve did not become ready")
+
+
+def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, add_share: float) -> dict[str, Any]:
+    """Run the clients; returns throughput and latency figures per operation."""
+    import httpx
+
+    lat: dict[str, list[float]] = {"search": [], "add": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    budget = iter(range(max_requests))
+    stop_at = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        rng = np.random.default_rng(i)
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30.0) as http:
+            while time.monotonic() < stop_at and next(budget, None) is not None:
+                op = "add" if rng.random() < add_share else "search"
+                body = ({"messages": [{"role": "user", "content": f"client {i} note {rng.integers(1e9)}"}],
+                         "user_id": USER, "session_id": f"c{i}"} if op == "add"
+                        else {"query": QUERIES[int(rng.integers(len(QUERIES)))], "user_id": USER, "k": 10})
+                path = "/v1/memories" if op == "add" else "/v1/memories/search"
+                t = time.perf_counter()
+                r = http.post(path, json=body)
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    (lat[op] if r.status_code < 400 else errors).append(ms if r.status_code < 400 else str(r.status_code))
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    out: dict[str, Any] = {"clients": clients, "seconds": round(wall, 2), "errors": len(errors)}
+    for op, values in lat.items():
+        a = np.array(values) if values else np.array([np.nan])
+        out[op] = {"count": len(values), "per_s": round(len(values) / wall, 1),
+                   **{f"p{q}_ms": round(float(np.percentile(a, q)), 2) for q in (50, 95, 99)}}
+    return out
+
+
+def run(memories: int, clients: int, seconds: float, max_requests: int, add_share: float, encoder: str | None,
+        threads: int, seed_text: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "server.db"
+        key = prepare(db, memories, encoder, seed_text)
+        port = free_port()
+        proc = start_server(db, port, encoder, threads)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(base, proc)
+            drive(base, key, 1, 5.0, 8, 0.0)  # warm: the owner's vectors load on the first search
+            result = drive(base, key, clients, seconds, max_requests, add_share)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    result.update({"memories": memories, "add_share": add_share})
+    return result
