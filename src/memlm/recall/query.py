@@ -9,6 +9,7 @@ name the question mentions into a speaker preference instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from memlm.text import STOPWORDS, words
@@ -26,7 +27,7 @@ class QueryPlan:
     speaker: str | None  # the one speaker the query names, if exactly one
 
 
-def plan(query: str, speakers: set[str]) -> QueryPlan:
+def plan(query: str, speakers: AbstractSet[str]) -> QueryPlan:
     named = [s for s in speakers if _name_pattern(s).search(query)]
     names = {w for s in speakers for w in words(s)}
     terms = [t for t in lexical_terms(query) if t not in names]

@@ -43,6 +43,7 @@ class OwnerIndex:
         self.index: dict[str, int] = {}  # id -> row
         self.rows_by_rid: dict[int, int] = {}  # store rowid -> row
         self._last_in_session: dict[str, int] = {}
+        self._speakers: set[str] = set()  # distinct speakers of episodes
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._cols = {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
         self._view: OwnerView | None = None
@@ -63,6 +64,8 @@ class OwnerIndex:
             c["kinds"][i], c["sessions"][i], c["roles"][i] = kind, session, role
             c["occurred"][i] = np.nan if occurred is None else occurred
             c["asks"][i], c["prev"][i], c["next"][i] = asks, -1, -1
+            if kind == "episode" and role:
+                self._speakers.add(role)
             if kind == "episode" and session is not None:
                 before = self._last_in_session.get(session, -1)
                 if before >= 0:
@@ -89,7 +92,8 @@ class OwnerIndex:
             n = self.n
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
-            self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols)
+            self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols,
+                                   frozenset(self._speakers))
         return self._view
 
 
@@ -103,7 +107,7 @@ class OwnerView:
     _rows_by_rid: dict[int, int]
     matrix: np.ndarray  # (n, dim) float32 unit vectors
     columns: dict[str, np.ndarray]  # per-row arrays of length n (see COLUMNS)
-    _speakers: set[str] | None = field(default=None, repr=False)
+    _speakers: frozenset[str] = field(default_factory=frozenset, repr=False)
 
     def row_of(self, memory_id: str) -> int | None:
         i = self._index.get(memory_id)
@@ -116,11 +120,8 @@ class OwnerView:
     def arrays(self) -> dict[str, np.ndarray]:
         return self.columns
 
-    def speakers(self) -> set[str]:
+    def speakers(self) -> frozenset[str]:
         """Distinct speakers of the owner's episodes."""
-        if self._speakers is None:
-            episodes = self.columns["kinds"] == "episode"
-            self._speakers = {r for r in set(self.columns["roles"][episodes]) if r}
         return self._speakers
 
     def mask(self, filters: Filters) -> np.ndarray | None:
