@@ -21,7 +21,7 @@ from memlm.lab.train import TrainConfig, evaluate, get_task, train
 def cfg(args: argparse.Namespace, seconds: float, **kw) -> TrainConfig:
     return TrainConfig(max_iters=100_000, max_seconds=seconds, batch_size=args.batch_size, lr=args.lr,
                        min_lr=args.lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
-                       target_accuracy=0.99, seed=args.seed, out_dir="out/lab/bench", **kw)
+                       target_accuracy=0.99, seed=args.seed, num_threads=args.threads, out_dir="out/lab/bench", **kw)
 
 
 def haystack(n: int, args: argparse.Namespace):
@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--n_embd", type=int, default=64)
     ap.add_argument("--min_count", type=int, default=200, help="rarer background words become <unk>")
     ap.add_argument("--n_mem", type=int, default=8)
+    ap.add_argument("--conv", type=int, default=0, help="short causal convolution kernel before attention (0 = off)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--stages", default="4,8", help="curriculum: lengths as multiples of the segment")
     ap.add_argument("--seconds", type=float, default=240, help="budget per curriculum stage")
     ap.add_argument("--batch_size", type=int, default=32)
@@ -62,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     S, stages = args.segment, [int(s) for s in args.stages.split(",")]
     target, lengths = stages[-1] * S, sorted({S * f for f in stages} | {2 * stages[-1] * S})
-    size = dict(n_layer=2, n_head=4, n_embd=args.n_embd)
+    size = dict(n_layer=2, n_head=4, n_embd=args.n_embd, **({"conv": args.conv} if args.conv else {}))
     mem_kw = {**size, "segment_len": S, "n_mem": args.n_mem}
     res, total = None, 0.0
     init = torch.load(args.init, weights_only=True) if args.init else None

@@ -23,6 +23,7 @@ def test_report_quick_writes_table_and_plots(tmp_path) -> None:
     models = {(r["task"], r["model"]) for r in summary["rows"]}
     for m in ("lstm", "gru", "transformer", "memory_transformer"):
         assert ("mqar", m) in models and ("haystack1", m) in models
+    assert ("mqar", "transformer+conv") in models
     assert ("charlm", "lstm") in models
     assert "## Haystack accuracy by length" in table
     assert summary["notes"] == []

@@ -49,6 +49,18 @@ def test_same_seed_same_result(tmp_path, charlm) -> None:
     assert a["metrics"]["loss"] != c["metrics"]["loss"]
 
 
+def test_init_from_checkpoint_warm_starts(tmp_path) -> None:
+    from memlm.lab.tasks.mqar import MQARTask
+
+    kw = dict(n_layer=1, n_head=2, n_embd=16, pos="rope", block_size=32, conv=2)
+    first = train("transformer", "mqar", {"seq_len": 16, "n_pairs": 2}, kw, cfg(tmp_path, max_iters=5),
+                  task=MQARTask(seq_len=16, n_pairs=2))
+    c = cfg(tmp_path, max_iters=1, lr=0.0, min_lr=0.0, init_from=first["checkpoint"], checkpoint="second.pt")
+    second = train("transformer", "mqar", {"seq_len": 32, "n_pairs": 2}, kw, c, task=MQARTask(seq_len=32, n_pairs=2))
+    for p, q in zip(first["module"].parameters(), second["module"].parameters()):
+        assert torch.equal(p, q)  # lr 0: the weights are the loaded ones
+
+
 def test_early_stopping(tmp_path, charlm) -> None:
     res = train("gru", "charlm", {}, dict(n_embd=8, n_hidden=8, n_layer=1),
                 cfg(tmp_path, max_iters=200, lr=0.0, min_lr=0.0, eval_interval=2, patience=2), task=charlm, save=False)

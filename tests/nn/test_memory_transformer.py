@@ -12,16 +12,21 @@ torch.set_num_threads(1)
 V, S, M = 11, 4, 3
 
 
-def make(mode: str = "prepend", pos: str = "learned", bptt: int = 0) -> MemoryTransformer:
+def make(mode: str = "prepend", pos: str = "learned", bptt: int = 0, conv: int = 0) -> MemoryTransformer:
     torch.manual_seed(0)
     cfg = MemoryTransformerConfig(vocab_size=V, segment_len=S, n_mem=M, mem_mode=mode, pos=pos, bptt_segments=bptt,
-                                  n_layer=2, n_head=2, n_embd=16)
+                                  n_layer=2, n_head=2, n_embd=16, conv=conv)
     return MemoryTransformer(cfg).eval()
 
 
-@pytest.mark.parametrize("mode,pos", [("prepend", "learned"), ("prepend", "rope"), ("cross", "learned")])
-def test_streaming_matches_full_forward_with_constant_state(mode: str, pos: str) -> None:
-    model = make(mode, pos)
+@pytest.mark.parametrize("mode,pos,conv", [("prepend", "learned", 0), ("prepend", "rope", 0), ("cross", "learned", 0),
+                                           ("prepend", "learned", 3), ("cross", "rope", 3)])
+def test_streaming_matches_full_forward_with_constant_state(mode: str, pos: str, conv: int) -> None:
+    model = make(mode, pos, conv=conv)
+    if conv:
+        for p in model.parameters():  # ShortConv starts near zero: make it matter
+            if p.dim() == 3:
+                torch.nn.init.normal_(p)
     x = torch.randint(0, V, (2, 5 * S + 2))
     full, _ = model(x)
     stream, outs, sizes = model.stream(2), [], []

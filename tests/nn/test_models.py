@@ -14,6 +14,7 @@ TINY = {
     "gru": dict(n_layer=2, n_embd=16, n_hidden=24),
     "transformer": dict(n_layer=2, n_head=2, n_embd=16, block_size=T),
     "transformer_rope": dict(n_layer=2, n_head=2, n_embd=16, block_size=T, pos="rope"),
+    "transformer_conv": dict(n_layer=2, n_head=2, n_embd=16, block_size=T, pos="rope", conv=3),
     "memory_transformer": dict(n_layer=1, n_head=2, n_embd=16, segment_len=4, n_mem=2),
     "memory_transformer_cross": dict(n_layer=1, n_head=2, n_embd=16, segment_len=4, n_mem=2, mem_mode="cross"),
 }
@@ -21,7 +22,7 @@ TINY = {
 
 def make(key: str, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_model(key.split("_rope")[0].split("_cross")[0], vocab_size=V, **TINY[key])
+    return build_model(key.split("_rope")[0].split("_conv")[0].split("_cross")[0], vocab_size=V, **TINY[key])
 
 
 @pytest.mark.parametrize("key", TINY)
@@ -79,13 +80,28 @@ def test_transformer_crops_to_window() -> None:
     assert torch.allclose(loss, lm_loss(logits, x[:, -T:]))
 
 
-def test_transformer_is_causal() -> None:
-    model = make("transformer_rope").eval()
+@pytest.mark.parametrize("key", ["transformer_rope", "transformer_conv"])
+def test_transformer_is_causal(key: str) -> None:
+    model = make(key).eval()
     x = torch.randint(0, V, (1, T))
     y = x.clone()
     y[0, -1] = (x[0, -1] + 1) % V
     assert torch.allclose(model(x)[0][:, :-1], model(y)[0][:, :-1], atol=1e-6)
     assert not torch.allclose(model(x)[0][:, -1], model(y)[0][:, -1])
+
+
+def test_short_conv_is_causal_depthwise() -> None:
+    from memlm.nn.transformer import ShortConv
+
+    conv = ShortConv(4, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.arange(12.0).view(4, 1, 3))
+    x = torch.randn(2, 6, 4)
+    out = conv(x)
+    # out[t, c] = sum_j w[c, j] * x[t - 2 + j, c] (zeros before the start)
+    padded = torch.cat([torch.zeros(2, 2, 4), x], dim=1)
+    want = sum(conv.weight[:, 0, j] * padded[:, j:j + 6] for j in range(3))
+    assert torch.allclose(out, want, atol=1e-6)
 
 
 def test_rnn_tie_weights_needs_equal_sizes() -> None:

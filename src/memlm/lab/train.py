@@ -40,6 +40,7 @@ class TrainConfig:
     device: str = "cpu"  # torch device
     out_dir: str = "out/lab"  # where the checkpoint goes
     checkpoint: str = ""  # checkpoint file name (default MODEL-TASK.pt)
+    init_from: str = ""  # warm-start the weights from this checkpoint file (e.g. a length curriculum)
 
 
 def get_task(name: str, **kwargs: Any):
@@ -128,7 +129,8 @@ def train(model_name: str, task_name: str, task_kwargs: dict[str, Any] | None = 
           init_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train a model on a task; returns metrics, history, checkpoint path and the model.
 
-    ``task`` may be passed pre-built; ``init_state`` (a state dict) warm-starts the weights.
+    ``task`` may be passed pre-built; ``init_state`` (a state dict) or ``cfg.init_from`` (a checkpoint
+    file) warm-starts the weights.
     """
     cfg = cfg or TrainConfig()
     if cfg.max_iters < 1 or cfg.eval_interval < 1:
@@ -139,6 +141,8 @@ def train(model_name: str, task_name: str, task_kwargs: dict[str, Any] | None = 
     task = task if task is not None else get_task(task_name, **task_kwargs)
     model_config = model_config_for(model_name, task, model_kwargs)
     model = get_model(model_name)[1](model_config).to(cfg.device)
+    if init_state is None and cfg.init_from:
+        init_state = torch.load(cfg.init_from, map_location=cfg.device, weights_only=True)["state_dict"]
     if init_state is not None:
         model.load_state_dict(init_state)
     state = _loop(model, task, cfg, progress)

@@ -41,11 +41,13 @@ class MemoryTransformerConfig:
     bias: bool = True  # biases in Linear and LayerNorm layers
     pos: str = "learned"  # "learned" positions within a segment or "rope" rotary positions
     tie_weights: bool = True  # share token embedding and output head weights
+    conv: int = 0  # kernel of a short causal depthwise convolution before each attention (0 = off)
 
     def block_config(self) -> TransformerConfig:
         return TransformerConfig(
             vocab_size=self.vocab_size, block_size=self.segment_len, n_layer=self.n_layer, n_head=self.n_head,
             n_embd=self.n_embd, dropout=self.dropout, bias=self.bias, pos=self.pos, tie_weights=self.tie_weights,
+            conv=self.conv,
         )
 
 
