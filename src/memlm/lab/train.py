@@ -269,25 +269,22 @@ def split_overrides(model_name: str, task_name: str, overrides: dict[str, Any]):
     return out["train"], out["task"], out["model"]
 
 
-# task name prefix -> classes whose constructor arguments a task accepts
-_TASK_CLASSES = {
-    "charlm": [("charlm", "CharLMTask")], "mqar": [("mqar", "MQARTask")], "copy": [("copy", "CopyTask")],
-    "babi": [("babi", "BabiTask")], "haystack": [("haystack", "HaystackTask"), ("babi", "BabiTask")],
-}
-
-
 def _task_params(task_name: str) -> set[str]:
-    """Constructor parameter names of a task (empty when its module is missing)."""
-    import importlib
+    """Constructor parameter names of a task, from the task registry (empty for an unknown name).
+
+    A haystack task hands options it does not take itself to its bAbI story generator.
+    """
     import inspect
 
-    prefix = next((p for p in _TASK_CLASSES if task_name.startswith(p)), None)
-    names: set[str] = set()
-    for module, cls in _TASK_CLASSES.get(prefix, []):
-        try:
-            target = getattr(importlib.import_module(f"memlm.lab.tasks.{module}"), cls)
-        except (ImportError, AttributeError):
-            continue
-        names |= {p.name for p in inspect.signature(target).parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD
-                  or p.kind is p.KEYWORD_ONLY}
+    from memlm.lab.tasks import task_class
+
+    try:
+        cls = task_class(task_name)
+    except KeyError:
+        return set()
+    classes = [cls]
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+        classes.append(task_class("babi1"))
+    names = {p.name for c in classes for p in inspect.signature(c).parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     return names - {"self", "task_id", "real"}
