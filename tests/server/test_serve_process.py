@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from memlm.bench.server import wait_ready
 import pytest
 
 from memlm.server.keys import KeyStore
@@ -41,7 +42,7 @@ def server(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, proc)
+        wait_ready(base, proc, timeout=30.0)
         yield base, key
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -50,20 +51,6 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-
-
-def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"memlm serve exited: {proc.stdout.read().decode(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("memlm serve did not come up")
 
 
 def test_real_server_round_trip(server):

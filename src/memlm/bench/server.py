@@ -60,7 +60,9 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"memlm serve exited: {proc.stderr.read().decode()[-500:]}")
+            stream = proc.stderr or proc.stdout
+            said = stream.read().decode(errors="replace")[-500:] if stream else ""
+            raise RuntimeError(f"memlm serve exited: {said}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
                 return
