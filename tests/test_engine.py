@@ -165,3 +165,20 @@ def test_fact_provenance(mem):
     assert mem.get(fact.id).source_ids == [turn.id]
     with pytest.raises(ValueError, match="source_ids"):
         mem.add("x", user_id="u", source_ids="not-a-list")
+
+
+def test_supersede_keeps_the_fact_out_of_recall_but_in_history(mem):
+    [old] = mem.add("I work at Acme as a plumber", user_id="u")
+    [new] = mem.add("I now work for Globex as an electrician", user_id="u")
+    event = mem.supersede(old.id, by=new.id)
+    assert (event.event, event.id, event.kind) == ("SUPERSEDE", old.id, "fact")
+    assert [h.memory.id for h in mem.search("Where do I work?", user_id="u")] == [new.id]
+    both = mem.search("Where do I work?", user_id="u", include_superseded=True)
+    assert {h.memory.id for h in both} == {old.id, new.id}
+    kept = mem.get(old.id)
+    assert kept.superseded_by == new.id and kept.valid_to is not None
+    assert [h.event for h in mem.history(old.id)] == ["ADD", "SUPERSEDE"]
+    [again] = mem.add("I work at Acme as a plumber", user_id="u")  # said again: current again, as a new fact
+    assert again.event == "ADD" and again.id != old.id
+    with pytest.raises(KeyError):
+        mem.supersede("no-such-id")

@@ -15,16 +15,21 @@ def fill(m: Memory) -> None:
     [e] = m.add("My favourite tea is oolong", user_id="u", agent_id="bot")
     m.update(e.id, "My favourite tea is sencha")
     m.add("Agent note", agent_id="bot")
+    [old] = m.add("I drive a Volvo", user_id="u")
+    m.supersede(old.id, at="2024-05-01T00:00:00Z")
 
 
 def test_export_import_export_is_identical(tmp_path, hashing):
     with Memory(tmp_path / "a.db", encoder=hashing) as a:
         fill(a)
-        assert a.export(tmp_path / "a.jsonl") == 4
+        assert a.export(tmp_path / "a.jsonl") == 5
     with Memory(tmp_path / "b.db", encoder=hashing) as b:
-        assert b.import_(tmp_path / "a.jsonl") == 4
+        assert b.import_(tmp_path / "a.jsonl") == 5
+        [gone] = [r for r in b.list(user_id="u", include_superseded=True) if r.valid_to is not None]
+        assert gone.text == "I drive a Volvo" and gone.valid_to.year == 2024
+        assert [h.event for h in b.history(gone.id)] == ["ADD", "SUPERSEDE"]
         b.export(tmp_path / "b.jsonl")
-        fact = next(r for r in b.list(user_id="u") if r.kind == "fact")
+        fact = next(r for r in b.list(user_id="u") if r.kind == "fact" and "tea" in r.text)
         assert [h.event for h in b.history(fact.id)] == ["ADD", "UPDATE"]
         assert b.search("kitten", user_id="u")[0].memory.text == "We adopted a kitten"
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
@@ -39,7 +44,7 @@ def test_import_with_another_encoder_re_embeds(tmp_path, hashing):
         fill(a)
         a.export(tmp_path / "a.jsonl")
     with Memory(tmp_path / "c.db", encoder=HashingEncoder(64)) as c:
-        assert c.import_(tmp_path / "a.jsonl") == 4
+        assert c.import_(tmp_path / "a.jsonl") == 5
         assert c.search("oolong sencha tea", user_id="u")[0].memory.text == "My favourite tea is sencha"
 
 

@@ -18,9 +18,10 @@ import torch
 from memlm.lab.train import TrainConfig, evaluate, get_task, train
 
 
-def cfg(args: argparse.Namespace, seconds: float, **kw) -> TrainConfig:
-    return TrainConfig(max_iters=100_000, max_seconds=seconds, batch_size=args.batch_size, lr=args.lr,
-                       min_lr=args.lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
+def cfg(args: argparse.Namespace, seconds: float, lr: float | None = None, **kw) -> TrainConfig:
+    lr = lr or args.lr
+    return TrainConfig(max_iters=100_000, max_seconds=seconds, batch_size=args.batch_size, lr=lr,
+                       min_lr=lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
                        target_accuracy=0.99, seed=args.seed, num_threads=args.threads, out_dir="out/lab/bench", **kw)
 
 
@@ -28,9 +29,9 @@ def haystack(n: int, args: argparse.Namespace):
     return get_task("haystack1", length=n, min_count=args.min_count)
 
 
-def fit(model: str, task_len: int, args, seconds: float, model_kw: dict, init=None) -> dict:
+def fit(model: str, task_len: int, args, seconds: float, model_kw: dict, init=None, lr=None) -> dict:
     task = haystack(task_len, args)
-    res = train(model, "haystack1", {"length": task_len}, model_kw, cfg(args, seconds), task=task,
+    res = train(model, "haystack1", {"length": task_len}, model_kw, cfg(args, seconds, lr), task=task,
                 save=False, init_state=init, progress=args.progress)
     print(json.dumps({"model": model, "length": task_len, "iters": res["iters"], "seconds": res["seconds"],
                       "val_acc": res["metrics"]["accuracy"]}), flush=True)
@@ -50,7 +51,11 @@ def main() -> None:
     ap.add_argument("--conv", type=int, default=0, help="short causal convolution kernel before attention (0 = off)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--stages", default="4,8", help="curriculum: lengths as multiples of the segment")
-    ap.add_argument("--seconds", type=float, default=240, help="budget per curriculum stage")
+    ap.add_argument("--seconds", default="240", help="budget per curriculum stage (one value, or one per stage)")
+    ap.add_argument("--stage_lr", default="", help="peak learning rate per stage (default: --lr for all)")
+    ap.add_argument("--n_layer", type=int, default=2)
+    ap.add_argument("--mem_mode", default="prepend", help="memory read/write: prepend or cross")
+    ap.add_argument("--mem_gate", action="store_true", help="gated (GRU-like) memory update")
     ap.add_argument("--batch_size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1337)
@@ -63,13 +68,18 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/lab/results/haystack.json")
     args = ap.parse_args()
     S, stages = args.segment, [int(s) for s in args.stages.split(",")]
+    seconds = [float(s) for s in args.seconds.split(",")]
+    seconds = seconds * len(stages) if len(seconds) == 1 else seconds
+    lrs = [float(s) for s in args.stage_lr.split(",")] if args.stage_lr else [args.lr] * len(stages)
     target, lengths = stages[-1] * S, sorted({S * f for f in stages} | {2 * stages[-1] * S})
-    size = dict(n_layer=2, n_head=4, n_embd=args.n_embd, **({"conv": args.conv} if args.conv else {}))
+    size = dict(n_layer=args.n_layer, n_head=4, n_embd=args.n_embd, **({"conv": args.conv} if args.conv else {}))
     mem_kw = {**size, "segment_len": S, "n_mem": args.n_mem}
+    mem_kw.update({"mem_mode": args.mem_mode} if args.mem_mode != "prepend" else {})
+    mem_kw.update({"mem_gate": True} if args.mem_gate else {})
     res, total = None, 0.0
     init = torch.load(args.init, weights_only=True) if args.init else None
-    for f in stages:
-        res = fit("memory_transformer", f * S, args, args.seconds, mem_kw, init)
+    for f, sec, lr in zip(stages, seconds, lrs):
+        res = fit("memory_transformer", f * S, args, sec, mem_kw, init, lr)
         init, total = res["module"].state_dict(), total + res["seconds"]
     Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     torch.save(init, args.save)

@@ -178,7 +178,8 @@ class Memory:
                pending: list[MemoryRecord], pending_vecs: list[np.ndarray]) -> Event:
         now = datetime.now(timezone.utc)
         if decision.event == "NOOP":
-            return Event("NOOP", decision.target.id, decision.target.text, similarity=decision.similarity)
+            return Event("NOOP", decision.target.id, decision.target.text, similarity=decision.similarity,
+                         kind=draft.kind)
         if decision.event == "UPDATE":
             target = decision.target
             old = target.text
@@ -189,7 +190,7 @@ class Memory:
                 pending_vecs[pending.index(target)] = vector
             else:
                 self.store.update(target, vector, old)
-            return Event("UPDATE", target.id, draft.text, previous=old, similarity=decision.similarity)
+            return Event("UPDATE", target.id, draft.text, previous=old, similarity=decision.similarity, kind=draft.kind)
         record = MemoryRecord(
             id=uuid.uuid4().hex, kind=draft.kind, text=draft.text, user_id=draft.scope.user_id,
             agent_id=draft.scope.agent_id, session_id=draft.scope.session_id, role=draft.role,
@@ -198,38 +199,43 @@ class Memory:
         )
         pending.append(record)
         pending_vecs.append(vector)
-        return Event("ADD", record.id, record.text)
+        return Event("ADD", record.id, record.text, kind=draft.kind)
 
     # -- reading ---------------------------------------------------------------
     def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
                session_id: str | None = None, k: int = 10, kinds: Sequence[str] | None = None,
                since: Any = None, until: Any = None, hops: int | None = None, neighbors: int = 0,
-               now: Any = None) -> list[Hit]:
-        """Recall the k memories most relevant to the query, best first, scores in [0, 1]."""
+               now: Any = None, include_superseded: bool = False) -> list[Hit]:
+        """Recall the k memories most relevant to the query, best first, scores in [0, 1].
+        Superseded facts are left out unless `include_superseded`."""
         query = check_text(query, max_chars=self.config.max_text_chars)
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        filters = self._filters(user_id, agent_id, session_id, kinds, since, until)
+        filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
+                                include_superseded=include_superseded)
         retriever = Retriever(self.store, self.encoder, self.config.recall)
         return retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now))
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
-                 require_owner: bool = True) -> Filters:
+                 require_owner: bool = True, include_superseded: bool = False) -> Filters:
         Scope(user_id, agent_id, session_id).validate(require_owner=require_owner)
         if kinds is not None:
             kinds = tuple(check_kind(k) for k in ([kinds] if isinstance(kinds, str) else kinds))
-        return Filters(self.tenant, user_id, agent_id, session_id, kinds, parse_time(since), parse_time(until))
+        return Filters(self.tenant, user_id, agent_id, session_id, kinds, parse_time(since), parse_time(until),
+                       bool(include_superseded))
 
     def get(self, memory_id: str) -> MemoryRecord | None:
         return self.store.get(self.tenant, memory_id)
 
     def list(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
-             kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0) -> list[MemoryRecord]:
-        """Memories in scope, oldest first (paged)."""
+             kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
+             include_superseded: bool = False) -> list[MemoryRecord]:
+        """Memories in scope, oldest first (paged); superseded facts only if asked for."""
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset non-negative")
-        return self.store.list(self._filters(user_id, agent_id, session_id, kinds, require_owner=False),
-                               limit=limit, offset=offset)
+        filters = self._filters(user_id, agent_id, session_id, kinds, require_owner=False,
+                                include_superseded=include_superseded)
+        return self.store.list(filters, limit=limit, offset=offset)
 
     def update(self, memory_id: str, text: str) -> Event:
         """Replace a memory's text by hand; the old text stays in history."""
@@ -240,13 +246,23 @@ class Memory:
             record.text, record.updated_at = text, datetime.now(timezone.utc)
             vector = self.encoder.encode([memory_text(text, record.role, record.metadata)])[0]
             self.store.update(record, vector, old)
-        return Event("UPDATE", memory_id, text, previous=old)
+        return Event("UPDATE", memory_id, text, previous=old, kind=record.kind)
+
+    def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
+        """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:
+        it gets valid_to (`at`, default now) and `superseded_by`, keeps its history, and is left
+        out of recall unless asked for."""
+        when = parse_time(at) or datetime.now(timezone.utc)
+        record = self.store.supersede(self.tenant, memory_id, when, by)
+        if record is None:
+            raise KeyError(f"no memory {memory_id!r}")
+        return Event("SUPERSEDE", memory_id, record.text, kind=record.kind)
 
     def delete(self, memory_id: str) -> Event:
         record = self.store.delete(self.tenant, memory_id)
         if record is None:
             raise KeyError(f"no memory {memory_id!r}")
-        return Event("DELETE", memory_id, record.text)
+        return Event("DELETE", memory_id, record.text, kind=record.kind)
 
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                    session_id: str | None = None) -> int:

@@ -91,5 +91,6 @@ def _record(row: dict[str, Any], tenant: str) -> MemoryRecord:
         user_id=row.get("user_id"), agent_id=row.get("agent_id"), session_id=row.get("session_id"),
         role=row.get("role"), created_at=parse_time(row.get("created_at")), updated_at=parse_time(row.get("updated_at")),
         occurred_at=parse_time(row.get("occurred_at")), metadata=check_metadata(row.get("metadata")),
-        source_ids=list(row.get("source_ids") or []), tenant=tenant,
+        source_ids=list(row.get("source_ids") or []), tenant=tenant, valid_to=parse_time(row.get("valid_to")),
+        superseded_by=row.get("superseded_by"),
     )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 Kind = Literal["episode", "fact", "summary"]
 KINDS: tuple[str, ...] = ("episode", "fact", "summary")
-EventType = Literal["ADD", "UPDATE", "NOOP", "DELETE"]
+EventType = Literal["ADD", "UPDATE", "NOOP", "DELETE", "SUPERSEDE"]
 SCOPE_KEYS: tuple[str, ...] = ("user_id", "agent_id", "session_id")
 
 
@@ -62,6 +62,8 @@ class MemoryRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     source_ids: list[str] = field(default_factory=list)  # provenance: episodes a fact came from
     tenant: str = "default"  # isolation boundary; never crosses
+    valid_to: datetime | None = None  # set when a later fact superseded this one (UTC); None: current
+    superseded_by: str | None = None  # the memory that superseded it, if any
 
     @property
     def scope(self) -> Scope:
@@ -70,7 +72,7 @@ class MemoryRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (datetimes as ISO 8601 strings)."""
         out = asdict(self)
-        for key in ("created_at", "updated_at", "occurred_at"):
+        for key in ("created_at", "updated_at", "occurred_at", "valid_to"):
             out[key] = _iso(out[key])
         return out
 
@@ -95,13 +97,16 @@ class Hit:
 
 @dataclass
 class Event:
-    """What a write did: ADD a new memory, UPDATE an old one, or NOOP (already known)."""
+    """What a write did: ADD a new memory, UPDATE an old one, NOOP (already known),
+    SUPERSEDE (an old fact stopped being true: it keeps its row with a valid_to) or DELETE."""
 
-    event: str  # "ADD" | "UPDATE" | "NOOP" | "DELETE"
-    id: str  # the memory written, updated or matched
-    text: str  # the text as written (or the matched text for NOOP)
+    event: str  # "ADD" | "UPDATE" | "NOOP" | "SUPERSEDE" | "DELETE"
+    id: str  # the memory written, updated, matched or superseded
+    text: str  # the text as written (or the matched / superseded text)
     previous: str | None = None  # the old text, for UPDATE
     similarity: float | None = None  # cosine to the matched memory, for UPDATE / NOOP
+    kind: str | None = None  # the memory's kind ("episode", "fact", "summary")
+    note: str | None = None  # why, when the write took a fallback (e.g. the LLM's output was invalid)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,7 +117,7 @@ class HistoryEntry:
     """One change to a memory, oldest first in `Memory.history`."""
 
     memory_id: str
-    event: str  # "ADD" | "UPDATE" | "DELETE" | "IMPORT"
+    event: str  # "ADD" | "UPDATE" | "SUPERSEDE" | "DELETE"
     old_text: str | None
     new_text: str | None
     at: datetime

@@ -55,7 +55,7 @@ def test_update_history_delete(api):
     mid = add(api, text="I live in Paris", user_id="ana")[0]["id"]
     up = api.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "I live in Porto"}).json()
     assert up == {"event": "UPDATE", "id": mid, "text": "I live in Porto", "previous": "I live in Paris",
-                  "similarity": None}
+                  "similarity": None, "kind": "fact", "note": None}
     hist = api.call("acme", "GET", f"/v1/memories/{mid}/history").json()["history"]
     assert [h["event"] for h in hist] == ["ADD", "UPDATE"] and hist[1]["old_text"] == "I live in Paris"
     gone = api.call("acme", "DELETE", f"/v1/memories/{mid}")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from memlm.stores.base import Filters
+from memlm.text import norm_hash
 from memlm.types import MemoryRecord
 
 DIM = 8
@@ -158,3 +159,24 @@ def test_find_exact_normalises_case_and_space(store):
     r = rec("Hello   World")
     store.insert([r], vec(0)[None])
     assert [m.id for m in store.find_exact(Filters("default", "u1"), norm_hash("hello world"))] == [r.id]
+
+
+def test_supersede_hides_a_fact_but_keeps_its_row_and_history(store):
+    old, new = rec("lives in Paris", kind="fact"), rec("lives in Berlin", kind="fact")
+    store.insert([old, new], np.stack([vec(0), vec(0)]))
+    when = T0 + timedelta(days=3)
+    got = store.supersede("default", old.id, when, new.id)
+    assert got.valid_to == when and got.superseded_by == new.id
+    assert store.supersede("other-tenant", new.id, when, None) is None  # never across tenants
+    f = Filters("default", "u1")
+    assert [m for m, _ in store.dense(f, vec(0)[None], 5)[0]] == [new.id]
+    assert [m for m, _ in store.lexical(f, "paris", 5)] == []
+    assert [r.id for r in store.list(f, limit=10)] == [new.id]
+    assert store.find_exact(Filters("default", "u1", kinds=("fact",)), norm_hash("lives in Paris")) == []
+    everything = Filters("default", "u1", include_superseded=True)
+    assert {r.id for r in store.list(everything, limit=10)} == {old.id, new.id}
+    assert {m for m, _ in store.dense(everything, vec(0)[None], 5)[0]} == {old.id, new.id}
+    assert [m for m, _ in store.lexical(everything, "paris", 5)] == [old.id]
+    kept = store.get("default", old.id)
+    assert kept.text == "lives in Paris" and kept.valid_to == when
+    assert [h.event for h in store.history("default", old.id)] == ["ADD", "SUPERSEDE"]

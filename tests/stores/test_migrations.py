@@ -38,3 +38,17 @@ def test_encoder_is_recorded_and_a_different_one_refused(tmp_path, hashing):
     conn = sqlite3.connect(tmp_path / "m.db")
     assert dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder','dim')")) == {
         "encoder": hashing.name, "dim": str(hashing.dim)}
+
+
+def test_migration_3_adds_validity_to_an_old_file_and_keeps_its_rows(tmp_path, hashing):
+    with Memory(tmp_path / "old.db", encoder=hashing) as m:
+        mid = m.add("I live in Paris", user_id="u")[0].id
+        conn = m.store.conn
+        conn.execute("DELETE FROM schema_migrations WHERE version = 3")  # make it look like a version-2 file
+        conn.execute("ALTER TABLE memories DROP COLUMN superseded_by")
+        conn.execute("ALTER TABLE memories DROP COLUMN valid_to")
+    with Memory(tmp_path / "old.db", encoder=hashing) as m:
+        assert m.store.schema_versions()[:3] == [1, 2, 3]
+        assert m.get(mid).text == "I live in Paris" and m.get(mid).valid_to is None
+        m.supersede(mid)
+        assert m.get(mid).valid_to is not None and m.list(user_id="u") == []

@@ -42,6 +42,7 @@ class MemoryTransformerConfig:
     pos: str = "learned"  # "learned" positions within a segment or "rope" rotary positions
     tie_weights: bool = True  # share token embedding and output head weights
     conv: int = 0  # kernel of a short causal depthwise convolution before each attention (0 = off)
+    mem_gate: bool = False  # gated slot update m + z * (write - m), z = sigmoid(W [m, write]); False = overwrite
 
     def block_config(self) -> TransformerConfig:
         return TransformerConfig(
@@ -119,6 +120,7 @@ class MemoryTransformer(nn.Module):
         self.readers = nn.ModuleList(CrossBlock(bc, mlp=False) for _ in range(config.n_layer)) if cross else None
         self.writer = CrossBlock(bc, mlp=True) if cross else None
         self.mem_norm = nn.LayerNorm(C, bias=config.bias)
+        self.gate = nn.Linear(2 * C, C, bias=config.bias) if config.mem_gate else None
         self.ln_f = nn.LayerNorm(C, bias=config.bias)
         self.lm_head = nn.Linear(C, config.vocab_size, bias=False)
         init_weights(self, config.n_layer)
@@ -161,6 +163,9 @@ class MemoryTransformer(nn.Module):
             for block, reader in zip(self.blocks, self.readers):
                 h = reader(block(h, None, rope), mem)
             tok, new_mem = h, (self.mem_norm(self.writer(mem, h)) if write else None)
+        if new_mem is not None and self.gate is not None:
+            z = torch.sigmoid(self.gate(torch.cat([mem.expand_as(new_mem), new_mem], dim=-1)))  # (B, M, C)
+            new_mem = mem + z * (new_mem - mem)  # per-channel interpolation: keep or overwrite
         return self.lm_head(self.ln_f(tok[:, start:])), new_mem
 
     def run(self, idx: torch.Tensor, mem: torch.Tensor | None = None, skip: int = 0):

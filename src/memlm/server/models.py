@@ -122,6 +122,7 @@ class SearchRequest(Scoped):
     until: str | None = _when()
     hops: int | None = Field(None, ge=1, le=2, description="2 = a second, conditioned pass (multi-hop)")
     neighbors: int = Field(0, ge=0, le=5, description="neighbouring turns attached to each hit")
+    include_superseded: bool = Field(False, description="also recall facts that a later fact superseded")
 
 
 class UpdateRequest(Strict):
@@ -156,14 +157,18 @@ class MemoryOut(Out):
     metadata: dict[str, Any]
     source_ids: list[str]
     tenant: str
+    valid_to: str | None = None
+    superseded_by: str | None = None
 
 
 class EventOut(Out):
-    event: Literal["ADD", "UPDATE", "NOOP", "DELETE"]
+    event: Literal["ADD", "UPDATE", "NOOP", "SUPERSEDE", "DELETE"]
     id: str
     text: str
     previous: str | None = None
     similarity: float | None = None
+    kind: Kind | None = None
+    note: str | None = None
 
 
 class EventsOut(Out):

@@ -120,7 +120,8 @@ async def search_memories(body: SearchRequest, who: Auth) -> dict[str, Any]:
     def search() -> list[dict[str, Any]]:
         hits = who.memory.search(body.query, user_id=body.user_id, agent_id=body.agent_id,
                                  session_id=body.session_id, k=body.k, kinds=body.kinds, since=body.since,
-                                 until=body.until, hops=body.hops, neighbors=body.neighbors)
+                                 until=body.until, hops=body.hops, neighbors=body.neighbors,
+                                 include_superseded=body.include_superseded)
         return [h.to_dict() for h in hits]
 
     return {"results": await who.run(search)}
@@ -131,10 +132,11 @@ async def list_memories(who: Auth, user_id: ScopeParam = None, agent_id: ScopePa
                         session_id: ScopeParam = None,
                         kind: Annotated[list[Kind] | None, Query(max_length=3)] = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                        offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
+                        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+                        include_superseded: bool = False) -> dict[str, Any]:
     def list_() -> list[dict[str, Any]]:
         records = who.memory.list(user_id=user_id, agent_id=agent_id, session_id=session_id, kinds=kind or None,
-                                  limit=limit, offset=offset)
+                                  limit=limit, offset=offset, include_superseded=include_superseded)
         return [r.to_dict() for r in records]
 
     page = await who.run(list_)

@@ -32,6 +32,7 @@ class Filters:
     kinds: tuple[str, ...] | None = None  # None: every kind
     since: datetime | None = None  # occurred_at >= since (memories without a time are excluded)
     until: datetime | None = None  # occurred_at < until
+    include_superseded: bool = False  # False: facts with a valid_to (superseded) are hidden
 
     def owner_key(self) -> tuple[str, str | None, str | None]:
         """The part of the filter that selects an owner's rows (what caches are keyed by)."""
@@ -62,6 +63,11 @@ class Store(Protocol):
 
     def delete(self, tenant: str, memory_id: str) -> MemoryRecord | None:
         """Delete one memory (history keeps a DELETE entry); None if it is not the tenant's."""
+        ...
+
+    def supersede(self, tenant: str, memory_id: str, at: datetime, by: str | None) -> MemoryRecord | None:
+        """Mark a memory no longer current (valid_to=at, superseded_by=by); its row and history stay.
+        None if it is not the tenant's."""
         ...
 
     def delete_scope(self, filters: Filters) -> int:

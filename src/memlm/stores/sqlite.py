@@ -26,8 +26,9 @@ from memlm.types import HistoryEntry, MemoryRecord
 
 COLUMNS = (
     "id, tenant, user_id, agent_id, session_id, kind, role, text, created_at, updated_at, "
-    "occurred_at, metadata, source_ids"
+    "occurred_at, metadata, source_ids, valid_to, superseded_by"
 )
+PLACEHOLDERS = ", ".join("?" * 17)  # COLUMNS, norm_hash, vector
 
 
 class SQLiteStore:
@@ -123,7 +124,7 @@ class SQLiteStore:
         with self.transaction():
             for record, vector in zip(records, vectors, strict=True):
                 cur = self.conn.execute(
-                    f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({', '.join('?' * 15)})",
+                    f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({PLACEHOLDERS})",
                     (*_row(record), norm_hash(record.text), _blob(vector)),
                 )
                 self._index(cur.lastrowid, record)
@@ -156,6 +157,18 @@ class SQLiteStore:
             self._bump()
             return record
 
+    def supersede(self, tenant: str, memory_id: str, at: datetime, by: str | None) -> MemoryRecord | None:
+        with self.transaction():
+            record = self.get(tenant, memory_id)
+            if record is None:
+                return None
+            record.valid_to, record.superseded_by = at, by
+            self.conn.execute("UPDATE memories SET valid_to=?, superseded_by=? WHERE id=? AND +tenant=?",
+                              (_ts(at), by, memory_id, tenant))
+            self._log(record, "SUPERSEDE", record.text, record.text, at)
+            self._bump()
+            return record
+
     def delete_scope(self, filters: Filters) -> int:
         where, params = _where(filters)
         with self.transaction():
@@ -175,7 +188,7 @@ class SQLiteStore:
             if self._rid(record.tenant, record.id) is not None:
                 raise ValueError(f"memory {record.id} already exists")
             cur = self.conn.execute(
-                f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({', '.join('?' * 15)})",
+                f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({PLACEHOLDERS})",
                 (*_row(record), norm_hash(record.text), _blob(vector)),
             )
             self._index(cur.lastrowid, record)
@@ -292,13 +305,13 @@ class SQLiteStore:
         return int(row[0]) if row else 0
 
     def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
-        owner = Filters(*filters.owner_key())
+        owner = Filters(*filters.owner_key(), include_superseded=True)
         where, params = _where(owner)
-        sql = (f"SELECT rid, id, kind, session_id, role, occurred_at, instr(text, '?') > 0, vector FROM memories m "
-               f"WHERE {where} AND rid > ? ORDER BY rid")
-        for rid, mid, kind, session, role, occurred, asks, blob in self.conn.execute(sql, (*params, after)):
+        sql = (f"SELECT rid, id, kind, session_id, role, occurred_at, instr(text, '?') > 0, valid_to IS NULL, vector "
+               f"FROM memories m WHERE {where} AND rid > ? ORDER BY rid")
+        for rid, mid, kind, session, role, occurred, asks, current, blob in self.conn.execute(sql, (*params, after)):
             ts = _dt(occurred).timestamp() if occurred else None
-            yield rid, mid, kind, session, role, ts, bool(asks), np.frombuffer(blob, dtype=np.float32)
+            yield rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}
@@ -366,20 +379,25 @@ def _where(filters: Filters) -> tuple[str, list]:
     if filters.until is not None:
         clauses.append("m.occurred_at < ?")
         params.append(_ts(filters.until))
+    if not filters.include_superseded:
+        clauses.append("m.valid_to IS NULL")
     return " AND ".join(clauses), params
 
 
 def _row(r: MemoryRecord) -> tuple:
     return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, _ts(r.created_at),
-            _ts(r.updated_at), _ts(r.occurred_at), json.dumps(r.metadata), json.dumps(r.source_ids))
+            _ts(r.updated_at), _ts(r.occurred_at), json.dumps(r.metadata), json.dumps(r.source_ids), _ts(r.valid_to),
+            r.superseded_by)
 
 
 def _record(row: Sequence) -> MemoryRecord:
-    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources) = row
+    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources, valid_to,
+     superseded_by) = row
     return MemoryRecord(
         id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
         created_at=_dt(created), updated_at=_dt(updated), occurred_at=_dt(occurred),
-        metadata=json.loads(meta), source_ids=json.loads(sources), tenant=tenant,
+        metadata=json.loads(meta), source_ids=json.loads(sources), tenant=tenant, valid_to=_dt(valid_to),
+        superseded_by=superseded_by,
     )
 
 

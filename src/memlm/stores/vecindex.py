@@ -25,9 +25,10 @@ import numpy as np
 
 from memlm.stores.base import Filters, Scored
 
-# A row as loaders yield it: (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, vector)
-Row = tuple[int, str, str, str | None, str | None, float | None, bool, np.ndarray]
-COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "occurred": np.float64,
+# A row as loaders yield it:
+# (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector)
+Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray]
+COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
            "roles": object, "kinds": object, "sessions": object}
 
 
@@ -39,6 +40,7 @@ class OwnerIndex:
         self.generation = generation  # the store generation this index reflects
         self.hwm = 0  # highest rowid loaded
         self.n = 0
+        self.superseded = 0  # rows with a valid_to
         self.ids: list[str] = []
         self.index: dict[str, int] = {}  # id -> row
         self.rows_by_rid: dict[int, int] = {}  # store rowid -> row
@@ -53,7 +55,7 @@ class OwnerIndex:
         if not rows:
             return
         self._reserve(self.n + len(rows))
-        for rid, mid, kind, session, role, occurred, asks, vec in rows:
+        for rid, mid, kind, session, role, occurred, asks, current, vec in rows:
             i = self.n
             self.hwm = max(self.hwm, rid)
             self.ids.append(mid)
@@ -63,7 +65,8 @@ class OwnerIndex:
             c = self._cols
             c["kinds"][i], c["sessions"][i], c["roles"][i] = kind, session, role
             c["occurred"][i] = np.nan if occurred is None else occurred
-            c["asks"][i], c["prev"][i], c["next"][i] = asks, -1, -1
+            c["asks"][i], c["current"][i], c["prev"][i], c["next"][i] = asks, current, -1, -1
+            self.superseded += not current
             if kind == "episode" and role:
                 self._speakers.add(role)
             if kind == "episode" and session is not None:
@@ -93,7 +96,7 @@ class OwnerIndex:
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
             self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols,
-                                   frozenset(self._speakers))
+                                   frozenset(self._speakers), self.superseded)
         return self._view
 
 
@@ -108,6 +111,7 @@ class OwnerView:
     matrix: np.ndarray  # (n, dim) float32 unit vectors
     columns: dict[str, np.ndarray]  # per-row arrays of length n (see COLUMNS)
     _speakers: frozenset[str] = field(default_factory=frozenset, repr=False)
+    superseded: int = 0  # how many rows are superseded facts (hidden unless filters include them)
 
     def row_of(self, memory_id: str) -> int | None:
         i = self._index.get(memory_id)
@@ -128,8 +132,11 @@ class OwnerView:
         """Boolean mask of rows passing the non-owner filters, or None when all pass."""
         c = self.columns
         mask = None
+        if self.superseded and not filters.include_superseded:
+            mask = c["current"].copy()
         if filters.session_id is not None:
-            mask = c["sessions"] == filters.session_id
+            m = c["sessions"] == filters.session_id
+            mask = m if mask is None else mask & m
         if filters.kinds is not None:
             m = np.isin(c["kinds"], list(filters.kinds))
             mask = m if mask is None else mask & m
