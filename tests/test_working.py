@@ -15,7 +15,11 @@ def test_session_keeps_recent_turns_within_budget_and_old_ones_stay_in_long_term
     assert [t.text for t in turns] == [f"message number {i} about the garden and tomatoes" for i in range(20 - len(turns), 20)]
     cost = sum(mem.encoder.count_tokens(f"[x] user: {t.text}") for t in turns)
     assert cost <= 60 + len(turns) * 4
-    assert len(mem.list(user_id="u", session_id="chat-1", limit=100)) == 20  # fell out, still remembered
+    episodes = mem.list(user_id="u", session_id="chat-1", kinds=["episode"], limit=100)
+    assert len(episodes) == 20  # fell out, still remembered
+    [summary] = mem.list(user_id="u", session_id="chat-1", kinds=["summary"])  # and summarised (no LLM: extractive)
+    assert episodes[0].id in summary.source_ids and summary.metadata["method"] == "extractive"
+    assert "garden" in summary.text
 
 
 def test_working_memory_survives_a_new_handle(tmp_path, hashing):
@@ -72,3 +76,20 @@ def test_live_turns_are_dated_now(mem):
     mem.session("u", "live", budget_tokens=100).add("user", "hello there")
     [turn] = mem.list(user_id="u", session_id="live")
     assert abs(turn.occurred_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+def test_overflow_consolidates_only_after_enough_unsummarised_turns(mem):
+    wm = mem.session("u", "s", budget_tokens=40, consolidate_every=4)
+    for i in range(6):
+        wm.add("user", f"note {i} on the weekly grocery list and the pantry")
+    summaries = mem.list(user_id="u", session_id="s", kinds=["summary"])
+    assert len(summaries) == 1  # one summary per session, updated rather than duplicated
+    covered = set(summaries[0].source_ids)
+    wm.add("user", "one more note about the pantry shelves")
+    assert set(mem.list(user_id="u", session_id="s", kinds=["summary"])[0].source_ids) >= covered
+    assert wm.end().event == "UPDATE"
+    assert [h.event for h in mem.history(summaries[0].id)][0] == "ADD"
+    never = mem.session("u", "t", budget_tokens=10, consolidate_every=0)
+    for i in range(5):
+        never.add("user", f"turn {i} of a long story about sailing boats")
+    assert mem.list(user_id="u", session_id="t", kinds=["summary"]) == []

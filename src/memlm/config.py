@@ -53,6 +53,7 @@ class MemoryConfig:
     max_text_chars: int = 200_000  # larger inputs are refused (ValueError), not truncated
     batch_size: int = 256  # memories per embedding batch and per transaction in add_many
     tenant: str = "default"  # isolation boundary of this handle; the server sets one per API key
+    extract_facts: bool = False  # have the LLM extract facts from new turns on every add (needs an LLM)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MemoryConfig:

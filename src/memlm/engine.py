@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from memlm.config import MemoryConfig, default_db_path
 from memlm.encoders.base import Encoder
+from memlm.llm.base import LLM
 from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text, norm_hash
@@ -30,18 +31,26 @@ from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input,
 class Memory:
     """Long-term and working memory for an LLM application, in one store.
 
-    `path` is a SQLite file (default $MEMLM_HOME/memory.db); `encoder` an Encoder or a
+    `path` is a SQLite file or URL (default $MEMLM_HOME/memory.db; ``sqlite:///path``) or a
+    ``postgresql://`` URL; `encoder` an Encoder or a
     spec such as "minilm" or "hashing" (default: $MEMLM_ENCODER, else the packaged
-    all-MiniLM-L6-v2). Nothing is opened or loaded until first use.
+    all-MiniLM-L6-v2). `llm` is optional: an LLM or a spec ("local", "openai:MODEL"; default
+    $MEMLM_LLM, else none); with one, writes can extract facts and sessions get written
+    summaries. Nothing is opened or loaded until first use.
     """
 
     def __init__(self, path: str | Path | None = None, encoder: Encoder | str | None = None, *,
-                 config: MemoryConfig | None = None, store: Store | None = None) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
+                 config: MemoryConfig | None = None, store: Store | None = None, llm: LLM | str | None = None) -> None:
+        from memlm.stores import normalize
+
+        # a SQLite file's Path, or a postgresql:// URL (str); "sqlite:///x.db" becomes Path("/x.db")
+        self.path = normalize(path) if path is not None else default_db_path()
         self.config = config or MemoryConfig()
         self._encoder_spec = encoder
         self._encoder: Encoder | None = encoder if encoder is not None and not isinstance(encoder, str) else None
         self._store = store
+        self._llm_spec = llm
+        self._llm: LLM | None = llm if llm is not None and not isinstance(llm, str) else None
         self._ready = False
         self._lock = threading.Lock()
 
@@ -55,12 +64,23 @@ class Memory:
         return self._encoder
 
     @property
+    def llm(self) -> LLM | None:
+        """The LLM, loaded on first use; None when none is configured."""
+        if self._llm is None and self._llm_spec != "none":
+            from memlm.llm import get_llm
+
+            self._llm = get_llm(self._llm_spec if isinstance(self._llm_spec, str) else None)
+            if self._llm is None:
+                self._llm_spec = "none"  # do not look again
+        return self._llm
+
+    @property
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                from memlm.stores.sqlite import SQLiteStore
+                from memlm.stores import open_store
 
-                self._store = SQLiteStore(self.path)
+                self._store = open_store(self.path)
             if not self._ready:
                 self._store.check_encoder(self.encoder.name, self.encoder.dim)
                 self._ready = True
@@ -83,11 +103,17 @@ class Memory:
     # -- writing ---------------------------------------------------------------
     def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
             session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
-            kind: str | None = None, source_ids: Sequence[str] | None = None) -> list[Event]:
+            kind: str | None = None, source_ids: Sequence[str] | None = None,
+            extract: bool | None = None) -> list[Event]:
         """Remember a text (a fact by default) or conversation messages (episodes), gated.
 
         `source_ids` records provenance: the ids of the episodes a fact or summary came from.
+        `extract` (default `config.extract_facts`) also has the LLM extract facts from new turns
+        (write/extract.py); their events follow the episodes'.
         """
+        extract = self.config.extract_facts if extract is None else extract
+        if extract and self.llm is None:
+            raise ValueError("fact extraction needs an LLM: pass llm= (e.g. 'local') or set MEMLM_LLM")
         drafts = drafts_from_input(
             messages_or_text, scope=Scope(user_id, agent_id, session_id), occurred_at=occurred_at,
             metadata=metadata, kind=kind, max_chars=self.config.max_text_chars,
@@ -95,7 +121,12 @@ class Memory:
         sources = _check_sources(source_ids)
         for d in drafts:
             d.source_ids = list(sources)
-        return self._write(drafts)
+        events = self._write(drafts)
+        if extract:
+            from memlm.write.extract import FactExtractor
+
+            events += FactExtractor(self, self.llm).run(events)
+        return events
 
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
                  session_id: str | None = None, occurred_at: Any = None, kind: str | None = None,
@@ -191,12 +222,7 @@ class Memory:
             else:
                 self.store.update(target, vector, old)
             return Event("UPDATE", target.id, draft.text, previous=old, similarity=decision.similarity, kind=draft.kind)
-        record = MemoryRecord(
-            id=uuid.uuid4().hex, kind=draft.kind, text=draft.text, user_id=draft.scope.user_id,
-            agent_id=draft.scope.agent_id, session_id=draft.scope.session_id, role=draft.role,
-            created_at=now, updated_at=now, occurred_at=draft.occurred_at, metadata=draft.metadata,
-            source_ids=draft.source_ids, tenant=self.tenant,
-        )
+        record = draft.to_record(self.tenant, now)
         pending.append(record)
         pending_vecs.append(vector)
         return Event("ADD", record.id, record.text, kind=draft.kind)
@@ -258,6 +284,13 @@ class Memory:
             raise KeyError(f"no memory {memory_id!r}")
         return Event("SUPERSEDE", memory_id, record.text, kind=record.kind)
 
+    def consolidate(self, *, user_id: str | None = None, session_id: str, agent_id: str | None = None) -> Event:
+        """Summarise a session into its `summary` memory, linked to its episodes (by the LLM if
+        there is one, else extractively); a second call updates the summary."""
+        from memlm.write.consolidate import consolidate
+
+        return consolidate(self, Scope(user_id, agent_id, session_id).validate())
+
     def delete(self, memory_id: str) -> Event:
         record = self.store.delete(self.tenant, memory_id)
         if record is None:
@@ -297,10 +330,11 @@ class Memory:
         return import_jsonl(self, Path(path))
 
     def session(self, user_id: str, session_id: str, *, budget_tokens: int = 1000,
-                agent_id: str | None = None):
+                agent_id: str | None = None, consolidate_every: int = 8):
+        """Working memory for one session; turns that overflow it get summarised (see consolidate)."""
         from memlm.working import WorkingMemory
 
-        return WorkingMemory(self, Scope(user_id, agent_id, session_id).validate(), budget_tokens)
+        return WorkingMemory(self, Scope(user_id, agent_id, session_id).validate(), budget_tokens, consolidate_every)
 
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
                 agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None):

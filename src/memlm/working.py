@@ -42,20 +42,45 @@ class Context:
 class WorkingMemory:
     """A session's buffer: `add` turns, read the recent ones that fit the budget."""
 
-    def __init__(self, memory: Memory, scope: Scope, budget_tokens: int) -> None:
+    def __init__(self, memory: Memory, scope: Scope, budget_tokens: int, consolidate_every: int = 8) -> None:
         if budget_tokens <= 0:
             raise ValueError("budget_tokens must be positive")
+        if consolidate_every < 0:
+            raise ValueError("consolidate_every must be >= 0")
         if scope.session_id is None:
             raise ValueError("working memory needs a session_id")
         self.memory = memory
         self.scope = scope
         self.budget_tokens = budget_tokens
+        self.consolidate_every = consolidate_every  # overflowed turns not yet in the summary that trigger one; 0: never
 
-    def add(self, role: str, content: str, *, occurred_at: Any = None, metadata: dict | None = None) -> list[Event]:
-        """Record a turn (it goes to long-term memory at once), dated now unless told otherwise."""
+    def add(self, role: str, content: str, *, occurred_at: Any = None, metadata: dict | None = None,
+            extract: bool | None = None) -> list[Event]:
+        """Record a turn (it goes to long-term memory at once), dated now unless told otherwise.
+        When turns that fell out of the window pile up unsummarised, the session is consolidated."""
         msg = {"role": role, "content": content}
         when = occurred_at if occurred_at is not None else datetime.now(timezone.utc)
-        return self.memory.add(msg, **self.scope.as_dict(), occurred_at=when, metadata=metadata)
+        events = self.memory.add(msg, **self.scope.as_dict(), occurred_at=when, metadata=metadata, extract=extract)
+        if self.consolidate_every and self._overflowed() >= self.consolidate_every:
+            events.append(self.end())
+        return events
+
+    def end(self) -> Event:
+        """Consolidate the session into its summary memory (call when the session ends)."""
+        return self.memory.consolidate(**self.scope.as_dict())
+
+    def _overflowed(self) -> int:
+        """Turns that left the working window and the session summary does not cover yet."""
+        from memlm.stores.base import Filters
+
+        s = self.scope
+        recent = self.memory.store.recent(Filters(self.memory.tenant, s.user_id, s.agent_id, s.session_id,
+                                                  ("episode",)), RECENT_SCAN)
+        window = len(self.turns())
+        summary = self.memory.store.recent(Filters(self.memory.tenant, s.user_id, s.agent_id, s.session_id,
+                                                   ("summary",)), 1)
+        covered = set(summary[0].source_ids) if summary else set()
+        return sum(r.id not in covered for r in recent[: len(recent) - window])
 
     def turns(self, budget_tokens: int | None = None) -> list[MemoryRecord]:
         """The most recent turns that fit the budget, oldest first."""

@@ -12,17 +12,19 @@ torch.set_num_threads(1)
 V, S, M = 11, 4, 3
 
 
-def make(mode: str = "prepend", pos: str = "learned", bptt: int = 0, conv: int = 0) -> MemoryTransformer:
+def make(mode: str = "prepend", pos: str = "learned", bptt: int = 0, conv: int = 0, **kw) -> MemoryTransformer:
     torch.manual_seed(0)
     cfg = MemoryTransformerConfig(vocab_size=V, segment_len=S, n_mem=M, mem_mode=mode, pos=pos, bptt_segments=bptt,
-                                  n_layer=2, n_head=2, n_embd=16, conv=conv)
+                                  n_layer=2, n_head=2, n_embd=16, conv=conv, **kw)
     return MemoryTransformer(cfg).eval()
 
 
-@pytest.mark.parametrize("mode,pos,conv", [("prepend", "learned", 0), ("prepend", "rope", 0), ("cross", "learned", 0),
-                                           ("prepend", "learned", 3), ("cross", "rope", 3)])
-def test_streaming_matches_full_forward_with_constant_state(mode: str, pos: str, conv: int) -> None:
-    model = make(mode, pos, conv=conv)
+@pytest.mark.parametrize("mode,pos,conv,gate", [("prepend", "learned", 0, False), ("prepend", "rope", 0, False),
+                                                ("cross", "learned", 0, False), ("prepend", "learned", 3, False),
+                                                ("cross", "rope", 3, False), ("prepend", "learned", 3, True),
+                                                ("cross", "learned", 0, True)])
+def test_streaming_matches_full_forward_with_constant_state(mode: str, pos: str, conv: int, gate: bool) -> None:
+    model = make(mode, pos, conv=conv, mem_gate=gate)
     if conv:
         for p in model.parameters():  # ShortConv starts near zero: make it matter
             if p.dim() == 3:
@@ -88,3 +90,15 @@ def test_prepend_mask_layout() -> None:
 def test_bad_mode_is_rejected() -> None:
     with pytest.raises(ValueError):
         MemoryTransformer(MemoryTransformerConfig(vocab_size=V, mem_mode="nope"))
+
+
+def test_mem_gate_interpolates_between_old_and_written_memory() -> None:
+    model = make(mem_gate=True)
+    assert "gate.weight" in model.state_dict() and "gate.weight" not in make().state_dict()
+    mem, idx = torch.randn(2, M, 16), torch.randint(0, V, (2, S))
+    plain = make()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("gate.")})
+    _, written = plain.segment(mem, idx)  # same weights apart from the gate
+    for bias, want in ((-1e4, mem), (1e4, written)):  # gate shut: keep; gate open: overwrite
+        torch.nn.init.constant_(model.gate.bias, bias)
+        assert torch.allclose(model.segment(mem, idx)[1], want, atol=1e-5)

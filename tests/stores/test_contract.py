@@ -16,17 +16,21 @@ DIM = 8
 T0 = datetime(2023, 5, 8, tzinfo=timezone.utc)
 
 
-def make_store(kind: str, tmp_path):
+def make_store(kind: str, tmp_path, request):
     if kind == "sqlite":
         from memlm.stores.sqlite import SQLiteStore
 
         return SQLiteStore(tmp_path / "contract.db")
+    if kind == "postgres":
+        from memlm.stores.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("pg_url"))
     raise ValueError(kind)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path):
-    s = make_store(request.param, tmp_path)
+    s = make_store(request.param, tmp_path, request)
     s.check_encoder("test-encoder", DIM)
     yield s
     s.close()

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "demo": "memlm.cli.demo:demo",
     "serve": "memlm.cli.serve:serve",
     "keys": "memlm.cli.keys:keys",
+    "migrate": "memlm.cli.migrate:migrate",
     "train": "memlm.cli.lab:train",
     "sample": "memlm.cli.lab:sample",
     "eval": "memlm.cli.lab:eval_",

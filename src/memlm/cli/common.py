@@ -18,8 +18,9 @@ def db_options(func: Callable) -> Callable:
     """--db and --encoder, also from MEMLM_DB / MEMLM_ENCODER."""
     func = click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
                         help="Encoder spec: minilm (default), minilm:torch, hashing, ... [env MEMLM_ENCODER]")(func)
-    func = click.option("--db", envvar="MEMLM_DB", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Memory file (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")(func)
+    func = click.option("--db", envvar="MEMLM_DB", default=None,
+                        help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) "
+                             "[env MEMLM_DB]")(func)
     return func
 
 

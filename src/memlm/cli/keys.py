@@ -12,15 +12,16 @@ from memlm.config import default_db_path
 
 
 def _db_option(func: Callable) -> Callable:
-    return click.option("--db", envvar="MEMLM_DB", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Memory file the server uses (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")(func)
+    return click.option("--db", envvar="MEMLM_DB", default=None,
+                        help="Memory file or postgresql:// URL the server uses (default $MEMLM_HOME/memory.db) "
+                             "[env MEMLM_DB]")(func)
 
 
-def _key_store(db: Path | None):
+def _key_store(db: str | Path | None):
     from memlm.server.keys import KeyStore
-    from memlm.stores.sqlite import SQLiteStore
+    from memlm.stores import open_store
 
-    return KeyStore(SQLiteStore(db or default_db_path()))
+    return KeyStore(open_store(db or default_db_path()))
 
 
 @click.group()

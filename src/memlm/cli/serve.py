@@ -14,8 +14,8 @@ from memlm.cli.common import errors_as_messages
               help="Address to listen on [env MEMLM_HOST].")
 @click.option("--port", envvar="MEMLM_PORT", type=click.IntRange(0, 65535), default=8420, show_default=True,
               help="Port [env MEMLM_PORT].")
-@click.option("--db", envvar="MEMLM_DB", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Memory file (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
+@click.option("--db", envvar="MEMLM_DB", default=None,
+              help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
 @click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
               help="Encoder spec: minilm (default), hashing, ... [env MEMLM_ENCODER].")
 @click.option("--rate-limit", envvar="MEMLM_RATE_LIMIT", type=click.IntRange(min=0), default=None,
@@ -39,15 +39,17 @@ def serve(host, port, db, encoder, rate_limit, max_body_bytes, worker_threads, l
         "rate_limit_per_minute": rate_limit, "max_body_bytes": max_body_bytes, "worker_threads": worker_threads,
     }.items() if v is not None})
     _warn_without_keys(settings.db_path)
-    click.echo(f"memlm: serving {settings.db_path} ({describe(settings)})", err=True)
+    from memlm.stores import redact
+
+    click.echo(f"memlm: serving {redact(settings.db_path)} ({describe(settings)})", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
-def _warn_without_keys(db: Path) -> None:
+def _warn_without_keys(db: Path | str) -> None:
     from memlm.server.keys import KeyStore
-    from memlm.stores.sqlite import SQLiteStore
+    from memlm.stores import open_store
 
-    store = SQLiteStore(db)
+    store = open_store(db)
     try:
         if not KeyStore(store).list(include_revoked=False):
             click.echo(f"memlm: no API keys in {db} yet; create one with `memlm keys create TENANT --db {db}`",

@@ -1,7 +1,7 @@
 """API keys: random secrets shown once, stored as sha256 hashes, each mapped to a tenant.
 
 A key looks like ``mlm_<43 url-safe characters>`` (256 random bits). The table
-``api_keys`` (migration sqlite_0002) lives in the memory file itself, so `memlm keys`
+``api_keys`` (migrations sqlite_0002 / postgres_0001) lives in the memory store itself, so `memlm keys`
 and `memlm serve` share it; revoking a key takes effect on the server's next request.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from memlm.stores.sqlite import SQLiteStore
+from memlm.stores.base import Store
 
 KEY_PREFIX = "mlm_"  # every key starts with this, so leaked keys are easy to scan for
 SHOWN_CHARS = 12  # characters of a key kept in clear (prefix column) to recognise it in lists
@@ -58,8 +58,8 @@ def check_tenant(tenant: Any) -> str:
 class KeyStore:
     """Create, list, revoke and check API keys in a memory file."""
 
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store  # the memory file's store; opening it runs the migrations
+    def __init__(self, store: Store) -> None:
+        self.store = store  # the memory store (SQLite or PostgreSQL; needs .sql()); opening it runs the migrations
 
     def create(self, tenant: str, name: str | None = None) -> tuple[ApiKey, str]:
         """A new key for the tenant: (its record, the key itself, which is never stored)."""
@@ -69,7 +69,7 @@ class KeyStore:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         record = ApiKey("key_" + secrets.token_hex(6), tenant, key[:SHOWN_CHARS], name, _now())
         with self.store.transaction():
-            self.store.conn.execute(
+            self.store.sql(
                 f"INSERT INTO api_keys ({_COLUMNS}, key_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (record.key_id, record.tenant, record.prefix, record.name, record.created_at, None, hash_key(key)),
             )
@@ -84,28 +84,28 @@ class KeyStore:
         if not include_revoked:
             clauses.append("revoked_at IS NULL")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.store.conn.execute(f"SELECT {_COLUMNS} FROM api_keys {where} ORDER BY created_at, key_id", params)
+        rows = self.store.sql(f"SELECT {_COLUMNS} FROM api_keys {where} ORDER BY created_at, key_id", params)
         return [ApiKey(*row) for row in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key by id (KeyError if there is none); revoking twice keeps the first time."""
         with self.store.transaction():
-            self.store.conn.execute(
+            self.store.sql(
                 "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (_now(), key_id)
             )
-            row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)).fetchone()
-        if row is None:
+            rows = self.store.sql(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+        if not rows:
             raise KeyError(f"no API key {key_id!r}")
-        return ApiKey(*row)
+        return ApiKey(*rows[0])
 
     def authenticate(self, key: str) -> ApiKey | None:
         """The active key record for a presented key, or None."""
         if not key.startswith(KEY_PREFIX) or len(key) > 200:
             return None
-        row = self.store.conn.execute(
+        rows = self.store.sql(
             f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (hash_key(key),)
-        ).fetchone()
-        return ApiKey(*row) if row else None
+        )
+        return ApiKey(*rows[0]) if rows else None
 
 
 def _now() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from memlm.config import default_db_path
 
@@ -15,7 +15,7 @@ class ServerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    db: Path | None = None  # the memory file (API keys live in it too); None: $MEMLM_HOME/memory.db
+    db: Path | str | None = None  # memory file (Path) or postgresql:// URL (str); API keys live in it too; None: $MEMLM_HOME/memory.db
     encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else MiniLM
     rate_limit_per_minute: int = Field(600, ge=0)  # requests per API key per minute (token bucket); 0: no limit
     rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
@@ -23,8 +23,16 @@ class ServerSettings(BaseModel):
     worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
 
+    @field_validator("db")
+    @classmethod
+    def _store_target(cls, value: Path | str | None) -> Path | str | None:
+        from memlm.stores import normalize  # sqlite:///x and plain paths -> Path; postgresql:// URLs stay str
+
+        return normalize(value) if value else None
+
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The SQLite file's Path, or the PostgreSQL URL."""
         return self.db or default_db_path()
 
     @classmethod

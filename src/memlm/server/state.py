@@ -18,17 +18,17 @@ from memlm.server.errors import ApiError
 from memlm.server.keys import KeyStore
 from memlm.server.limits import RateLimiter
 from memlm.server.settings import ServerSettings
-from memlm.stores.sqlite import SQLiteStore
+from memlm.stores import StoreUnavailable, StoreWriteError, open_store
 
 T = TypeVar("T")
 
 
 class TenantPool:
-    """One `Memory` handle per tenant, all sharing one SQLite store and one encoder."""
+    """One `Memory` handle per tenant, all sharing one store (SQLite or PostgreSQL) and one encoder."""
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self.store = SQLiteStore(settings.db_path)  # opens the file on first use, not here
+        self.store = open_store(settings.db_path)  # opens the file / connects on first use, not here
         self._encoder: Encoder | None = None
         self._handles: dict[str, Memory] = {}
         self._lock = threading.Lock()
@@ -87,3 +87,5 @@ class ServerState:
             raise ApiError(404, str(exc.args[0]) if exc.args else "not found") from None
         except (ValueError, OverflowError) as exc:
             raise ApiError(400, str(exc) or type(exc).__name__) from None
+        except (StoreUnavailable, StoreWriteError) as exc:  # database down, disk full, read-only: retry later
+            raise ApiError(503, str(exc).splitlines()[0] if str(exc) else "store unavailable") from None

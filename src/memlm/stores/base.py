@@ -42,6 +42,15 @@ class Filters:
 Scored = list[tuple[str, float]]  # (memory id, score in [0, 1]), best first
 
 
+class StoreUnavailable(ConnectionError):
+    """The store's server cannot be reached right now (the HTTP API answers 503); retry later."""
+
+
+class StoreWriteError(OSError):
+    """The store cannot take writes: disk full, read-only file or database. The transaction was
+    rolled back, nothing of it is stored, and reads still work (the HTTP API answers 503)."""
+
+
 class Store(Protocol):
     """A memory store. Writes happen inside `transaction()`; every read is tenant-scoped."""
 
@@ -118,6 +127,10 @@ class Store(Protocol):
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
         """Write a memory exactly as exported (ids and timestamps kept)."""
+        ...
+
+    def sql(self, statement: str, params: Sequence = ()) -> list[tuple]:
+        """Run one statement written with ``?`` placeholders on a small side table (API keys); its rows."""
         ...
 
     def close(self) -> None: ...

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memlm.stores.base import Filters, Scored
+from memlm.stores.base import Filters, Scored, StoreWriteError
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text, norm_hash
@@ -61,6 +61,8 @@ class SQLiteStore:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        if self._applied(conn) == {m.version for m in migrations("sqlite")}:
+            return  # up to date: no write needed (a read-only file still opens)
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
@@ -78,8 +80,19 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _applied(conn: sqlite3.Connection) -> set[int]:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone():
+            return set()
+        return {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+
     def schema_versions(self) -> list[int]:
         return [v for (v,) in self.conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    def sql(self, statement: str, params: Sequence = ()) -> list[tuple]:
+        """Run one statement (``?`` placeholders); its rows, if any. Backend-neutral, for small tables."""
+        with self._lock:
+            return self.conn.execute(statement, tuple(params)).fetchall()
 
     def check_encoder(self, name: str, dim: int) -> None:
         with self.transaction():
@@ -105,13 +118,16 @@ class SQLiteStore:
             if conn.in_transaction:  # nested: join the outer transaction
                 yield
                 return
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if _write_fault(exc):
+                    raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
                 raise
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -420,6 +436,13 @@ def _dt(value: str | None) -> datetime | None:
 
 def _now() -> str:
     return _ts(datetime.now(timezone.utc))
+
+
+def _write_fault(exc: BaseException) -> bool:
+    """A full disk, a read-only file or an I/O error while writing (not a bug in the statement)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return isinstance(exc, sqlite3.OperationalError) and name.startswith(("SQLITE_FULL", "SQLITE_READONLY",
+                                                                           "SQLITE_IOERR", "SQLITE_CANTOPEN"))
 
 
 def _statements(sql: str) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from dateutil import parser as dateparser
 
-from memlm.types import KINDS, SCOPE_KEYS, Scope
+from memlm.types import KINDS, SCOPE_KEYS, MemoryRecord, Scope
 
 MESSAGE_KEYS = {"role", "speaker", "content", "text", "occurred_at", "metadata", "name", "kind"}
 
@@ -24,6 +25,15 @@ class Draft:
     occurred_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     source_ids: list[str] = field(default_factory=list)
+
+    def to_record(self, tenant: str, now: datetime) -> MemoryRecord:
+        """A new stored memory for this draft (a fresh id; created and updated now)."""
+        return MemoryRecord(
+            id=uuid.uuid4().hex, kind=self.kind, text=self.text, user_id=self.scope.user_id,
+            agent_id=self.scope.agent_id, session_id=self.scope.session_id, role=self.role, created_at=now,
+            updated_at=now, occurred_at=self.occurred_at, metadata=self.metadata, source_ids=self.source_ids,
+            tenant=tenant,
+        )
 
 
 def check_text(text: Any, *, max_chars: int) -> str:

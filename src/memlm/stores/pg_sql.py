@@ -1,0 +1,146 @@
+"""SQL helpers for the PostgreSQL backend: pgvector adapters, WHERE clauses, row <-> record,
+and the translation of the FTS5-syntax queries recall builds into a tsquery."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+from psycopg import Connection
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
+from psycopg.types import TypeInfo
+from psycopg.types.json import Jsonb
+
+from memlm.stores.base import Filters
+from memlm.text import memory_text
+from memlm.types import MemoryRecord
+
+COLUMNS = (
+    "id, tenant, user_id, agent_id, session_id, kind, role, text, created_at, updated_at, "
+    "occurred_at, metadata, source_ids, valid_to, superseded_by"
+)
+TS_CONFIG = "english"  # text search configuration: Snowball English stemming, like FTS5's porter
+WRITE_LOCK = 0x6D656D6C6D  # advisory lock key ("memlm") that serialises writers, as BEGIN IMMEDIATE does
+INSERT_SQL = (
+    f"INSERT INTO memories ({COLUMNS}, norm_hash, tsv, vector) "
+    f"VALUES ({', '.join(['%s'] * 16)}, to_tsvector('{TS_CONFIG}', %s), %s)"
+)
+
+
+# -- pgvector binary adapters ----------------------------------------------------
+class VectorDumper(Dumper):
+    """numpy array -> pgvector binary (int16 dim, int16 unused, float32 big-endian)."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: np.ndarray) -> bytes:
+        a = np.ascontiguousarray(obj, dtype=">f4").reshape(-1)
+        return struct.pack(">HH", a.shape[0], 0) + a.tobytes()
+
+
+class VectorBinaryLoader(Loader):
+    format = Format.BINARY
+
+    def load(self, data: bytes) -> np.ndarray:
+        return np.frombuffer(bytes(data), dtype=">f4", offset=4).astype(np.float32)
+
+
+class VectorTextLoader(Loader):
+    format = Format.TEXT
+
+    def load(self, data: bytes) -> np.ndarray:
+        return np.array(bytes(data)[1:-1].split(b","), dtype=np.float32)
+
+
+def register_vector(conn: Connection) -> bool:
+    """Teach a connection the pgvector type; False if the extension is not installed yet."""
+    info = TypeInfo.fetch(conn, "vector")
+    if info is None:
+        return False
+    dumper = type("BoundVectorDumper", (VectorDumper,), {"oid": info.oid})
+    conn.adapters.register_dumper(np.ndarray, dumper)
+    conn.adapters.register_loader(info.oid, VectorBinaryLoader)
+    conn.adapters.register_loader(info.oid, VectorTextLoader)
+    return True
+
+
+# -- WHERE clauses ---------------------------------------------------------------
+def where(filters: Filters) -> tuple[str, list]:
+    """The filter as a WHERE clause over alias m, tenant first."""
+    clauses, params = ["m.tenant = %s"], [filters.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(filters, col)
+        if value is not None:
+            clauses.append(f"m.{col} = %s")
+            params.append(value)
+    if filters.kinds is not None:
+        clauses.append("m.kind = ANY(%s)")
+        params.append(list(filters.kinds))
+    if filters.since is not None:
+        clauses.append("m.occurred_at >= %s")
+        params.append(utc(filters.since))
+    if filters.until is not None:
+        clauses.append("m.occurred_at < %s")
+        params.append(utc(filters.until))
+    if not filters.include_superseded:
+        clauses.append("m.valid_to IS NULL")
+    return " AND ".join(clauses), params
+
+
+def tsquery(match: str) -> tuple[str, list[str]]:
+    """An FTS5 query of quoted terms joined by OR (what recall builds) as a tsquery expression.
+
+    Each quoted phrase or bare word becomes phraseto_tsquery(...); they are OR-ed (||).
+    Returns ("", []) when there is no term."""
+    terms = []
+    for quoted, bare in re.findall(r'"([^"]*)"|([^\s"]+)', match):
+        term = quoted or bare.strip("()")
+        if term and term.upper() not in {"OR", "AND", "NOT", "NEAR"}:
+            terms.append(term)
+    expr = " || ".join([f"phraseto_tsquery('{TS_CONFIG}', %s)"] * len(terms))
+    return expr, terms
+
+
+# -- rows and records --------------------------------------------------------------
+def row(r: MemoryRecord) -> tuple:
+    """The record as the first 15 INSERT parameters (COLUMNS order)."""
+    return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, utc(r.created_at),
+            utc(r.updated_at), utc(r.occurred_at), Jsonb(r.metadata), Jsonb(r.source_ids), utc(r.valid_to),
+            r.superseded_by)
+
+
+def record(values: Sequence) -> MemoryRecord:
+    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources, valid_to,
+     superseded_by) = values
+    return MemoryRecord(
+        id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
+        created_at=utc(created), updated_at=utc(updated), occurred_at=utc(occurred),
+        metadata=meta if isinstance(meta, dict) else json.loads(meta),
+        source_ids=sources if isinstance(sources, list) else json.loads(sources), tenant=tenant,
+        valid_to=utc(valid_to), superseded_by=superseded_by,
+    )
+
+
+def index_text(r: MemoryRecord) -> str:
+    """What the lexical side indexes (the same text SQLite's FTS5 row holds)."""
+    return memory_text(r.text, r.role, r.metadata)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Aware UTC datetimes in and out (naive ones are taken as UTC, as SQLite does)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration into statements (they contain no semicolons inside literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
