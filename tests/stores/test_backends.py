@@ -128,3 +128,35 @@ def test_postgres_migrations_are_recorded_once_and_the_schema_is_tenant_first(pg
     with Memory(pg_url, encoder=HashingEncoder(128)) as m:
         with pytest.raises(ValueError, match="built with encoder"):
             m.add("I like coffee", user_id="u")
+
+
+def test_cli_memory_and_keys_take_a_postgres_url(pg_url, monkeypatch):
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    runner = CliRunner()
+    added = runner.invoke(main, ["memory", "add", "I grow tomatoes on my balcony", "--user", "u", "--db", pg_url])
+    assert added.exit_code == 0, added.output
+    monkeypatch.setenv("MEMLM_DB", pg_url)
+    hits = json.loads(runner.invoke(main, ["memory", "search", "balcony tomatoes", "--user", "u"]).stdout)
+    assert hits[0]["memory"]["text"] == "I grow tomatoes on my balcony"
+    key = json.loads(runner.invoke(main, ["keys", "create", "acme"]).stdout)
+    assert key["tenant"] == "acme" and key["key"].startswith("mlm_")
+
+
+def test_an_unreachable_postgres_is_one_line_on_the_cli(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    url = f"postgresql://nobody@/memlm?host={tmp_path}&connect_timeout=1"  # no server listens there
+    result = CliRunner().invoke(main, ["memory", "add", "hello", "--user", "u", "--db", url])
+    assert result.exit_code == 1 and "cannot reach PostgreSQL" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bench_scale_writes_its_table_json_and_plot(tmp_path):
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, ["bench", "scale", "--rows", "2000", "--backends", "sqlite", "--queries", "10",
+                                       "--no-embedding", "--workdir", str(tmp_path / "w"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "scale.json").read_text())
+    [row] = report["results"]
+    assert row["rows"] == 2000 and row["users"] == 2 and "stand-in" in report["embedding"]
+    assert row["search_cold_ms"]["p95"] > 0 and row["ingest_rows_per_s"] > 0 and row["size_bytes"] > 0
+    assert (out / "scale.png").stat().st_size > 0

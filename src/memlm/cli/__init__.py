@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "bench": "memlm.cli.bench:bench",
     "demo": "memlm.cli.demo:demo",
     "serve": "memlm.cli.serve:serve",
+    "mcp": "memlm.cli.mcp:mcp",
+    "chat": "memlm.cli.chat:chat",
     "keys": "memlm.cli.keys:keys",
     "migrate": "memlm.cli.migrate:migrate",
     "train": "memlm.cli.lab:train",

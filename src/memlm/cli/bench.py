@@ -122,3 +122,55 @@ def _render_server(r: dict) -> str:
         lines.append(f"  {op:7} {o['count']:6} requests  {o['per_s']:8} /s   p50 {o['p50_ms']} ms  "
                      f"p95 {o['p95_ms']} ms  p99 {o['p99_ms']} ms")
     return "\n".join(lines)
+
+
+@bench.command()
+@click.option("--rows", default="10000,100000,1000000", show_default=True, help="Store sizes, comma-separated.")
+@click.option("--backends", default="sqlite,postgres", show_default=True, help="Backends, comma-separated.")
+@click.option("--pg-url", envvar="MEMLM_PG_URL", default=None,
+              help="Admin URL of a PostgreSQL with pgvector [env MEMLM_PG_URL; default: start one with pgserver].")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the SQLite files and the pgserver data go (default ~/.cache/memlm/scale).")
+@click.option("--queries", type=click.IntRange(10), default=200, show_default=True, help="Timed searches per size.")
+@click.option("--no-embedding", is_flag=True, help="Skip timing MiniLM query embedding.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("benchmarks/results"),
+              show_default=True, help="Writes scale.json and scale.png here.")
+@plain_option
+@errors_as_messages
+def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, plain):
+    """Bulk ingest, per-user search p50/p95, size and peak RSS at each size (embedding stand-in)."""
+    from memlm.bench import scale as sb
+
+    sizes = [int(x) for x in rows.split(",") if x.strip()]
+    names = [b.strip() for b in backends.split(",") if b.strip()]
+    if set(names) - {"sqlite", "postgres"}:
+        raise ValueError(f"unknown backend in {backends!r}; expected sqlite and/or postgres")
+    workdir = workdir or Path.home() / ".cache" / "memlm" / "scale"
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = None
+    if "postgres" in names and not pg_url:
+        import pgserver
+
+        server = pgserver.get_server(workdir / "pgdata", cleanup_mode="stop")
+        pg_url = server.get_uri()
+    results = []
+    try:
+        for backend in names:
+            for n in sizes:
+                target = sb.fresh_target(backend, n, workdir, pg_url)
+                cfg = sb.ScaleConfig(backend=backend, rows=n, target=target, queries=queries,
+                                     with_embedding=not no_embedding)
+                click.echo(f"memlm: bench scale {backend} {n:,} rows ...", err=True)
+                results.append(sb.run_isolated(cfg))
+                click.echo(sb.render(results[-1:]), err=True)
+    finally:
+        if server is not None:
+            server.cleanup()
+    out.mkdir(parents=True, exist_ok=True)
+    import os
+
+    report = {"embedding": sb.STANDIN, "cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
+              "results": results}
+    (out / "scale.json").write_text(json.dumps(report, indent=2))
+    sb.plot(results, out / "scale.png")
+    emit(report, plain, lambda r: sb.render(r["results"]))

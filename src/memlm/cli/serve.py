@@ -18,6 +18,9 @@ from memlm.cli.common import errors_as_messages
               help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
 @click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
               help="Encoder spec: minilm (default), hashing, ... [env MEMLM_ENCODER].")
+@click.option("--llm", envvar="MEMLM_LLM", default=None,
+              help="LLM for /v1/chat/completions and fact extraction: local, local:PATH.gguf, openai:MODEL "
+                   "[env MEMLM_LLM; default none].")
 @click.option("--rate-limit", envvar="MEMLM_RATE_LIMIT", type=click.IntRange(min=0), default=None,
               help="Requests per API key per minute; 0: no limit [env MEMLM_RATE_LIMIT; default 600].")
 @click.option("--max-body-bytes", type=click.IntRange(min=1024), default=None,
@@ -27,7 +30,7 @@ from memlm.cli.common import errors_as_messages
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @errors_as_messages
-def serve(host, port, db, encoder, rate_limit, max_body_bytes, worker_threads, log_level):
+def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, log_level):
     """Serve memory over HTTP: the /v1 REST API, keys from `memlm keys create TENANT`."""
     import uvicorn
 
@@ -35,7 +38,7 @@ def serve(host, port, db, encoder, rate_limit, max_body_bytes, worker_threads, l
     from memlm.server.limits import describe
     from memlm.server.settings import ServerSettings
 
-    settings = ServerSettings(db=db, encoder=encoder, **{k: v for k, v in {
+    settings = ServerSettings(db=db, encoder=encoder, llm=llm, **{k: v for k, v in {
         "rate_limit_per_minute": rate_limit, "max_body_bytes": max_body_bytes, "worker_threads": worker_threads,
     }.items() if v is not None})
     _warn_without_keys(settings.db_path)

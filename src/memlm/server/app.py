@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from memlm.server import errors
 from memlm.server.limits import BodyLimitMiddleware, describe
 from memlm.server.models import HealthOut
+from memlm.server.proxy import router as proxy_router
 from memlm.server.routes import router
 from memlm.server.settings import ServerSettings
 from memlm.server.state import ServerState
@@ -56,6 +57,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
+    app.include_router(proxy_router)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"], summary="Liveness check (no key needed)")
     async def healthz() -> dict[str, str]:

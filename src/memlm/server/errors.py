@@ -19,7 +19,7 @@ log = logging.getLogger("memlm.server")
 TYPES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
-    500: "internal_error", 503: "unavailable",
+    500: "internal_error", 502: "bad_gateway", 503: "unavailable",
 }
 
 # The error responses every /v1 operation documents in the OpenAPI schema.

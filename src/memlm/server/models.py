@@ -103,6 +103,7 @@ class AddRequest(Scoped):
     metadata: dict[str, Any] | None = None
     kind: Kind | None = None
     source_ids: list[str] | None = Field(None, max_length=1000, description="ids of the episodes this came from")
+    extract: bool = Field(False, description="also have the server's LLM extract facts from new turns")
 
     @model_validator(mode="after")
     def _one_input(self) -> AddRequest:
@@ -123,6 +124,13 @@ class SearchRequest(Scoped):
     hops: int | None = Field(None, ge=1, le=2, description="2 = a second, conditioned pass (multi-hop)")
     neighbors: int = Field(0, ge=0, le=5, description="neighbouring turns attached to each hit")
     include_superseded: bool = Field(False, description="also recall facts that a later fact superseded")
+
+
+class ConsolidateRequest(Scoped):
+    """Whose session to summarise."""
+
+    model_config = ConfigDict(json_schema_extra=OWNER_REQUIRED)
+    session_id: str = Field(min_length=1, max_length=MAX_ID)
 
 
 class UpdateRequest(Strict):

@@ -25,6 +25,7 @@ from memlm.server.keys import ApiKey
 from memlm.server.models import (
     MAX_ID,
     AddRequest,
+    ConsolidateRequest,
     ContextOut,
     ContextRequest,
     DeletedOut,
@@ -109,10 +110,18 @@ async def add_memories(body: AddRequest, who: Auth) -> dict[str, Any]:
     def add() -> list[dict[str, Any]]:
         events = who.memory.add(data, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
                                 occurred_at=body.occurred_at, metadata=body.metadata, kind=body.kind,
-                                source_ids=body.source_ids)
+                                source_ids=body.source_ids, extract=body.extract)
         return [e.to_dict() for e in events]
 
     return {"events": await who.run(add)}
+
+
+@router.post("/memories/consolidate", response_model=EventOut,
+             summary="Summarise a session into its summary memory (by the server's LLM if it has one)")
+async def consolidate(body: ConsolidateRequest, who: Auth) -> dict[str, Any]:
+    event = await who.run(who.memory.consolidate, user_id=body.user_id, agent_id=body.agent_id,
+                          session_id=body.session_id)
+    return event.to_dict()
 
 
 @router.post("/memories/search", response_model=SearchOut, summary="Recall the most relevant memories")

@@ -22,6 +22,7 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
     worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
+    llm: str | None = None  # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
 
     @field_validator("db")
     @classmethod
@@ -43,6 +44,8 @@ class ServerSettings(BaseModel):
             env["db"] = os.environ["MEMLM_DB"]
         if os.environ.get("MEMLM_ENCODER"):
             env["encoder"] = os.environ["MEMLM_ENCODER"]
+        if os.environ.get("MEMLM_LLM"):
+            env["llm"] = os.environ["MEMLM_LLM"]
         if os.environ.get("MEMLM_RATE_LIMIT"):
             env["rate_limit_per_minute"] = os.environ["MEMLM_RATE_LIMIT"]
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,6 +14,7 @@ import anyio.to_thread
 from memlm.config import MemoryConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
+from memlm.llm.base import LLM
 from memlm.server.errors import ApiError
 from memlm.server.keys import KeyStore
 from memlm.server.limits import RateLimiter
@@ -30,6 +31,7 @@ class TenantPool:
         self.settings = settings
         self.store = open_store(settings.db_path)  # opens the file / connects on first use, not here
         self._encoder: Encoder | None = None
+        self._llm: LLM | None = None
         self._handles: dict[str, Memory] = {}
         self._lock = threading.Lock()
 
@@ -42,14 +44,24 @@ class TenantPool:
                 self._encoder = get_encoder(self.settings.encoder)  # builds it; the model loads on first encode
             return self._encoder
 
+    @property
+    def llm(self) -> LLM | None:
+        """The server's LLM (shared by every tenant; it keeps no state between calls), if configured."""
+        with self._lock:
+            if self._llm is None and self.settings.llm:
+                from memlm.llm import get_llm
+
+                self._llm = get_llm(self.settings.llm)
+            return self._llm
+
     def memory(self, tenant: str) -> Memory:
         """The tenant's handle: every statement it runs is scoped to that tenant."""
-        encoder = self.encoder
+        encoder, llm = self.encoder, self.llm
         with self._lock:
             handle = self._handles.get(tenant)
             if handle is None:
                 handle = Memory(self.settings.db_path, encoder=encoder, store=self.store,
-                                config=MemoryConfig(tenant=tenant))
+                                config=MemoryConfig(tenant=tenant), llm=llm or "none")
                 self._handles[tenant] = handle
             return handle
 

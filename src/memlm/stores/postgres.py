@@ -91,13 +91,13 @@ class PostgresStore:
             with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+            raise StoreUnavailable(f"PostgreSQL unavailable: {_line(exc)}") from exc
 
     def _migrate(self) -> None:
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=self.config.connect_timeout_s)
         except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(self.url)}: {exc}") from exc
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(self.url)}: {_line(exc)}") from exc
         with conn:
             wanted = {m.version for m in migrations("postgres")}
             if conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0] and wanted <= {
@@ -161,9 +161,26 @@ class PostgresStore:
                         self._local.conn = None
             except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.DiskFull,
                     psycopg.errors.InsufficientResources) as exc:
-                raise StoreWriteError(f"cannot write {redact(self.url)}: {str(exc).strip()}") from exc
+                raise StoreWriteError(f"cannot write {redact(self.url)}: {_line(exc)}") from exc
             except psycopg.OperationalError as exc:
-                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+                raise StoreUnavailable(f"PostgreSQL unavailable: {_line(exc)}") from exc
+
+    @contextmanager
+    def bulk_load(self, maintenance_work_mem: str = "1GB") -> Iterator[None]:
+        """Load many rows into a new or quiet store: the HNSW index is dropped, then rebuilt once at
+        the end (parallel, in memory), which is ~10x faster than growing it row by row. Dense
+        queries meanwhile fall back to exact scans; recall is unaffected (it uses owner views)."""
+        if self._cache is None:
+            raise RuntimeError("check_encoder() must be called before loading")
+        self.sql("DROP INDEX IF EXISTS memories_vector")
+        try:
+            yield
+        finally:
+            with self._conn() as conn:
+                conn.execute(f"SET maintenance_work_mem = '{maintenance_work_mem}'")
+                conn.execute("CREATE INDEX IF NOT EXISTS memories_vector ON memories USING hnsw "
+                             "(vector vector_cosine_ops)")
+                conn.execute("RESET maintenance_work_mem")
 
     def close(self) -> None:
         with self._lock:
@@ -319,18 +336,19 @@ class PostgresStore:
     def owner(self, filters: Filters) -> OwnerView:
         if self._cache is None:
             raise RuntimeError("check_encoder() must be called before searching")
-        with self._lock:
-            generation = int((self.sql("SELECT value FROM meta WHERE key='generation'") or [("0",)])[0][0])
-            return self._cache.owner(filters.owner_key(), generation, lambda after: self._vector_rows(filters, after))
+        with self._lock, self._conn() as conn:  # one connection for the generation and the rows
+            row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            generation = int(row[0]) if row else 0
+            return self._cache.owner(filters.owner_key(), generation,
+                                     lambda after: self._vector_rows(conn, filters, after))
 
-    def _vector_rows(self, filters: Filters, after: int) -> list[Row]:
+    def _vector_rows(self, conn: psycopg.Connection, filters: Filters, after: int) -> list[Row]:
         clause, params = q.where(Filters(*filters.owner_key(), include_superseded=True))
-        with self._conn() as conn, conn.cursor(binary=True) as cur:
-            cur.execute(f"SELECT rid, id, kind, session_id, role, occurred_at, position('?' in text) > 0, "
-                        f"valid_to IS NULL, vector FROM memories m WHERE {clause} AND rid > %s ORDER BY rid",
-                        (*params, after))
-            return [(rid, mid, kind, session, role, occurred.timestamp() if occurred else None, asks, current, vec)
-                    for rid, mid, kind, session, role, occurred, asks, current, vec in cur]
+        with conn.cursor(binary=True) as cur:
+            rows = cur.execute(f"SELECT rid, id, kind, session_id, role, extract(epoch FROM occurred_at)::float8, "
+                               f"position('?' in text) > 0, valid_to IS NULL, vector FROM memories m "
+                               f"WHERE {clause} AND rid > %s ORDER BY rid", (*params, after)).fetchall()
+        return rows
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         if not ids:
@@ -365,6 +383,11 @@ class PostgresStore:
         for values in rows:
             record = q.record(values[:-1])
             yield record, values[-1], hist.get(record.id, [])
+
+
+def _line(exc: BaseException) -> str:
+    """A driver error as one line (libpq's messages span several)."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
 
 
 def _finite(x: float | None) -> float:

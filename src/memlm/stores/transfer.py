@@ -8,6 +8,7 @@ history. The destination must hold no memories yet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -77,14 +78,21 @@ def copy_store(source: Store, target: Store, progress: Callable[[str, int], None
     if target.sql("SELECT count(*) FROM memories")[0][0]:
         raise ValueError("the destination already holds memories; migrate into an empty store")
     report = TransferReport()
-    for tenant in tenants(source):
-        _copy_tenant(source, target, tenant, progress)
+    with _bulk(target):
+        for tenant in tenants(source):
+            _copy_tenant(source, target, tenant, progress)
     report.api_keys = _copy_keys(source, target)
     for tenant in tenants(source):
         src_sum, n, h = checksum(source, tenant)
         dst_sum, m, _ = checksum(target, tenant)
         report.tenants.append(TenantCheck(tenant, n, h, src_sum, dst_sum, m))
     return report
+
+
+def _bulk(target: Store):
+    """The target's bulk-load mode if it has one (PostgreSQL builds its HNSW index once, at the end)."""
+    bulk = getattr(target, "bulk_load", None)
+    return bulk() if bulk is not None else contextlib.nullcontext()
 
 
 def _copy_tenant(source: Store, target: Store, tenant: str, progress: Callable[[str, int], None] | None) -> None:

@@ -180,6 +180,11 @@ class ViewCache:
         self._owners: OrderedDict[tuple, OwnerIndex] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every owner (the next search reloads from the store)."""
+        with self._lock:
+            self._owners.clear()
+
     def owner(self, key: tuple, generation: int, load: Callable[[int], Iterable[Row]]) -> OwnerView:
         """A snapshot of the owner's rows, current as of `generation`; load(after_rid) yields newer rows."""
         with self._lock:
