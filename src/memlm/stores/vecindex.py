@@ -32,6 +32,40 @@ COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "o
            "roles": object, "kinds": object, "sessions": object}
 
 
+EXACT_SCAN_MAX = 20_000  # owners up to this size are scanned exhaustively; larger ones via the coarse pass
+COARSE_CANDIDATES = 2000  # rows the coarse pass hands to exact scoring in `OwnerView.search`
+COARSE_DIMS = 32  # dimensions of the coarse (PCA) projection large owners are pre-scored with
+STATS_SAMPLE = 4096  # rows whose cosines estimate a large owner's score statistics
+
+
+class Coarse:
+    """A large owner's rows projected on their top principal directions, append-only: a
+    cheap first pass that picks which rows recall scores exactly (recall/search.py)."""
+
+    def __init__(self, matrix: np.ndarray, n: int) -> None:
+        rng = np.random.default_rng(0)
+        sample = np.sort(rng.choice(n, size=min(n, STATS_SAMPLE), replace=False))
+        rows = matrix[sample]
+        _, _, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
+        self.basis = np.ascontiguousarray(vt[:COARSE_DIMS].T, dtype=np.float32)  # (dim, k)
+        self.sample = rows  # (s, dim): a fixed random sample of rows, for score statistics
+        self.projected = np.zeros((0, self.basis.shape[1]), dtype=np.float32)  # (capacity, k)
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def upto(self, matrix: np.ndarray, n: int) -> np.ndarray:
+        """The projected first n rows (projecting the newer ones first)."""
+        with self.lock:
+            if n > self.n:
+                if n > self.projected.shape[0]:
+                    grown = np.zeros((max(n, 2 * self.projected.shape[0]), self.basis.shape[1]), dtype=np.float32)
+                    grown[: self.n] = self.projected[: self.n]
+                    self.projected = grown  # a new array: older views keep theirs
+                self.projected[self.n : n] = matrix[self.n : n] @ self.basis
+                self.n = n
+            return self.projected[:n]
+
+
 class OwnerIndex:
     """One owner's rows, append-only (mutated only under the cache's lock)."""
 
@@ -49,6 +83,16 @@ class OwnerIndex:
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._cols = {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
         self._view: OwnerView | None = None
+        self._coarse: Coarse | None = None
+        self._coarse_lock = threading.Lock()
+
+    def coarse(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(basis, projected first n rows, stats sample) for a view of n rows; fitted on first use."""
+        with self._coarse_lock:
+            if self._coarse is None:
+                self._coarse = Coarse(self._matrix, n)
+            coarse = self._coarse
+        return coarse.basis, coarse.upto(self._matrix, n), coarse.sample
 
     def append(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
@@ -96,7 +140,7 @@ class OwnerIndex:
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
             self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols,
-                                   frozenset(self._speakers), self.superseded)
+                                   frozenset(self._speakers), self.superseded, self)
         return self._view
 
 
@@ -112,6 +156,13 @@ class OwnerView:
     columns: dict[str, np.ndarray]  # per-row arrays of length n (see COLUMNS)
     _speakers: frozenset[str] = field(default_factory=frozenset, repr=False)
     superseded: int = 0  # how many rows are superseded facts (hidden unless filters include them)
+    _owner: OwnerIndex | None = field(default=None, repr=False)
+
+    def coarse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(basis (dim, k), this view's rows projected (n, k), a fixed sample of rows (s, dim))."""
+        if self._owner is None:
+            raise RuntimeError("this view has no owner index")
+        return self._owner.coarse(self.n)
 
     def row_of(self, memory_id: str) -> int | None:
         i = self._index.get(memory_id)
@@ -151,14 +202,26 @@ class OwnerView:
         return mask
 
     def search(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
-        """The k nearest rows by cosine for each query row (scores clipped to [0, 1])."""
+        """The k nearest rows by cosine for each query row (scores clipped to [0, 1]). Owners
+        of more than EXACT_SCAN_MAX rows: the exact cosine of the coarse pass's best rows."""
         if self.n == 0:
             return [[] for _ in range(len(queries))]
-        sims = queries.astype(np.float32, copy=False) @ self.matrix.T  # (q, n)
+        queries = queries.astype(np.float32, copy=False)
         mask = self.mask(filters)
-        if mask is not None:
-            sims[:, ~mask] = -np.inf
-        return [[(self.ids[i], float(min(1.0, max(0.0, row[i])))) for i in topk(row, k)] for row in sims]
+        out = []
+        for q in queries:
+            if self.n <= EXACT_SCAN_MAX:
+                rows, sims = None, np.einsum("ij,j->i", self.matrix, q)  # (n,)
+            else:
+                basis, projected, _ = self.coarse()
+                rows = topk(np.einsum("ij,j->i", projected, q @ basis), max(COARSE_CANDIDATES, 4 * k))
+                sims = np.einsum("ij,j->i", self.matrix[rows], q)  # (c,)
+            if mask is not None:
+                sims = np.where(mask if rows is None else mask[rows], sims, -np.inf)
+            best = topk(sims, k)
+            ids = best if rows is None else rows[best]
+            out.append([(self.ids[i], float(min(1.0, max(0.0, sims[j])))) for i, j in zip(ids, best)])
+        return out
 
 
 def topk(scores: np.ndarray, k: int) -> np.ndarray:
