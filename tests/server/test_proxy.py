@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 
 import pytest
 from fastapi.testclient import TestClient
 
-from memlm.bench.server import wait_ready
 from memlm.llm.base import Prompt
 from memlm.llm.openai import OpenAIConfig, OpenAILLM
-from memlm.server.keys import KeyStore
-from memlm.stores.sqlite import SQLiteStore
 from tests.llm.doubles import ScriptedLLM
 
 from .conftest import Api, make_api, make_settings
-from .test_serve_process import _free_port, _memlm
+from .test_serve_process import serve_process
 
 
 @pytest.fixture
@@ -105,25 +99,8 @@ def test_an_llm_failure_is_a_502_and_nothing_is_written(proxy):
 @pytest.fixture
 def real_server(tmp_path):
     """`memlm serve --llm local`: the packaged Gemma 3 270M behind the proxy."""
-    db = tmp_path / "proxy.db"
-    store = SQLiteStore(db)
-    _, key = KeyStore(store).create("acme")
-    store.close()
-    port = _free_port()
-    env = {**os.environ, "MEMLM_DB": str(db), "MEMLM_ENCODER": "hashing", "MEMLM_PORT": str(port)}
-    proc = subprocess.Popen([*_memlm(), "serve", "--llm", "local", "--log-level", "warning"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, proc, timeout=60.0)
-        yield base, key
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with serve_process(tmp_path, "--llm", "local", ready_s=60.0) as running:
+        yield running
 
 
 @pytest.mark.slow
