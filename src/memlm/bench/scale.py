@@ -112,9 +112,10 @@ def batch_rows(cfg: ScaleConfig, start: int, stop: int, vocab: list[str], enc: S
 
 
 def ingest(cfg: ScaleConfig, store, vocab: list[str], enc: StandInEncoder) -> tuple[float, float]:
-    """Insert every row in batches through Store.insert (PostgreSQL: in bulk-load mode, the HNSW
-    index built once at the end, its time included); returns (rows per second, index build seconds).
-    Generating the rows is not timed."""
+    """Insert every row in batches through Store.insert, in the store's bulk-load mode (PostgreSQL:
+    the HNSW index built once at the end; SQLite: the FTS5 index merged at the end), that final
+    step's time included; returns (rows per second, final index step seconds). Generating the
+    rows is not timed."""
     spent, build = 0.0, 0.0
     bulk = getattr(store, "bulk_load", None)
     ctx = bulk() if bulk is not None else contextlib.nullcontext()
@@ -139,8 +140,6 @@ def size_bytes(cfg: ScaleConfig, store) -> int:
 def run_one(cfg: ScaleConfig) -> dict:
     """Build the store, ingest, then time per-user searches (cold: the owner's rows loaded from
     the database; warm: from the in-process owner cache)."""
-    from memlm.config import MemoryConfig
-    from memlm.engine import Memory
     from memlm.stores import open_store
 
     vocab = vocabulary(seed=cfg.seed)
@@ -150,6 +149,19 @@ def run_one(cfg: ScaleConfig) -> dict:
     rate, build = ingest(cfg, store, vocab, enc)
     if cfg.backend == "postgres":
         store.sql("VACUUM ANALYZE memories")
+    out = {"backend": cfg.backend, "rows": cfg.rows, "users": cfg.rows // cfg.per_user, "per_user": cfg.per_user,
+           "dim": cfg.dim, "embedding": STANDIN, "ingest_rows_per_s": round(rate, 1), "index_build_s": round(build, 1),
+           "size_bytes": size_bytes(cfg, store), **measure_search(cfg, store, vocab, enc)}
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    store.close()
+    return out
+
+
+def measure_search(cfg: ScaleConfig, store, vocab: list[str], enc: StandInEncoder) -> dict:
+    """Per-user search latencies over a loaded store (see run_one)."""
+    from memlm.config import MemoryConfig
+    from memlm.engine import Memory
+
     mem = Memory(cfg.target, encoder=enc, store=store, config=MemoryConfig())
     minilm = _minilm() if cfg.with_embedding else None
     rng = np.random.default_rng(cfg.seed + 1)
@@ -169,14 +181,10 @@ def run_one(cfg: ScaleConfig) -> dict:
             t = time.perf_counter()
             minilm.encode([query])
             embed.append(time.perf_counter() - t)
-    out = {"backend": cfg.backend, "rows": cfg.rows, "users": users, "per_user": cfg.per_user, "dim": cfg.dim,
-           "embedding": STANDIN, "ingest_rows_per_s": round(rate, 1), "index_build_s": round(build, 1), "size_bytes": size_bytes(cfg, store),
-           "search_cold_ms": _pct(cold), "search_warm_ms": _pct(warm)}
+    out = {"search_cold_ms": _pct(cold), "search_warm_ms": _pct(warm)}
     if embed:
         out["search_cold_with_embedding_ms"] = _pct([c + e for c, e in zip(cold, embed)])
         out["query_embedding_ms"] = _pct(embed)
-    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    store.close()
     return out
 
 

@@ -135,9 +135,10 @@ def _render_server(r: dict) -> str:
 @click.option("--no-embedding", is_flag=True, help="Skip timing MiniLM query embedding.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("benchmarks/results"),
               show_default=True, help="Writes scale.json and scale.png here.")
+@click.option("--merge", is_flag=True, help="Keep the other (backend, rows) results already in OUT/scale.json.")
 @plain_option
 @errors_as_messages
-def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, plain):
+def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, merge, plain):
     """Bulk ingest, per-user search p50/p95, size and peak RSS at each size (embedding stand-in)."""
     from memlm.bench import scale as sb
 
@@ -168,6 +169,12 @@ def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, plain):
             server.cleanup()
     out.mkdir(parents=True, exist_ok=True)
     import os
+
+    if merge and (out / "scale.json").exists():
+        fresh = {(r["backend"], r["rows"]) for r in results}
+        kept = [r for r in json.loads((out / "scale.json").read_text())["results"]
+                if (r["backend"], r["rows"]) not in fresh]
+        results = sorted(kept + results, key=lambda r: (r["backend"] != "sqlite", r["rows"]))
 
     report = {"embedding": sb.STANDIN, "cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
               "results": results}

@@ -21,6 +21,7 @@ from memlm.server.proxy import router as proxy_router
 from memlm.server.routes import router
 from memlm.server.settings import ServerSettings
 from memlm.server.state import ServerState
+from memlm.stores import redact
 
 log = logging.getLogger("memlm.server")
 
@@ -46,7 +47,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.warm_up:
             await anyio.to_thread.run_sync(state.pool.warm_up)  # errors here stop the start-up
-        log.info("memlm serving %s (%s)", settings.db_path, describe(settings))
+        log.info("memlm serving %s (%s)", redact(settings.db_path), describe(settings))
         try:
             yield
         finally:

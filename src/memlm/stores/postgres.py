@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ class PoolConfig:
     timeout_s: float = field(default_factory=lambda: float(os.environ.get("MEMLM_PG_TIMEOUT", "10")))
     connect_timeout_s: int = 5  # per connection attempt
     ef_search: int = 100  # hnsw.ef_search: candidates an HNSW scan keeps (recall vs speed)
+    check_idle_s: float = 1.0  # a connection idle longer than this is checked (one round trip) before use
 
 
 class PostgresStore:
@@ -53,6 +56,7 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._local = threading.local()  # the thread's transaction connection, if any
         self._cache: ViewCache | None = None
+        self._used: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> last use
 
     # -- connections ------------------------------------------------------------
     @property
@@ -62,7 +66,7 @@ class PostgresStore:
                 self._migrate()
                 self._pool = ConnectionPool(
                     self.url, min_size=self.config.min_size, max_size=self.config.max_size,
-                    timeout=self.config.timeout_s, configure=self._configure, check=ConnectionPool.check_connection,
+                    timeout=self.config.timeout_s, configure=self._configure, check=self._check,
                     kwargs={"autocommit": True, "connect_timeout": self.config.connect_timeout_s},
                     name="memlm", open=False,
                 )
@@ -80,6 +84,13 @@ class PostgresStore:
         conn.execute(f"SET hnsw.ef_search = {int(self.config.ef_search)}")
         conn.execute("SET hnsw.iterative_scan = relaxed_order")  # filtered HNSW scans still find k rows
 
+    def _check(self, conn: psycopg.Connection) -> None:
+        """Before a connection is lent: a round trip if it sat idle (it may have died with a
+        server restart); a connection used within check_idle_s is lent as is. A dead one
+        raises, and the pool replaces it."""
+        if time.monotonic() - self._used.get(conn, 0.0) > self.config.check_idle_s:
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
         """The thread's transaction connection, or one borrowed from the pool (autocommit)."""
@@ -89,7 +100,10 @@ class PostgresStore:
             return
         try:
             with self.pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    self._used[conn] = time.monotonic()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {_line(exc)}") from exc
 
