@@ -1,10 +1,12 @@
 """Haystack QA benchmark: bAbI task 1 hidden in Shakespeare at 8x the memory Transformer's segment.
 
 The memory Transformer (segment S, M memory slots) is trained with a length curriculum
-(4S, then 8S tokens) and evaluated at 8S; the baseline is a Transformer whose window is one
-segment (block_size = S), trained and evaluated at 8S; a full-window Transformer is a reference.
+(``--stages``, multiples of S; ``--seconds`` or ``--iters``, and ``--stage_lr``, per stage) and evaluated at the
+last stage's length; the baseline is a Transformer whose window is one segment (block_size = S),
+trained and evaluated at that length; a full-window Transformer is a reference.
 
 Run: .venv/bin/python benchmarks/lab/haystack.py [--segment 16] [--seconds 240]
+(the >= 90%-at-8x-segment recipe is in docs/lab.md, "Haystack QA, bAbI task 1").
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import torch
 from memlm.lab.train import TrainConfig, evaluate, get_task, train
 
 
-def cfg(args: argparse.Namespace, seconds: float, lr: float | None = None, **kw) -> TrainConfig:
+def cfg(args: argparse.Namespace, seconds: float, lr: float | None = None, iters: int = 0, **kw) -> TrainConfig:
+    """Training settings for one stage: a step budget (iters > 0) or else a wall-clock budget."""
     lr = lr or args.lr
-    return TrainConfig(max_iters=100_000, max_seconds=seconds, batch_size=args.batch_size, lr=lr,
-                       min_lr=lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
+    return TrainConfig(max_iters=iters or 100_000, max_seconds=0 if iters else seconds, batch_size=args.batch_size,
+                       lr=lr, min_lr=lr / 10, warmup_iters=50, weight_decay=0.0, eval_interval=50, eval_iters=4,
                        target_accuracy=0.99, seed=args.seed, num_threads=args.threads, out_dir="out/lab/bench", **kw)
 
 
@@ -29,9 +32,9 @@ def haystack(n: int, args: argparse.Namespace):
     return get_task("haystack1", length=n, min_count=args.min_count)
 
 
-def fit(model: str, task_len: int, args, seconds: float, model_kw: dict, init=None, lr=None) -> dict:
+def fit(model: str, task_len: int, args, seconds: float, model_kw: dict, init=None, lr=None, iters=0) -> dict:
     task = haystack(task_len, args)
-    res = train(model, "haystack1", {"length": task_len}, model_kw, cfg(args, seconds, lr), task=task,
+    res = train(model, "haystack1", {"length": task_len}, model_kw, cfg(args, seconds, lr, iters), task=task,
                 save=False, init_state=init, progress=args.progress)
     print(json.dumps({"model": model, "length": task_len, "iters": res["iters"], "seconds": res["seconds"],
                       "val_acc": res["metrics"]["accuracy"]}), flush=True)
@@ -52,6 +55,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--stages", default="4,8", help="curriculum: lengths as multiples of the segment")
     ap.add_argument("--seconds", default="240", help="budget per curriculum stage (one value, or one per stage)")
+    ap.add_argument("--iters", default="", help="step budget per stage; replaces --seconds (schedule follows steps)")
     ap.add_argument("--stage_lr", default="", help="peak learning rate per stage (default: --lr for all)")
     ap.add_argument("--n_layer", type=int, default=2)
     ap.add_argument("--mem_mode", default="prepend", help="memory read/write: prepend or cross")
@@ -71,6 +75,7 @@ def main() -> None:
     seconds = [float(s) for s in args.seconds.split(",")]
     seconds = seconds * len(stages) if len(seconds) == 1 else seconds
     lrs = [float(s) for s in args.stage_lr.split(",")] if args.stage_lr else [args.lr] * len(stages)
+    iters = [int(s) for s in args.iters.split(",")] if args.iters else [0] * len(stages)
     target, lengths = stages[-1] * S, sorted({S * f for f in stages} | {2 * stages[-1] * S})
     size = dict(n_layer=args.n_layer, n_head=4, n_embd=args.n_embd, **({"conv": args.conv} if args.conv else {}))
     mem_kw = {**size, "segment_len": S, "n_mem": args.n_mem}
@@ -78,8 +83,8 @@ def main() -> None:
     mem_kw.update({"mem_gate": True} if args.mem_gate else {})
     res, total = None, 0.0
     init = torch.load(args.init, weights_only=True) if args.init else None
-    for f, sec, lr in zip(stages, seconds, lrs):
-        res = fit("memory_transformer", f * S, args, sec, mem_kw, init, lr)
+    for f, sec, lr, n in zip(stages, seconds, lrs, iters, strict=True):
+        res = fit("memory_transformer", f * S, args, sec, mem_kw, init, lr, n)
         init, total = res["module"].state_dict(), total + res["seconds"]
     Path(args.save).parent.mkdir(parents=True, exist_ok=True)
     torch.save(init, args.save)

@@ -72,3 +72,14 @@ def test_real_server_round_trip(server):
         assert client.get("/openapi.json").json()["info"]["title"] == "memlm"
     anonymous = httpx.get(f"{base}/v1/memories", timeout=5)
     assert anonymous.status_code == 401 and anonymous.json()["error"]["type"] == "unauthorized"
+
+
+def test_several_worker_processes_serve_the_same_file(tmp_path):
+    with serve_process(tmp_path, "--workers", "2", ready_s=60.0) as (base, key):
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+            ids = {client.post("/v1/memories", json={"text": f"note number {i} about kites", "user_id": "ana"}
+                               ).json()["events"][0]["id"] for i in range(6)}
+            listed = {m["id"] for m in client.get("/v1/memories", params={"user_id": "ana"}).json()["memories"]}
+            assert listed == ids  # whichever process served each request, one file holds them all
+            hits = client.post("/v1/memories/search", json={"query": "kites", "user_id": "ana"}).json()["results"]
+            assert {h["memory"]["id"] for h in hits} == ids

@@ -46,9 +46,9 @@ def prepare(db: Path, memories: int, encoder: str | None, seed_text: str | None)
     return key
 
 
-def start_server(db: Path, port: int, encoder: str | None, threads: int) -> subprocess.Popen:
+def start_server(db: Path, port: int, encoder: str | None, threads: int, workers: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "memlm", "serve", "--db", str(db), "--port", str(port), "--rate-limit", "0",
-           "--threads", str(threads), "--log-level", "warning"]
+           "--threads", str(threads), "--workers", str(workers), "--log-level", "warning"]
     if encoder:
         cmd += ["--encoder", encoder]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
@@ -112,19 +112,19 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
 
 
 def run(memories: int, clients: int, seconds: float, max_requests: int, add_share: float, encoder: str | None,
-        threads: int, seed_text: str | None) -> dict[str, Any]:
+        threads: int, seed_text: str | None, workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "server.db"
         key = prepare(db, memories, encoder, seed_text)
         port = free_port()
-        proc = start_server(db, port, encoder, threads)
+        proc = start_server(db, port, encoder, threads, workers)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base, proc)
-            drive(base, key, 1, 5.0, 8, 0.0)  # warm: the owner's vectors load on the first search
+            drive(base, key, 2 * workers, 10.0, 16 * workers, 0.0)  # warm: each process loads the owner's vectors
             result = drive(base, key, clients, seconds, max_requests, add_share)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    result.update({"memories": memories, "add_share": add_share})
+    result.update({"memories": memories, "add_share": add_share, "workers": workers, "threads": threads})
     return result

@@ -101,15 +101,16 @@ def _shakespeare() -> str | None:
 @click.option("--add-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of requests that add a memory (the rest search).")
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Server worker threads.")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Server processes.")
 @click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @plain_option
 @errors_as_messages
-def server_(n, clients, seconds, max_requests, add_share, threads, encoder, json_out, plain):
+def server_(n, clients, seconds, max_requests, add_share, threads, workers, encoder, json_out, plain):
     """Throughput and p50/p95/p99 latency of a real `memlm serve` under concurrent clients (loopback only)."""
     from memlm.bench import server as sv
 
-    result = sv.run(n, clients, seconds, max_requests, add_share, encoder, threads, _shakespeare())
+    result = sv.run(n, clients, seconds, max_requests, add_share, encoder, threads, _shakespeare(), workers)
     if json_out:
         json_out.write_text(json.dumps(result, indent=2))
     emit(result, plain, _render_server)

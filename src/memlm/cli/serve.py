@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -27,10 +28,13 @@ from memlm.cli.common import errors_as_messages
               help="Largest request body accepted [default 1 MiB].")
 @click.option("--threads", "worker_threads", type=click.IntRange(1, 64), default=None,
               help="Worker threads for engine calls [default 4].")
+@click.option("--workers", envvar="MEMLM_WORKERS", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (each with its own threads and caches; rate limits are per process) "
+                   "[env MEMLM_WORKERS].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 @errors_as_messages
-def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, log_level):
+def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, workers, log_level):
     """Serve memory over HTTP: the /v1 REST API, keys from `memlm keys create TENANT`."""
     import uvicorn
 
@@ -45,7 +49,12 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
     from memlm.stores import redact
 
     click.echo(f"memlm: serving {redact(settings.db_path)} ({describe(settings)})", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        return
+    os.environ["MEMLM_SERVER_SETTINGS"] = settings.model_dump_json()  # read by each worker's app_from_env
+    uvicorn.run("memlm.server.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level)
 
 
 def _warn_without_keys(db: Path | str) -> None:

@@ -38,6 +38,14 @@ def _version() -> str:
     return __version__
 
 
+def app_from_env() -> FastAPI:
+    """The app for one of several worker processes (`memlm serve --workers N`): the settings
+    come from $MEMLM_SERVER_SETTINGS (JSON) that the parent process wrote."""
+    import os
+
+    return create_app(ServerSettings.model_validate_json(os.environ["MEMLM_SERVER_SETTINGS"]))
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the app; `settings` default to ServerSettings.from_env()."""
     settings = settings or ServerSettings.from_env()
