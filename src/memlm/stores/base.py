@@ -7,11 +7,11 @@ similarities clipped at 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -37,6 +37,33 @@ class Filters:
     def owner_key(self) -> tuple[str, str | None, str | None]:
         """The part of the filter that selects an owner's rows (what caches are keyed by)."""
         return (self.tenant, self.user_id, self.agent_id)
+
+
+def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
+                 array_param: bool) -> tuple[str, list]:
+    """The filter as SQL over alias m, tenant first: (clause, params). `ph` is the driver's
+    placeholder, `when` formats a datetime for the column, `array_param` binds the kinds as
+    one array (`= ANY(...)`) instead of one placeholder each (`IN (...)`)."""
+    clauses, params = [f"m.tenant = {ph}"], [filters.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(filters, col)
+        if value is not None:
+            clauses.append(f"m.{col} = {ph}")
+            params.append(value)
+    if filters.kinds is not None:
+        if array_param:
+            clauses.append(f"m.kind = ANY({ph})")
+            params.append(list(filters.kinds))
+        else:
+            clauses.append(f"m.kind IN ({', '.join([ph] * len(filters.kinds))})")
+            params.extend(filters.kinds)
+    for value, op in ((filters.since, ">="), (filters.until, "<")):
+        if value is not None:
+            clauses.append(f"m.occurred_at {op} {ph}")
+            params.append(when(value))
+    if not filters.include_superseded:
+        clauses.append("m.valid_to IS NULL")
+    return " AND ".join(clauses), params
 
 
 Scored = list[tuple[str, float]]  # (memory id, score in [0, 1]), best first

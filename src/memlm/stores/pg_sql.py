@@ -16,7 +16,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.json import Jsonb
 
-from memlm.stores.base import Filters
+from memlm.stores.base import Filters, where_clause
 from memlm.text import memory_text
 from memlm.types import MemoryRecord
 
@@ -72,24 +72,7 @@ def register_vector(conn: Connection) -> bool:
 # -- WHERE clauses ---------------------------------------------------------------
 def where(filters: Filters) -> tuple[str, list]:
     """The filter as a WHERE clause over alias m, tenant first."""
-    clauses, params = ["m.tenant = %s"], [filters.tenant]
-    for col in ("user_id", "agent_id", "session_id"):
-        value = getattr(filters, col)
-        if value is not None:
-            clauses.append(f"m.{col} = %s")
-            params.append(value)
-    if filters.kinds is not None:
-        clauses.append("m.kind = ANY(%s)")
-        params.append(list(filters.kinds))
-    if filters.since is not None:
-        clauses.append("m.occurred_at >= %s")
-        params.append(utc(filters.since))
-    if filters.until is not None:
-        clauses.append("m.occurred_at < %s")
-        params.append(utc(filters.until))
-    if not filters.include_superseded:
-        clauses.append("m.valid_to IS NULL")
-    return " AND ".join(clauses), params
+    return where_clause(filters, ph="%s", when=utc, array_param=True)
 
 
 def tsquery(match: str) -> tuple[str, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memlm.stores.base import Filters, Scored, StoreWriteError
+from memlm.stores.base import Filters, Scored, StoreWriteError, where_clause
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text, norm_hash
@@ -405,24 +405,7 @@ def index_text(record: MemoryRecord) -> str:
 
 
 def _where(filters: Filters) -> tuple[str, list]:
-    clauses, params = ["m.tenant = ?"], [filters.tenant]
-    for col in ("user_id", "agent_id", "session_id"):
-        value = getattr(filters, col)
-        if value is not None:
-            clauses.append(f"m.{col} = ?")
-            params.append(value)
-    if filters.kinds is not None:
-        clauses.append(f"m.kind IN ({', '.join('?' * len(filters.kinds))})")
-        params.extend(filters.kinds)
-    if filters.since is not None:
-        clauses.append("m.occurred_at >= ?")
-        params.append(_ts(filters.since))
-    if filters.until is not None:
-        clauses.append("m.occurred_at < ?")
-        params.append(_ts(filters.until))
-    if not filters.include_superseded:
-        clauses.append("m.valid_to IS NULL")
-    return " AND ".join(clauses), params
+    return where_clause(filters, ph="?", when=_ts, array_param=False)
 
 
 def _row(r: MemoryRecord) -> tuple:
