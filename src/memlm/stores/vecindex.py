@@ -208,21 +208,24 @@ class OwnerView:
             return [[] for _ in range(len(queries))]
         queries = queries.astype(np.float32, copy=False)
         mask = self.mask(filters)
+        if self.n <= EXACT_SCAN_MAX:  # every row; one product for a batch (the write gate's), einsum for one
+            rows = None
+            sims = (np.einsum("ij,j->i", self.matrix, queries[0])[None] if len(queries) == 1
+                    else queries @ self.matrix.T)  # (q, n)
+        else:  # the coarse pass picks the rows, scored exactly
+            basis, projected, _ = self.coarse()
+            rough = (queries @ basis) @ projected.T  # (q, n)
+            rows = [topk(r, max(COARSE_CANDIDATES, 4 * k)) for r in rough]
+            sims = [np.einsum("ij,j->i", self.matrix[r], q) for r, q in zip(rows, queries)]
         out = []
-        for q in queries:
-            if self.n <= EXACT_SCAN_MAX:
-                rows, sims = None, np.einsum("ij,j->i", self.matrix, q)  # (n,)
-            else:
-                basis, projected, _ = self.coarse()
-                rows = topk(np.einsum("ij,j->i", projected, q @ basis), max(COARSE_CANDIDATES, 4 * k))
-                sims = np.einsum("ij,j->i", self.matrix[rows], q)  # (c,)
+        for i, row in enumerate(sims):
+            picked = None if rows is None else rows[i]
             if mask is not None:
-                sims = np.where(mask if rows is None else mask[rows], sims, -np.inf)
-            best = topk(sims, k)
-            ids = best if rows is None else rows[best]
-            out.append([(self.ids[i], float(min(1.0, max(0.0, sims[j])))) for i, j in zip(ids, best)])
+                row = np.where(mask if picked is None else mask[picked], row, -np.inf)
+            best = topk(row, k)
+            ids = best if picked is None else picked[best]
+            out.append([(self.ids[m], float(min(1.0, max(0.0, row[j])))) for m, j in zip(ids, best)])
         return out
-
 
 def topk(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest finite scores, best first (ties by row order)."""
