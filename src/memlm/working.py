@@ -74,9 +74,8 @@ class WorkingMemory:
         from memlm.stores.base import Filters
 
         s = self.scope
-        recent = self.memory.store.recent(Filters(self.memory.tenant, s.user_id, s.agent_id, s.session_id,
-                                                  ("episode",)), RECENT_SCAN)
-        window = len(self.turns())
+        recent = session_turns(self.memory, s)
+        window = len(fit_window(self.memory, recent, self.budget_tokens))
         summary = self.memory.store.recent(Filters(self.memory.tenant, s.user_id, s.agent_id, s.session_id,
                                                    ("summary",)), 1)
         covered = set(summary[0].source_ids) if summary else set()
@@ -91,12 +90,22 @@ class WorkingMemory:
 
 
 def recent_turns(memory: Memory, scope: Scope, budget: int) -> list[MemoryRecord]:
+    return fit_window(memory, session_turns(memory, scope), budget)
+
+
+def session_turns(memory: Memory, scope: Scope) -> list[MemoryRecord]:
+    """The session's latest RECENT_SCAN turns, oldest first."""
     from memlm.stores.base import Filters
 
     filters = Filters(memory.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
+    return memory.store.recent(filters, RECENT_SCAN)
+
+
+def fit_window(memory: Memory, turns: list[MemoryRecord], budget: int) -> list[MemoryRecord]:
+    """The most recent of these turns (oldest first) whose lines fit the token budget."""
     kept: list[MemoryRecord] = []
     used = 0
-    for record in reversed(memory.store.recent(filters, RECENT_SCAN)):
+    for record in reversed(turns):
         cost = memory.encoder.count_tokens(turn_line(record)) + 1
         if used + cost > budget:
             break
