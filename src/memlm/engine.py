@@ -51,6 +51,7 @@ class Memory:
         self._store = store
         self._llm_spec = llm
         self._llm: LLM | None = llm if llm is not None and not isinstance(llm, str) else None
+        self._llm_resolved = self._llm is not None  # the spec has been turned into an LLM (or None)
         self._ready = False
         self._lock = threading.Lock()
 
@@ -66,12 +67,11 @@ class Memory:
     @property
     def llm(self) -> LLM | None:
         """The LLM, loaded on first use; None when none is configured."""
-        if self._llm is None and self._llm_spec != "none":
+        if not self._llm_resolved:
             from memlm.llm import get_llm
 
             self._llm = get_llm(self._llm_spec if isinstance(self._llm_spec, str) else None)
-            if self._llm is None:
-                self._llm_spec = "none"  # do not look again
+            self._llm_resolved = True
         return self._llm
 
     @property

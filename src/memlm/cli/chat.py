@@ -31,10 +31,8 @@ QUIT = {"/quit", "/exit", "/bye"}
 def chat(db, encoder, user_id, session_id, llm, show_memory, extract, budget_tokens, max_tokens):
     """Chat with an LLM that remembers you across sessions (type /quit or Ctrl-D to end)."""
     from memlm.cli.common import open_memory
-    from memlm.llm import get_llm
 
-    memory = open_memory(db, encoder)
-    memory._llm = get_llm(llm)  # noqa: SLF001 - the handle takes the LLM chosen here
+    memory = open_memory(db, encoder, llm)
     if memory.llm is None:
         raise ValueError("memlm chat needs an LLM: --llm local or --llm openai:MODEL")
     session_id = session_id or datetime.now(timezone.utc).strftime("chat-%Y%m%d-%H%M%S")

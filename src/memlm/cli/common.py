@@ -36,10 +36,11 @@ def plain_option(func: Callable) -> Callable:
     return click.option("--plain", is_flag=True, help="Human-readable output instead of JSON.")(func)
 
 
-def open_memory(db: Path | None, encoder: str | None):
+def open_memory(db: Path | None, encoder: str | None, llm: str | None = None):
+    """A Memory handle; `llm` a spec ("local", "openai:MODEL", "none"), else $MEMLM_LLM."""
     from memlm.engine import Memory
 
-    return Memory(db or default_db_path(), encoder=encoder)
+    return Memory(db or default_db_path(), encoder=encoder, llm=llm)
 
 
 def emit(data: Any, plain: bool, render: Callable[[Any], str] | None = None) -> None:
