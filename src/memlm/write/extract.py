@@ -150,8 +150,10 @@ class FactExtractor:
         return [(records[m], s) for m, s in scored if m in records and s >= threshold]
 
     def _decide(self, draft: Draft, near: list[tuple[MemoryRecord, float]]) -> tuple[FactOp, str | None]:
-        if any(norm_hash(r.text) == norm_hash(draft.text) for r, _ in near):
-            return FactOp(op="NOOP", index=[norm_hash(r.text) for r, _ in near].index(norm_hash(draft.text))), None
+        digest = norm_hash(draft.text)
+        same = next((i for i, (r, _) in enumerate(near) if norm_hash(r.text) == digest), None)
+        if same is not None:  # stored already, word for word
+            return FactOp(op="NOOP", index=same), None
         if not near:
             return FactOp(op="ADD"), None
         remembered = [r.text for r, _ in near]
