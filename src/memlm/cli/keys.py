@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,11 +19,17 @@ def _db_option(func: Callable) -> Callable:
                              "[env MEMLM_DB]")(func)
 
 
-def _key_store(db: str | Path | None):
+@contextmanager
+def _key_store(db: str | Path | None) -> Iterator[Any]:
+    """The key store of the database, closed afterwards."""
     from memlm.server.keys import KeyStore
     from memlm.stores import open_store
 
-    return KeyStore(open_store(db or default_db_path()))
+    store = open_store(db or default_db_path())
+    try:
+        yield KeyStore(store)
+    finally:
+        store.close()
 
 
 @click.group()
@@ -37,11 +45,8 @@ def keys() -> None:
 @errors_as_messages
 def create(tenant, name, db, plain):
     """Create a key for TENANT and print it (the only time it is shown)."""
-    ks = _key_store(db)
-    try:
+    with _key_store(db) as ks:
         record, key = ks.create(tenant, name)
-    finally:
-        ks.store.close()
     emit({**record.to_dict(), "key": key}, plain,
          lambda d: f"{d['key']}\n(key id {d['key_id']}, tenant {d['tenant']}; store it now: it is not shown again)")
 
@@ -54,11 +59,8 @@ def create(tenant, name, db, plain):
 @errors_as_messages
 def list_(tenant, active_only, db, plain):
     """List keys (ids, tenants, prefixes, state); secrets are never shown."""
-    ks = _key_store(db)
-    try:
+    with _key_store(db) as ks:
         records = ks.list(tenant, include_revoked=not active_only)
-    finally:
-        ks.store.close()
     emit([r.to_dict() for r in records], plain, _render)
 
 
@@ -76,9 +78,6 @@ def _render(rows: list[dict]) -> str:
 @errors_as_messages
 def revoke(key_id, db, plain):
     """Revoke KEY_ID: the server refuses it from its next request on."""
-    ks = _key_store(db)
-    try:
+    with _key_store(db) as ks:
         record = ks.revoke(key_id)
-    finally:
-        ks.store.close()
     emit(record.to_dict(), plain, lambda d: f"revoked {d['key_id']} (tenant {d['tenant']})")
