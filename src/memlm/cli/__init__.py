@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "chat": "memlm.cli.chat:chat",
     "keys": "memlm.cli.keys:keys",
     "migrate": "memlm.cli.migrate:migrate",
-    "train": "memlm.cli.lab:train",
+    "train": "memlm.cli.train:train",
     "sample": "memlm.cli.lab:sample",
     "eval": "memlm.cli.lab:eval_",
     "lab": "memlm.cli.lab:lab",
