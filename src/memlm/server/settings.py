@@ -21,6 +21,9 @@ class ServerSettings(BaseModel):
     rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
     worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
+    # BLAS threads per process: requests already run side by side, and more BLAS threads only
+    # spin (OpenBLAS's default doubled the CPU time of a search under load)
+    blas_threads: int = Field(1, ge=1, le=64)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
     llm: str | None = None  # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
 

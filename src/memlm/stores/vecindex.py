@@ -29,7 +29,9 @@ from memlm.stores.base import Filters, Scored
 # (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector)
 Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray]
 COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
-           "roles": object, "kinds": object, "sessions": object}
+           "roles": object, "kinds": object, "sessions": object, "kind_codes": np.int8}
+KIND_CODES = {"episode": 0, "fact": 1, "summary": 2}  # kinds as small ints: masks by kind without string compares
+OTHER_KIND = 3  # code of any kind not listed above
 
 
 EXACT_SCAN_MAX = 20_000  # owners up to this size are scanned exhaustively; larger ones via the coarse pass
@@ -108,6 +110,7 @@ class OwnerIndex:
             self._matrix[i] = vec
             c = self._cols
             c["kinds"][i], c["sessions"][i], c["roles"][i] = kind, session, role
+            c["kind_codes"][i] = KIND_CODES.get(kind, OTHER_KIND)
             c["occurred"][i] = np.nan if occurred is None else occurred
             c["asks"][i], c["current"][i], c["prev"][i], c["next"][i] = asks, current, -1, -1
             self.superseded += not current
@@ -189,7 +192,10 @@ class OwnerView:
             m = c["sessions"] == filters.session_id
             mask = m if mask is None else mask & m
         if filters.kinds is not None:
-            m = np.isin(c["kinds"], list(filters.kinds))
+            if all(k in KIND_CODES for k in filters.kinds):
+                m = np.isin(c["kind_codes"], [KIND_CODES[k] for k in filters.kinds])
+            else:
+                m = np.isin(c["kinds"], list(filters.kinds))
             mask = m if mask is None else mask & m
         if filters.since is not None or filters.until is not None:
             occ = c["occurred"]
