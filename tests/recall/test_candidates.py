@@ -46,3 +46,42 @@ def test_nearest_neighbours_of_a_large_owner_use_the_coarse_pass(tmp_path, hashi
         approx = m.store.dense(f, q, 5)[0]
         assert [i for i, _ in approx] == [i for i, _ in exact]
         assert np.allclose([s for _, s in approx], [s for _, s in exact], atol=1e-6)
+
+
+def test_blas_and_einsum_routes_agree_and_candidate_ranking_holds_on_both(tmp_path, hashing, monkeypatch):
+    rng = np.random.default_rng(1)
+    matrix, vector = rng.standard_normal((300, 32)).astype(np.float32), rng.standard_normal(32).astype(np.float32)
+    results = {}
+    for route in (False, True):
+        monkeypatch.setattr(vecindex, "_BLAS_GEMV", route)
+        results[route] = vecindex.matvec(matrix, vector)
+    assert np.allclose(results[False], results[True], atol=1e-5)
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        fill(m)
+        small = Memory(tmp_path / "m.db", encoder=hashing,
+                       config=MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50)))
+        q = "How is Rex the beagle?"
+        exact = [h.memory.id for h in m.search(q, user_id="u", k=5)]
+        vecindex.use_blas_gemv(True)
+        try:
+            assert [h.memory.id for h in small.search(q, user_id="u", k=5)] == exact
+        finally:
+            vecindex.use_blas_gemv(False)
+        small.close()
+
+
+def test_the_coarse_pass_score_statistics_equal_the_sample_s(tmp_path, hashing):
+    """Mean and deviation of a query's cosines with the fixed sample, from the sample's moments."""
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        fill(m)
+        view = m.store.owner(Filters("default", "u"))
+        _, _, (mean, gram) = view.coarse()
+        coarse = view._owner._coarse
+        rng = np.random.default_rng(0)
+        sample = view.matrix[np.sort(rng.choice(view.n, size=min(view.n, vecindex.STATS_SAMPLE), replace=False))]
+        assert coarse is not None and len(sample) == view.n  # 400 rows: the sample is every row
+        q = hashing.encode(["the half marathon in May"])[0]
+        cos = sample @ q
+        mu = float(q @ mean)
+        sd = float(np.sqrt(q @ gram @ q - mu * mu))
+        assert abs(mu - cos.mean()) < 1e-5 and abs(sd - cos.std()) < 1e-4

@@ -24,7 +24,7 @@ from memlm.encoders.base import Encoder
 from memlm.recall.query import QueryPlan, fts_match, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
-from memlm.stores.vecindex import OwnerView, topk
+from memlm.stores.vecindex import OwnerView, matvec, topk
 from memlm.types import Hit
 
 Parts = dict[str, np.ndarray]
@@ -93,24 +93,27 @@ class Retriever:
     def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, ...]:
         """Large owners: the rows worth scoring are the coarse pass's best (cosine on the top
         principal directions), the lexical matches, and their session neighbours. Those get
-        exact cosines; z-statistics come from a fixed sample (dense) and exactly from the
+        exact cosines; z-statistics come from a fixed sample's moments (dense) and exactly from the
         sparse BM25 scores (lexical). Returns (rows, cos, base), cos and base of length n
         (rows outside the candidates: cos 0, base as for an average memory with no match)."""
         cfg = self.config
-        basis, projected, sample = view.coarse()
-        rough = np.einsum("ij,j->i", projected, qvec @ basis)  # (n,)
-        keep = lex > 0
+        basis, projected, (mean, gram) = view.coarse()
+        rough = matvec(projected, qvec @ basis)  # (n,)
+        matched = np.flatnonzero(lex)  # at most lexical_candidates rows
+        keep = np.zeros(view.n, dtype=bool)
         keep[_about_top(rough, cfg.dense_candidates)] = True
+        keep[matched] = True
         a = view.arrays()
         picked = np.flatnonzero(keep)
         for links in (a["prev"][picked], a["next"][picked]):
             keep[links[links >= 0]] = True
         rows = np.flatnonzero(keep)
-        exact = np.einsum("ij,j->i", view.matrix[rows], qvec)
-        ref = np.einsum("ij,j->i", sample, qvec)
-        mu, sd = float(ref.mean()), max(float(ref.std()), 1e-9)
-        lmu = float(lex.sum()) / view.n
-        lsd = max(float(np.sqrt(max((lex * lex).sum() / view.n - lmu * lmu, 0.0))), 1e-9)
+        exact = matvec(view.matrix[rows], qvec)
+        mu = float(qvec @ mean)  # the sample's cosine mean and deviation, from its moments
+        sd = max(float(np.sqrt(max(float(qvec @ (gram @ qvec)) - mu * mu, 0.0))), 1e-9)
+        hits = lex[matched]  # BM25 is 0 elsewhere: its moments come from the matches alone
+        lmu = float(hits.sum()) / view.n
+        lsd = max(float(np.sqrt(max(float(hits @ hits) / view.n - lmu * lmu, 0.0))), 1e-9)
         cos = np.zeros(view.n, dtype=np.float32)
         cos[rows] = exact
         base = np.full(view.n, cfg.lexical_weight * (0.0 - lmu) / lsd)

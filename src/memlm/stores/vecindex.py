@@ -40,6 +40,22 @@ COARSE_DIMS = 32  # dimensions of the coarse (PCA) projection large owners are p
 STATS_SAMPLE = 4096  # rows whose cosines estimate a large owner's score statistics
 
 
+_BLAS_GEMV = False  # matvec through BLAS (see use_blas_gemv) instead of numpy's einsum loop
+
+
+def use_blas_gemv(enabled: bool) -> None:
+    """Send matrix-vector products through BLAS. With BLAS pinned to one thread (`memlm serve`
+    pins it) that is 2-3x faster than einsum on the coarse pass's skinny matrices; with
+    OpenBLAS's default threads it is slower and burns CPU spinning, so einsum is the default."""
+    global _BLAS_GEMV
+    _BLAS_GEMV = enabled
+
+
+def matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """(n, d) @ (d,) -> (n,), by the faster route for this process (see use_blas_gemv)."""
+    return matrix @ vector if _BLAS_GEMV else np.einsum("ij,j->i", matrix, vector)
+
+
 class Coarse:
     """A large owner's rows projected on their top principal directions, append-only: a
     cheap first pass that picks which rows recall scores exactly (recall/search.py)."""
@@ -50,7 +66,11 @@ class Coarse:
         rows = matrix[sample]
         _, _, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
         self.basis = np.ascontiguousarray(vt[:COARSE_DIMS].T, dtype=np.float32)  # (dim, k)
-        self.sample = rows  # (s, dim): a fixed random sample of rows, for score statistics
+        # moments of a fixed random sample of rows: a query's cosines with the sample have mean
+        # q.mean and second moment q' gram q, so score statistics cost one (dim, dim) product
+        sample64 = rows.astype(np.float64)
+        self.mean = sample64.mean(axis=0).astype(np.float32)  # (dim,)
+        self.gram = ((sample64.T @ sample64) / len(rows)).astype(np.float32)  # (dim, dim)
         self.projected = np.zeros((0, self.basis.shape[1]), dtype=np.float32)  # (capacity, k)
         self.n = 0
         self.lock = threading.Lock()
@@ -88,13 +108,14 @@ class OwnerIndex:
         self._coarse: Coarse | None = None
         self._coarse_lock = threading.Lock()
 
-    def coarse(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(basis, projected first n rows, stats sample) for a view of n rows; fitted on first use."""
+    def coarse(self, n: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """(basis, projected first n rows, (sample mean, sample gram)) for a view of n rows;
+        fitted on first use."""
         with self._coarse_lock:
             if self._coarse is None:
                 self._coarse = Coarse(self._matrix, n)
             coarse = self._coarse
-        return coarse.basis, coarse.upto(self._matrix, n), coarse.sample
+        return coarse.basis, coarse.upto(self._matrix, n), (coarse.mean, coarse.gram)
 
     def append(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
@@ -161,8 +182,9 @@ class OwnerView:
     superseded: int = 0  # how many rows are superseded facts (hidden unless filters include them)
     _owner: OwnerIndex | None = field(default=None, repr=False)
 
-    def coarse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(basis (dim, k), this view's rows projected (n, k), a fixed sample of rows (s, dim))."""
+    def coarse(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """(basis (dim, k), this view's rows projected (n, k), (mean (dim,), gram (dim, dim)) of a
+        fixed sample of rows)."""
         if self._owner is None:
             raise RuntimeError("this view has no owner index")
         return self._owner.coarse(self.n)
@@ -220,9 +242,9 @@ class OwnerView:
                     else queries @ self.matrix.T)  # (q, n)
         else:  # the coarse pass picks the rows, scored exactly
             basis, projected, _ = self.coarse()
-            rough = (queries @ basis) @ projected.T  # (q, n)
+            rough = [matvec(projected, q @ basis) for q in queries]  # q x (n,)
             rows = [topk(r, max(COARSE_CANDIDATES, 4 * k)) for r in rough]
-            sims = [np.einsum("ij,j->i", self.matrix[r], q) for r, q in zip(rows, queries)]
+            sims = [matvec(self.matrix[r], q) for r, q in zip(rows, queries)]
         out = []
         for i, row in enumerate(sims):
             picked = None if rows is None else rows[i]
