@@ -8,6 +8,7 @@ embedding model. The lab (`memlm.nn`, `memlm.lab`) holds the neural memory mecha
 from memlm.config import GateConfig, MemoryConfig, RecallConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
+from memlm.llm import LLM, LLMError, Prompt, get_llm
 from memlm.types import Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.working import Context, WorkingMemory
 
@@ -18,11 +19,15 @@ __all__ = [
     "GateConfig",
     "HistoryEntry",
     "Hit",
+    "LLM",
+    "LLMError",
     "Memory",
     "MemoryConfig",
     "MemoryRecord",
+    "Prompt",
     "RecallConfig",
     "Scope",
     "WorkingMemory",
+    "get_llm",
 ]
 __version__ = "0.1.0"
