@@ -5,6 +5,7 @@ turns) and long-term memory (episodes, facts, summaries) in one SQLite file with
 embedding model. The lab (`memlm.nn`, `memlm.lab`) holds the neural memory mechanisms.
 """
 
+from memlm.classify import Classifier, Prediction
 from memlm.config import GateConfig, MemoryConfig, RecallConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
@@ -13,6 +14,7 @@ from memlm.types import Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.working import Context, WorkingMemory
 
 __all__ = [
+    "Classifier",
     "Context",
     "Encoder",
     "Event",
@@ -24,6 +26,7 @@ __all__ = [
     "Memory",
     "MemoryConfig",
     "MemoryRecord",
+    "Prediction",
     "Prompt",
     "RecallConfig",
     "Scope",

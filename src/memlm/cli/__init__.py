@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "sample": "memlm.cli.lab:sample",
     "eval": "memlm.cli.lab:eval_",
     "lab": "memlm.cli.lab:lab",
+    "classify": "memlm.cli.classifier:classify",
 }
 
 

@@ -101,7 +101,13 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, task: Any, split: str = "val", iters: int = 20,
              batch_size: int = 32, seed: int = 0) -> dict[str, Any]:
-    """Mean loss, accuracy over scored positions and example count on `iters` batches."""
+    """Mean loss, accuracy over scored positions and example count on `iters` batches.
+
+    A task with its own ``evaluate(model, split)`` (e.g. text classification, scored on the
+    whole split) is evaluated by it; its dict may carry a ``score`` used to pick the best weights.
+    """
+    if callable(getattr(task, "evaluate", None)):
+        return task.evaluate(model, split)
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(seed)
@@ -166,7 +172,8 @@ def _is_better(ev: dict[str, Any], best: dict[str, Any] | None, lm: bool) -> boo
         return True
     if lm:
         return ev["loss"] < best["loss"]
-    return (ev["accuracy"], -ev["loss"]) > (best["accuracy"], -best["loss"])
+    score = ev.get("score", ev["accuracy"])  # a task's own selection metric, else accuracy
+    return (score, -ev["loss"]) > (best.get("score", best["accuracy"]), -best["loss"])
 
 
 class _Tracker:

@@ -27,6 +27,7 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "transformer": ("memlm.nn.transformer", "TransformerConfig", "Transformer"),
     "memory_transformer": ("memlm.nn.memory_transformer", "MemoryTransformerConfig", "MemoryTransformer"),
     "dmn": ("memlm.nn.dmn", "DMNConfig", "DMN"),
+    "encoder_classifier": ("memlm.nn.encoder", "EncoderClassifierConfig", "EncoderClassifier"),
 }
 
 
