@@ -345,6 +345,34 @@ class Memory:
                              budget_tokens=budget_tokens, k=k, now=now)
 
 
+def reembed(path: str | Path, encoder: Encoder | str, *, batch_size: int = 256,
+            progress: bool = False) -> dict[str, Any]:
+    """Re-embed every memory of the store at `path` (all tenants) with `encoder` and make it the
+    store's recorded encoder: all or nothing (see `Store.reembed`). Stop other processes using the
+    store first; they would keep querying with the old encoder. Returns what changed."""
+    from memlm.encoders import get_encoder
+    from memlm.stores import normalize, open_store
+
+    target = normalize(path)
+    if isinstance(target, Path) and not target.is_file():
+        raise FileNotFoundError(f"no memory database at {target}")
+    enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
+    store = open_store(target)
+    try:
+        before = store.encoder_info()
+        with tqdm(desc="re-embedding", unit="mem", disable=not progress) as bar:
+            def advance(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            n = store.reembed(enc.name, enc.dim, lambda recs: enc.encode(
+                [memory_text(r.text, r.role, r.metadata) for r in recs]), batch_size=batch_size, progress=advance)
+    finally:
+        store.close()
+    return {"reembedded": n, "encoder": enc.name, "dim": enc.dim,
+            "previous_encoder": before[0] if before else None, "previous_dim": before[1] if before else None}
+
+
 def _check_sources(source_ids: Sequence[str] | None) -> list[str]:
     if source_ids is None:
         return []
@@ -362,4 +390,4 @@ def _pending_neighbours(draft: Draft, vector: np.ndarray, pending: list[MemoryRe
     return [(rec, float(s)) for rec, s in zip(pending, sims) if rec.kind == draft.kind]
 
 
-__all__ = ["Memory", "KINDS"]
+__all__ = ["Memory", "KINDS", "reembed"]

@@ -96,3 +96,60 @@ def test_encoder_mismatch_is_a_clear_error(run, monkeypatch):
     monkeypatch.setenv("MEMLM_ENCODER", "hashing:64")
     result = run("memory", "search", "x", "--user", "u", ok=False)
     assert result.exit_code == 1 and "built with encoder" in result.output
+
+
+def _snapshot(run):
+    listed = json.loads(run("memory", "list", "--user", "u").output)
+    return [(m["id"], m["text"], m["kind"]) for m in listed], {
+        m["id"]: json.loads(run("memory", "history", m["id"]).output) for m in listed}
+
+
+def _other_tenant(tmp_path, encoder):
+    from memlm import Memory
+    from memlm.config import MemoryConfig
+
+    return Memory(tmp_path / "cli.db", encoder=encoder, config=MemoryConfig(tenant="other"))
+
+
+def test_reembed_switches_the_database_to_the_new_encoder(run, monkeypatch, tmp_path):
+    run("memory", "add", "I grow tomatoes on my balcony", "--user", "u")
+    run("memory", "add", "my cat is called Miso", "--role", "user", "--user", "u", "--session", "s1")
+    with _other_tenant(tmp_path, "hashing") as other:
+        other.add("a note for another tenant", user_id="u")
+    before = _snapshot(run)
+    result = run("memory", "reembed", "--encoder", "hashing:384", "--batch", "1")
+    out = json.loads(result.stdout)
+    assert out == {"reembedded": 3, "encoder": "hashing-v1-384", "dim": 384,
+                   "previous_encoder": "hashing-v1-256", "previous_dim": 256}
+    refused = run("memory", "search", "cat", "--user", "u", ok=False)  # still MEMLM_ENCODER=hashing (256)
+    lines = [line for line in refused.output.splitlines() if line.strip()]
+    assert refused.exit_code == 1 and len(lines) == 1 and "built with encoder 'hashing-v1-384'" in lines[0]
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing:384")
+    hits = json.loads(run("memory", "search", "tomatoes balcony", "--user", "u", "-k", "1").output)
+    assert hits[0]["memory"]["text"] == "I grow tomatoes on my balcony"
+    assert _snapshot(run) == before
+    with _other_tenant(tmp_path, "hashing:384") as other:  # every tenant was re-embedded
+        assert other.search("note for another tenant", user_id="u")[0].memory.text == "a note for another tenant"
+
+
+def test_reembed_errors(run, tmp_path):
+    missing = run("memory", "reembed", "--db", str(tmp_path / "nope.db"), "--encoder", "hashing", ok=False)
+    assert missing.exit_code == 1 and "no memory database" in missing.output
+    run("memory", "add", "x", "--user", "u")
+    bad = run("memory", "reembed", "--encoder", "bert", ok=False)
+    assert bad.exit_code == 1 and bad.output.startswith("Error:") and "unknown encoder spec" in bad.output
+    assert run("memory", "reembed", ok=False).exit_code == 2  # --encoder is required
+    assert run("memory", "reembed", "--encoder", "hashing:384", "--batch", "0", ok=False).exit_code == 1
+    assert run("memory", "search", "x", "--user", "u").exit_code == 0  # unchanged: still the hashing encoder
+
+
+@pytest.mark.slow
+def test_reembed_onto_minilm_makes_search_semantic(run, monkeypatch, minilm):
+    for text in ("I adopted a golden retriever puppy last week", "my sister works as a nurse in Chicago",
+                 "we are repainting the kitchen blue"):
+        run("memory", "add", text, "--user", "u")
+    out = json.loads(run("memory", "reembed", "--encoder", "minilm").stdout)
+    assert out["reembedded"] == 3 and out["encoder"] == minilm.name
+    monkeypatch.setenv("MEMLM_ENCODER", "minilm")
+    hits = json.loads(run("memory", "search", "what kind of dog do I own?", "--user", "u", "-k", "3").output)
+    assert hits[0]["memory"]["text"] == "I adopted a golden retriever puppy last week"

@@ -66,3 +66,50 @@ def test_unknown_specs(spec: str) -> None:
 def test_bad_backend_argument() -> None:
     with pytest.raises(ValueError, match="backend"):
         MiniLMEncoder("tensorrt")
+
+
+def _fake_model(folder, weights: bytes = b"fine-tuned weights", hidden: int = 384):
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(weights)
+    (folder / "config.json").write_text(f'{{"hidden_size": {hidden}}}')
+    return folder
+
+
+def test_model_folder_specs_get_their_own_space(tmp_path) -> None:
+    import hashlib
+
+    folder = _fake_model(tmp_path / "My-Model")  # the folder keeps its case
+    digest = hashlib.sha256(b"fine-tuned weights").hexdigest()[:12]
+    enc = get_encoder(f"MiniLM:ONNX@{folder}")
+    assert isinstance(enc, MiniLMEncoder) and enc.requested_backend == "onnx" and enc.model_dir == folder
+    assert enc.name == f"all-MiniLM-L6-v2-ft-{digest}" and enc.backend is None  # lazy: nothing loaded
+    assert get_encoder(f"minilm:int8@{folder}").name == f"all-MiniLM-L6-v2-ft-{digest}-int8"
+    assert get_encoder(f"minilm:torch@{folder}").name == enc.name
+    other = _fake_model(tmp_path / "other", b"other weights", hidden=256)
+    assert get_encoder(f"minilm@{other}").name != enc.name and get_encoder(f"minilm@{other}").dim == 256
+
+
+def test_packaged_folder_keeps_the_base_name() -> None:
+    from memlm.encoders.minilm import default_model_dir
+
+    assert get_encoder(f"minilm:torch@{default_model_dir()}").name == "all-MiniLM-L6-v2"
+    assert get_encoder(f"minilm:int8@{default_model_dir()}").name == "all-MiniLM-L6-v2-int8"
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("minilm@", "give a model folder"),
+    ("minilm@  ", "give a model folder"),
+    ("hashing@{tmp}", "only MiniLM specs"),
+    ("minilm@{tmp}/missing", "does not exist"),
+    ("minilm@{tmp}", "no model weights"),
+    ("minilm:gpu@{tmp}", "unknown MiniLM backend"),
+])
+def test_bad_model_folder_specs(tmp_path, spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        get_encoder(spec.format(tmp=tmp_path))
+
+
+def test_model_folder_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _fake_model(tmp_path / "m")
+    monkeypatch.setenv("MEMLM_ENCODER", f"minilm:torch@{folder}")
+    assert get_encoder(None).name.startswith("all-MiniLM-L6-v2-ft-")

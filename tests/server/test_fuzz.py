@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from memlm.server.app import create_app
 
@@ -51,5 +53,24 @@ def auth_headers():
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_makes_a_server_error(case, auth_headers):
-    response = case.call_and_validate(headers=auth_headers)
+    excluded = [] if _negative_on_the_wire(case) else [negative_data_rejection]
+    response = case.call_and_validate(headers=auth_headers, excluded_checks=excluded)
     assert response.status_code < 500, response.text
+
+
+def _negative_on_the_wire(case) -> bool:
+    """Whether the request really is invalid as sent: the test replaces the headers (a removed
+    Authorization comes back), and a one-item array in a query parameter is the same text on
+    the wire as a plain string (`?user_id=false`), which schemathesis still counts as negative."""
+    meta = case.meta
+    if meta is None:
+        return True
+    for location, info in meta.components.items():
+        if not info.mode.is_negative or location == ParameterLocation.HEADER:
+            continue
+        if location == ParameterLocation.QUERY:
+            raw = meta.raw_containers.get(location) or {}
+            if any(isinstance(v, list) and len(v) == 1 for v in raw.values()):
+                continue  # (another value may be invalid too: other examples cover that)
+        return True
+    return False

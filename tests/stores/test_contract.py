@@ -184,3 +184,96 @@ def test_supersede_hides_a_fact_but_keeps_its_row_and_history(store):
     kept = store.get("default", old.id)
     assert kept.text == "lives in Paris" and kept.valid_to == when
     assert [h.event for h in store.history("default", old.id)] == ["ADD", "SUPERSEDE"]
+
+
+def _reembedded(dim: int, fail_after: int | None = None):
+    """An embed function: each memory's vector is a basis vector chosen by its text's length;
+    it raises once `fail_after` memories have been embedded (a crash halfway)."""
+    seen = []
+
+    def embed(records):
+        if fail_after is not None and len(seen) >= fail_after:
+            raise RuntimeError("encoder crashed halfway")
+        seen.extend(r.id for r in records)
+        out = np.zeros((len(records), dim), dtype=np.float32)
+        for i, r in enumerate(records):
+            out[i, len(r.text) % dim] = 1.0
+        return out
+
+    return embed, seen
+
+
+def test_reembed_replaces_every_vector_and_switches_the_encoder(store):
+    rows = [rec("aa"), rec("bbbbb", tenant="B"), rec("ccc", kind="fact")]
+    store.insert(rows, np.stack([vec(0), vec(1), vec(2)]))
+    store.supersede("default", rows[2].id, T0, None)
+    before = {r.id: store.history(r.tenant, r.id) for r in rows}
+    store.dense(Filters("default", "u1"), vec(0)[None], 5)  # fill the owner cache with the old vectors
+    embed, seen = _reembedded(16)
+    progress = []
+    assert store.reembed("new-encoder", 16, embed, batch_size=2, progress=lambda d, t: progress.append((d, t))) == 3
+    assert sorted(seen) == sorted(r.id for r in rows) and progress == [(2, 3), (3, 3)]
+    assert store.encoder_info() == ("new-encoder", 16)
+    store.check_encoder("new-encoder", 16)
+    with pytest.raises(ValueError, match="built with encoder 'new-encoder'"):
+        store.check_encoder("test-encoder", DIM)
+    np.testing.assert_array_equal(store.vectors("B", [rows[1].id])[0], np.eye(16, dtype=np.float32)[5])
+    q = np.eye(16, dtype=np.float32)[2]
+    assert [m for m, _ in store.dense(Filters("default", "u1"), q[None], 5)[0]] == [rows[0].id]
+    everything = Filters("default", "u1", include_superseded=True)
+    assert store.dense(everything, np.eye(16, dtype=np.float32)[3][None], 1)[0][0][0] == rows[2].id
+    assert {r.id: store.history(r.tenant, r.id) for r in rows} == before
+    assert store.get("default", rows[0].id).text == "aa"
+    assert [m for m, _ in store.lexical(Filters("B", "u1"), '"bbbbb"', 5)] == [rows[1].id]
+
+
+def test_reembed_is_all_or_nothing(store):
+    rows = [rec(f"memory {i}") for i in range(5)]
+    store.insert(rows, np.stack([vec(i) for i in range(5)]))
+    embed, _ = _reembedded(16, fail_after=2)
+    with pytest.raises(RuntimeError, match="crashed halfway"):
+        store.reembed("new-encoder", 16, embed, batch_size=2)
+    assert store.encoder_info() == ("test-encoder", DIM)
+    store.check_encoder("test-encoder", DIM)
+    np.testing.assert_array_equal(store.vectors("default", [r.id for r in rows]), np.stack([vec(i) for i in range(5)]))
+    assert [m for m, _ in store.dense(Filters("default", "u1"), vec(3)[None], 1)[0]] == [rows[3].id]
+    store.insert([rec("still writable")], vec(6)[None])
+
+
+def test_reembed_refuses_vectors_of_the_wrong_shape(store):
+    store.insert([rec("one")], vec(0)[None])
+    with pytest.raises(ValueError, match="shape"):
+        store.reembed("new-encoder", 16, lambda records: np.zeros((len(records), 15), dtype=np.float32))
+    assert store.encoder_info() == ("test-encoder", DIM)
+
+
+_CRASH = """
+import os, sys
+import numpy as np
+from memlm.stores import open_store
+
+def embed(records):
+    if embed.calls:
+        os._exit(3)  # the process dies mid-transaction: no rollback, no cleanup
+    embed.calls += 1
+    return np.ones((len(records), 16), dtype=np.float32) / 4.0
+
+embed.calls = 0
+open_store(sys.argv[1]).reembed("new-encoder", 16, embed, batch_size=2)
+"""
+
+
+def test_reembed_killed_halfway_leaves_the_old_database(store):
+    import subprocess
+    import sys
+
+    rows = [rec(f"memory {i}") for i in range(5)]
+    store.insert(rows, np.stack([vec(i) for i in range(5)]))
+    target = str(getattr(store, "url", None) or store.path)
+    done = subprocess.run([sys.executable, "-c", _CRASH, target], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert store.encoder_info() == ("test-encoder", DIM)
+    np.testing.assert_array_equal(store.vectors("default", [r.id for r in rows]), np.stack([vec(i) for i in range(5)]))
+    later = rec("the write lock was released")
+    store.insert([later], vec(6)[None])
+    assert [m for m, _ in store.dense(Filters("default", "u1"), vec(6)[None], 1)[0]] == [later.id]

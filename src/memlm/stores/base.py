@@ -67,6 +67,19 @@ def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
 
 
 Scored = list[tuple[str, float]]  # (memory id, score in [0, 1]), best first
+# re-embedding: a batch of memories (any tenant) in, their (n, dim) float32 unit vectors out, in order
+Embed = Callable[[list[MemoryRecord]], np.ndarray]
+Progress = Callable[[int, int], None]  # (memories done, memories in all), after each batch
+
+
+def embedded(embed: Embed, records: list[MemoryRecord], dim: int) -> np.ndarray:
+    """embed(records) checked to be a finite (len(records), dim) float32 array (for `Store.reembed`)."""
+    vectors = np.asarray(embed(records), dtype=np.float32)
+    if vectors.shape != (len(records), dim):
+        raise ValueError(f"re-embedding returned an array of shape {vectors.shape}, expected ({len(records)}, {dim})")
+    if not np.isfinite(vectors).all():
+        raise ValueError("re-embedding returned non-finite values")
+    return vectors
 
 
 class StoreUnavailable(ConnectionError):
@@ -83,6 +96,19 @@ class Store(Protocol):
 
     def check_encoder(self, name: str, dim: int) -> None:
         """Record the encoder on first use; raise ValueError if the store was built with another."""
+        ...
+
+    def encoder_info(self) -> tuple[str, int] | None:
+        """The recorded encoder (name, dim), or None before the store's first use."""
+        ...
+
+    def reembed(self, name: str, dim: int, embed: Embed, *, batch_size: int = 256,
+                progress: Progress | None = None) -> int:
+        """Replace the vector of every memory of every tenant (superseded ones too) by
+        ``embed(batch of records)`` and record (name, dim) as the store's encoder, in ONE write
+        transaction: all of it, or on any error nothing (the old encoder and vectors stay).
+        Texts, ids, timestamps, history and the lexical index are untouched; in-memory vector
+        caches are dropped. Other writers wait meanwhile. Returns the number of memories."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:

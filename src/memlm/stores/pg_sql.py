@@ -31,6 +31,18 @@ INSERT_SQL = (
     f"VALUES ({', '.join(['%s'] * 16)}, to_tsvector('{TS_CONFIG}', %s), %s)"
 )
 
+# re-embedding (PostgresStore.reembed), inside one transaction: drop the HNSW index and the column's
+# dimension, rewrite every row's vector, then type the column with the new dimension and re-index
+REEMBED_BEGIN = ("DROP INDEX IF EXISTS memories_vector", "ALTER TABLE memories ALTER COLUMN vector TYPE vector")
+REEMBED_UPDATE = "UPDATE memories SET vector = %s WHERE tenant = %s AND id = %s"
+SET_ENCODER = ("INSERT INTO meta VALUES ('encoder', %s), ('dim', %s) "
+               "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+
+
+def reembed_end(dim: int) -> tuple[str, ...]:
+    return (f"ALTER TABLE memories ALTER COLUMN vector TYPE vector({int(dim)})",
+            "CREATE INDEX memories_vector ON memories USING hnsw (vector vector_cosine_ops)")
+
 
 # -- pgvector binary adapters ----------------------------------------------------
 class VectorDumper(Dumper):
@@ -50,6 +62,22 @@ class VectorBinaryLoader(Loader):
         return np.frombuffer(bytes(data), dtype=">f4", offset=4).astype(np.float32)
 
 
+class VectorRawLoader(Loader):
+    """pgvector binary as bytes, for many vectors converted at once by `vectors_from_raw`."""
+
+    format = Format.BINARY
+
+    def load(self, data: bytes) -> bytes:
+        return bytes(data)
+
+
+def vectors_from_raw(blobs: Sequence[bytes]) -> np.ndarray:
+    """(n, dim) float32 from n pgvector binary values in one conversion: each is a 4-byte
+    header (dim, unused) then big-endian float32s, so the header is one column to drop."""
+    flat = np.frombuffer(b"".join(blobs), dtype=">f4").reshape(len(blobs), -1)
+    return flat[:, 1:].astype(np.float32)
+
+
 class VectorTextLoader(Loader):
     format = Format.TEXT
 
@@ -66,6 +94,7 @@ def register_vector(conn: Connection) -> bool:
     conn.adapters.register_dumper(np.ndarray, dumper)
     conn.adapters.register_loader(info.oid, VectorBinaryLoader)
     conn.adapters.register_loader(info.oid, VectorTextLoader)
+    info.register(conn)  # by name too: cursors swap in VectorRawLoader for bulk reads
     return True
 
 

@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from memlm.stores import pg_sql as q
 from memlm.stores import redact
-from memlm.stores.base import Filters, Scored, StoreUnavailable, StoreWriteError
+from memlm.stores.base import Embed, Filters, Progress, Scored, StoreUnavailable, StoreWriteError, embedded
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache
 from memlm.text import norm_hash
@@ -158,6 +158,33 @@ class PostgresStore:
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self.sql("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')"))
         return (meta["encoder"], int(meta["dim"])) if meta else None
+
+    def reembed(self, name: str, dim: int, embed: Embed, *, batch_size: int = 256,
+                progress: Progress | None = None) -> int:
+        """New vectors for every memory and the new encoder in meta, in one transaction (Store.reembed):
+        the HNSW index is dropped, the column's dimension freed, rows rewritten, then the column typed
+        vector(dim) and the index rebuilt. The table is locked (ACCESS EXCLUSIVE) until it commits."""
+        done = 0
+        with self.transaction(), self._conn() as conn:
+            total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+            for statement in q.REEMBED_BEGIN:
+                conn.execute(statement)
+            with conn.cursor(name="memlm_reembed") as rows_cur:  # server-side: rows come batch by batch
+                rows_cur.execute(f"SELECT {q.COLUMNS} FROM memories ORDER BY rid")
+                while rows := rows_cur.fetchmany(max(1, batch_size)):
+                    records = [q.record(r) for r in rows]
+                    vectors = embedded(embed, records, dim)
+                    with conn.cursor() as cur:
+                        cur.executemany(q.REEMBED_UPDATE, [(v, r.tenant, r.id) for r, v in zip(records, vectors)])
+                    done += len(rows)
+                    if progress:
+                        progress(done, total)
+            for statement in q.reembed_end(dim):
+                conn.execute(statement)
+            conn.execute(q.SET_ENCODER, (name, str(dim)))
+            self._bump(conn)
+        self._cache = ViewCache(dim)  # every cached owner matrix holds old vectors (one atomic swap)
+        return done
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -359,10 +386,14 @@ class PostgresStore:
     def _vector_rows(self, conn: psycopg.Connection, filters: Filters, after: int) -> list[Row]:
         clause, params = q.where(Filters(*filters.owner_key(), include_superseded=True))
         with conn.cursor(binary=True) as cur:
+            cur.adapters.register_loader(conn.adapters.types["vector"].oid, q.VectorRawLoader)
             rows = cur.execute(f"SELECT rid, id, kind, session_id, role, extract(epoch FROM occurred_at)::float8, "
                                f"position('?' in text) > 0, valid_to IS NULL, vector FROM memories m "
                                f"WHERE {clause} AND rid > %s ORDER BY rid", (*params, after)).fetchall()
-        return rows
+        if not rows:
+            return []
+        matrix = q.vectors_from_raw([r[8] for r in rows])  # one conversion, not one per row
+        return [(*r[:8], v) for r, v in zip(rows, matrix)]
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         if not ids:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memlm.stores.base import Filters, Scored, StoreWriteError, where_clause
+from memlm.stores.base import Embed, Filters, Progress, Scored, StoreWriteError, embedded, where_clause
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text, norm_hash
@@ -39,8 +39,12 @@ class SQLiteStore:
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         self.busy_timeout_s = busy_timeout_s  # how long a writer waits for another's lock
         self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer connection: one write transaction at a time
         self._cache: ViewCache | None = None
+        self._view_lock = threading.Lock()  # the owner-view cache (never held across a commit)
+        self._local = threading.local()  # per thread: its read connection, whether it is writing
+        self._readers: list[sqlite3.Connection] = []  # every read connection, closed with the store
+        self._readers_lock = threading.Lock()  # guards _readers
 
     # -- connection and schema -------------------------------------------------
     @property
@@ -49,6 +53,25 @@ class SQLiteStore:
             if self._conn is None:
                 self._conn = self._open()
             return self._conn
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection for a read: the writer's inside this thread's write transaction (to
+        see its own changes), else this thread's own connection. WAL readers see the last
+        commit and never wait for a writer's commit (fsync) or see its uncommitted rows."""
+        if getattr(self._local, "writing", False):
+            return self.conn
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            if self._conn is None:
+                self.conn  # opens and migrates the file first
+            reader = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                                     check_same_thread=False)
+            reader.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+            with self._readers_lock:
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,10 +110,12 @@ class SQLiteStore:
         return {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
 
     def schema_versions(self) -> list[int]:
-        return [v for (v,) in self.conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+        return [v for (v,) in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
     def sql(self, statement: str, params: Sequence = ()) -> list[tuple]:
         """Run one statement (``?`` placeholders); its rows, if any. Backend-neutral, for small tables."""
+        if statement.lstrip()[:6].upper() == "SELECT":
+            return self._db.execute(statement, tuple(params)).fetchall()
         with self._lock:
             return self.conn.execute(statement, tuple(params)).fetchall()
 
@@ -108,8 +133,28 @@ class SQLiteStore:
             self._cache = ViewCache(dim)
 
     def encoder_info(self) -> tuple[str, int] | None:
-        meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
+        meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
         return (meta["encoder"], int(meta["dim"])) if meta else None
+
+    def reembed(self, name: str, dim: int, embed: Embed, *, batch_size: int = 256,
+                progress: Progress | None = None) -> int:
+        """New vectors for every memory and the new encoder in meta, in one transaction (Store.reembed)."""
+        done, after = 0, 0
+        with self.transaction():
+            total = self.conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+            while rows := self.conn.execute(f"SELECT rid, {COLUMNS} FROM memories WHERE rid > ? ORDER BY rid LIMIT ?",
+                                            (after, max(1, batch_size))).fetchall():
+                vectors = embedded(embed, [_record(r[1:]) for r in rows], dim)
+                self.conn.executemany("UPDATE memories SET vector=? WHERE rid=?",
+                                      [(_blob(v), r[0]) for r, v in zip(rows, vectors)])
+                after, done = rows[-1][0], done + len(rows)
+                if progress:
+                    progress(done, total)
+            self.conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                                  [("encoder", name), ("dim", str(dim))])
+            self._bump()
+        self._cache = ViewCache(dim)  # every cached owner matrix holds old vectors (one atomic swap)
+        return done
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -118,6 +163,7 @@ class SQLiteStore:
             if conn.in_transaction:  # nested: join the outer transaction
                 yield
                 return
+            self._local.writing = True
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield
@@ -128,6 +174,8 @@ class SQLiteStore:
                 if _write_fault(exc):
                     raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
                 raise
+            finally:
+                self._local.writing = False
 
     def optimize(self) -> None:
         """Merge the full-text index into one segment and refresh the planner's statistics. Each
@@ -147,6 +195,11 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._lock:
+            with self._readers_lock:
+                for reader in self._readers:
+                    reader.close()
+                self._readers.clear()
+            self._local = threading.local()  # threads open a new reader if the store is reused
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -247,12 +300,12 @@ class SQLiteStore:
         )
 
     def _rid(self, tenant: str, memory_id: str) -> int | None:
-        row = self.conn.execute("SELECT rid FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
+        row = self._db.execute("SELECT rid FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
         return row[0] if row else None
 
     # -- reads -----------------------------------------------------------------
     def get(self, tenant: str, memory_id: str) -> MemoryRecord | None:
-        row = self.conn.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
+        row = self._db.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
         return _record(row) if row else None
 
     def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]:
@@ -261,26 +314,26 @@ class SQLiteStore:
             part = list(ids[start : start + 500])
             # "+tenant": look rows up by the unique id index, then check the tenant
             sql = f"SELECT {COLUMNS} FROM memories WHERE id IN ({', '.join('?' * len(part))}) AND +tenant=?"
-            for row in self.conn.execute(sql, (*part, tenant)):
+            for row in self._db.execute(sql, (*part, tenant)):
                 out[row[0]] = _record(row)
         return out
 
     def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT ? OFFSET ?"
-        return [_record(r) for r in self.conn.execute(sql, (*params, limit, offset))]
+        return [_record(r) for r in self._db.execute(sql, (*params, limit, offset))]
 
     def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY rid DESC LIMIT ?"
-        return [_record(r) for r in self.conn.execute(sql, (*params, limit))][::-1]
+        return [_record(r) for r in self._db.execute(sql, (*params, limit))][::-1]
 
     def count(self, filters: Filters) -> int:
         where, params = _where(filters)
-        return self.conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
+        return self._db.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
 
     def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]:
-        rows = self.conn.execute(
+        rows = self._db.execute(
             "SELECT memory_id, event, old_text, new_text, at FROM history WHERE tenant=? AND memory_id=? ORDER BY hid",
             (tenant, memory_id),
         )
@@ -289,7 +342,7 @@ class SQLiteStore:
     def find_exact(self, filters: Filters, digest: str) -> list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE m.norm_hash=? AND {where}"
-        return [_record(r) for r in self.conn.execute(sql, (digest, *params))]
+        return [_record(r) for r in self._db.execute(sql, (digest, *params))]
 
     def lexical(self, filters: Filters, match: str, k: int) -> Scored:
         """BM25 over the owner's rows. When the owner holds most of the file, matching the
@@ -323,13 +376,13 @@ class SQLiteStore:
     def _bm25(self, view: OwnerView, query: str, limit: int | None) -> tuple[list[tuple[int, float]], bool]:
         """(view row, BM25) of the query's best matches in the view, and whether that is every match."""
         sql = "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts WHERE memories_fts MATCH ?"
-        rows = self.conn.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
+        rows = self._db.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
                                  (query, limit) if limit else (query,)).fetchall()
         found = [(i, s) for rid, s in rows if (i := view.row_of_rid(rid)) is not None]
         return found, limit is None or len(rows) < limit
 
     def _row_estimate(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
+        return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         return self.owner(filters).search(filters, np.atleast_2d(queries), k)
@@ -337,12 +390,12 @@ class SQLiteStore:
     def owner(self, filters: Filters) -> OwnerView:
         if self._cache is None:
             raise RuntimeError("check_encoder() must be called before searching")
-        with self._lock:
+        with self._view_lock:
             generation = self._generation()
             return self._cache.owner(filters.owner_key(), generation, lambda after: self._vector_rows(filters, after))
 
     def _generation(self) -> int:
-        row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
     def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
@@ -350,14 +403,14 @@ class SQLiteStore:
         where, params = _where(owner)
         sql = (f"SELECT rid, id, kind, session_id, role, occurred_at, instr(text, '?') > 0, valid_to IS NULL, vector "
                f"FROM memories m WHERE {where} AND rid > ? ORDER BY rid")
-        for rid, mid, kind, session, role, occurred, asks, current, blob in self.conn.execute(sql, (*params, after)):
+        for rid, mid, kind, session, role, occurred, asks, current, blob in self._db.execute(sql, (*params, after)):
             ts = _dt(occurred).timestamp() if occurred else None
             yield rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}
         for mid in ids:
-            row = self.conn.execute("SELECT vector FROM memories WHERE id=? AND +tenant=?", (mid, tenant)).fetchone()
+            row = self._db.execute("SELECT vector FROM memories WHERE id=? AND +tenant=?", (mid, tenant)).fetchone()
             if row is None:
                 raise KeyError(mid)
             found[mid] = np.frombuffer(row[0], dtype=np.float32)
@@ -369,12 +422,12 @@ class SQLiteStore:
             return []
         base = "SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' AND user_id IS ? AND agent_id IS ? AND rid {op} ? ORDER BY rid {order} LIMIT ?"
         key = (record.tenant, record.session_id, record.user_id, record.agent_id, rid)
-        prev = [_record(r) for r in self.conn.execute(base.format(op="<", order="DESC"), (*key, before))][::-1]
-        nxt = [_record(r) for r in self.conn.execute(base.format(op=">", order="ASC"), (*key, after))]
+        prev = [_record(r) for r in self._db.execute(base.format(op="<", order="DESC"), (*key, before))][::-1]
+        nxt = [_record(r) for r in self._db.execute(base.format(op=">", order="ASC"), (*key, after))]
         return prev + nxt
 
     def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
-        rows = self.conn.execute(f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)).fetchall()
+        rows = self._db.execute(f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)).fetchall()
         for row in rows:
             record = _record(row[:-1])
             yield record, np.frombuffer(row[-1], dtype=np.float32), self.history(tenant, record.id)
