@@ -34,7 +34,9 @@ def test_chunked_appends_equal_one_append_and_links_follow_sessions():
     for name in v1.columns:
         a, b = v1.columns[name], v2.columns[name]
         assert list(a) == list(b) if a.dtype == object else np.array_equal(a, b, equal_nan=True), name
-    assert whole.rows_by_rid == parts.rows_by_rid and whole.hwm == parts.hwm == 79
+    assert whole.index == parts.index and whole.hwm == parts.hwm == 79
+    assert list(v1.rows_of_rids(np.array([1, 2, 79, 81, 3]))) == [0, -1, 39, -1, 1]
+    assert list(v1.rows_of(["m0", "m39", "nope"])) == [0, 39, -1]
     c = v1.columns
     assert [int(x) for x in c["kind_codes"]] == [KIND_CODES.get(r[2], OTHER_KIND) for r in rows]
     assert v1.superseded == sum(not r[7] for r in rows)

@@ -358,28 +358,33 @@ class SQLiteStore:
         else:
             query = f"body : ({match})"
         mask = view.mask(filters)
-        found, complete = self._bm25(view, query, None if mask is not None else 2 * k)
-        if len(found) < k and not complete:  # other owners' rows crowded the limit out: take every match
-            found, _ = self._bm25(view, query, None)
-        if not found:
+        idx, scores, complete = self._bm25(view, query, None if mask is not None else 2 * k)
+        if len(idx) < k and not complete:  # other owners' rows crowded the limit out: take every match
+            idx, scores, _ = self._bm25(view, query, None)
+        if len(idx) == 0:
             return []
-        idx = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
-        scores = np.fromiter((s for _, s in found), dtype=np.float64, count=len(found))
         if mask is not None:
             scores = np.where(mask[idx], scores, -np.inf)
         order = topk(scores, k)
         if len(order) == 0:
             return []
         norm = np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
-        return [(view.ids[i], float(v)) for i, v in zip(idx[order], norm)]
+        ids = view.ids
+        return list(zip([ids[i] for i in idx[order].tolist()], norm.tolist()))
 
-    def _bm25(self, view: OwnerView, query: str, limit: int | None) -> tuple[list[tuple[int, float]], bool]:
-        """(view row, BM25) of the query's best matches in the view, and whether that is every match."""
+    def _bm25(self, view: OwnerView, query: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(view rows, BM25 scores) of the query's best matches in the view, and whether those
+        are every match."""
         sql = "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts WHERE memories_fts MATCH ?"
         rows = self._db.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
-                                 (query, limit) if limit else (query,)).fetchall()
-        found = [(i, s) for rid, s in rows if (i := view.row_of_rid(rid)) is not None]
-        return found, limit is None or len(rows) < limit
+                                (query, limit) if limit else (query,)).fetchall()
+        complete = limit is None or len(rows) < limit
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), complete
+        rids, scores = zip(*rows)
+        at = view.rows_of_rids(np.array(rids, dtype=np.int64))
+        keep = at >= 0  # rows of other owners, or written after this view was taken
+        return at[keep], np.array(scores, dtype=np.float64)[keep], complete
 
     def _row_estimate(self) -> int:
         return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,8 @@ from memlm.stores.base import Filters, Scored
 # (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector)
 Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray]
 COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
-           "roles": object, "kinds": object, "sessions": object, "kind_codes": np.int8}
+           "roles": object, "kinds": object, "sessions": object, "kind_codes": np.int8,
+           "rids": np.int64}  # rids: the store's row ids, ascending (rows are loaded in rowid order)
 KIND_CODES = {"episode": 0, "fact": 1, "summary": 2}  # kinds as small ints: masks by kind without string compares
 OTHER_KIND = 3  # code of any kind not listed above
 
@@ -99,7 +101,6 @@ class OwnerIndex:
         self.superseded = 0  # rows with a valid_to
         self.ids: list[str] = []
         self.index: dict[str, int] = {}  # id -> row
-        self.rows_by_rid: dict[int, int] = {}  # store rowid -> row
         self._last_in_session: dict[str, int] = {}
         self._speakers: set[str] = set()  # distinct speakers of episodes
         self._matrix = np.zeros((0, dim), dtype=np.float32)
@@ -133,10 +134,10 @@ class OwnerIndex:
         c["occurred"][start:stop] = [np.nan if o is None else o for o in occurred]
         c["asks"][start:stop], c["current"][start:stop] = asks, current
         c["prev"][start:stop] = c["next"][start:stop] = -1
+        c["rids"][start:stop] = rids
         self.superseded += len(rows) - sum(map(bool, current))
         self.ids.extend(mids)
         self.index.update(zip(mids, at))
-        self.rows_by_rid.update(zip(rids, at))
         self.hwm = max(self.hwm, max(rids))
         self._link_sessions(at, kinds, sessions, roles)
         self.n = stop
@@ -178,7 +179,7 @@ class OwnerIndex:
             n = self.n
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
-            self._view = OwnerView(n, self.ids, self.index, self.rows_by_rid, self._matrix[:n], cols,
+            self._view = OwnerView(n, self.ids, self.index, self._matrix[:n], cols,
                                    frozenset(self._speakers), self.superseded, self)
         return self._view
 
@@ -190,7 +191,6 @@ class OwnerView:
     n: int
     ids: list[str]  # shared, append-only: rows < n are this view's
     _index: dict[str, int]
-    _rows_by_rid: dict[int, int]
     matrix: np.ndarray  # (n, dim) float32 unit vectors
     columns: dict[str, np.ndarray]  # per-row arrays of length n (see COLUMNS)
     _speakers: frozenset[str] = field(default_factory=frozenset, repr=False)
@@ -208,9 +208,19 @@ class OwnerView:
         i = self._index.get(memory_id)
         return i if i is not None and i < self.n else None
 
-    def row_of_rid(self, rid: int) -> int | None:
-        i = self._rows_by_rid.get(rid)
-        return i if i is not None and i < self.n else None
+    def rows_of_rids(self, rids: np.ndarray) -> np.ndarray:
+        """This view's row of each store row id, -1 where it has none (a binary search: the
+        view's row ids ascend)."""
+        own = self.columns["rids"]
+        rows = np.searchsorted(own, rids)
+        found = rows < self.n
+        found[found] = own[rows[found]] == rids[found]
+        return np.where(found, rows, -1)
+
+    def rows_of(self, memory_ids: Sequence[str]) -> np.ndarray:
+        """This view's row of each memory id, -1 where it has none."""
+        rows = np.fromiter(map(self._index.get, memory_ids, repeat(-1)), dtype=np.int64, count=len(memory_ids))
+        return np.where(rows < self.n, rows, -1)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return self.columns
