@@ -161,6 +161,9 @@ def test_metrics_and_plot(tmp_path) -> None:
     assert m["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
     assert 0.5 < m["roc_auc"] <= 1.0
     assert classification_metrics([0, 0], probs[:2], ["n", "u", "p"])["roc_auc"] is None  # a class absent
+    # a file with no example of a class, all right: macro scores average the classes that occur
+    perfect = classification_metrics([1, 2, 2], probs[1:3].repeat([1, 2], axis=0), ["n", "u", "p"])
+    assert perfect["accuracy"] == 1.0 and perfect["macro_f1"] == 1.0 and perfect["per_class"]["n"]["support"] == 0
     png = plot_confusion(m["confusion_matrix"], ["n", "u", "p"], tmp_path / "cm.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 

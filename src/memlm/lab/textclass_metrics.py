@@ -24,7 +24,10 @@ def classification_metrics(y_true: Sequence[int], probs: np.ndarray, labels: Seq
     pred = np.asarray(probs).argmax(1)
     ids = list(range(len(labels)))
     p, r, f, support = precision_recall_fscore_support(y, pred, labels=ids, zero_division=0)
-    macro = precision_recall_fscore_support(y, pred, labels=ids, average="macro", zero_division=0)
+    # macro averages over the classes that occur (as truth or prediction): a file without any
+    # example of a class would otherwise count that class as an F1 of 0
+    seen = sorted(set(y.tolist()) | set(pred.tolist()))
+    macro = precision_recall_fscore_support(y, pred, labels=seen, average="macro", zero_division=0)
     per_class = {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
                  for i, name in enumerate(labels)}
     return {
