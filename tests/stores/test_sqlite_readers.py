@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from memlm import Memory
 from memlm.stores.base import Filters
 
@@ -69,3 +71,32 @@ def test_closing_the_store_closes_every_thread_s_reader(tmp_path, hashing):
             assert "closed" in str(exc)
         else:
             raise AssertionError("a reader connection was left open")
+
+
+def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, hashing, monkeypatch):
+    """Superseded facts are filtered out after ranking: when they crowd the first 2k matches
+    the store takes every match, and the top k of what passes is the same either way."""
+    from datetime import datetime, timezone
+
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        for i in range(40):
+            words = " ".join(f"w{i}x{j}" for j in range(i % 8 + 1))  # (apples, length) differ: no ties
+            m.add_many([[{"role": "user", "content": f"{'apple ' * (1 + i // 8)}{words}"}]], user_id="ana")
+        f = Filters("default", "ana")
+        before = m.store.lexical(f, '"apple"', 5)
+        assert len(before) == 5
+        now = datetime.now(timezone.utc)
+        for mid, _ in m.store.lexical(f, '"apple"', 8):  # hide 8 of the first 2k = 10 matches
+            m.store.supersede("default", mid, now, None)
+        view = m.store.owner(f)
+        idx, scores, _ = m.store._bm25(view, "body : (\"apple\")", None)
+        current = view.mask(f)[idx]
+        rows, best = idx[current], scores[current]
+        expected = [view.ids[i] for i in rows[np.lexsort((rows, -best))][:5]]  # ties: earlier rows first
+        limits, bm25 = [], m.store._bm25
+        monkeypatch.setattr(m.store, "_bm25", lambda v, q, limit: limits.append(limit) or bm25(v, q, limit))
+        after = m.store.lexical(f, '"apple"', 5)
+        assert [mid for mid, _ in after] == expected and limits == [10, None]  # 2 of 10 pass: every match
+        limits.clear()
+        assert len(m.store.lexical(f, '"apple"', 8)) == 8 and limits == [16]  # 8 of 16 pass: no second query
+        assert len(after) == 5 and not {mid for mid, _ in after} & {mid for mid, _ in before}

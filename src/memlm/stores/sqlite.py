@@ -358,9 +358,10 @@ class SQLiteStore:
         else:
             query = f"body : ({match})"
         mask = view.mask(filters)
-        idx, scores, complete = self._bm25(view, query, None if mask is not None else 2 * k)
-        if len(idx) < k and not complete:  # other owners' rows crowded the limit out: take every match
-            idx, scores, _ = self._bm25(view, query, None)
+        idx, scores, complete = self._bm25(view, query, 2 * k)
+        passing = len(idx) if mask is None else int(mask[idx].sum())
+        if passing < k and not complete:  # other owners' or filtered-out rows crowded the limit out
+            idx, scores, _ = self._bm25(view, query, None)  # take every match
         if len(idx) == 0:
             return []
         if mask is not None:
