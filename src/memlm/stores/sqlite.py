@@ -353,12 +353,13 @@ class SQLiteStore:
         view = self.owner(filters)
         if view.n == 0:
             return []
-        if view.n * 4 < self._row_estimate():
-            query = f"scope : {_owner_match(filters)} AND body : ({match})"
-        else:
-            query = f"body : ({match})"
+        total = self._row_estimate()
+        if view.n * 4 < total:
+            query, limit = f"scope : {_owner_match(filters)} AND body : ({match})", 2 * k
+        else:  # the owner's share of the file's rows: room for the others' matches, 2x at most
+            query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * total / view.n) + 10)
         mask = view.mask(filters)
-        idx, scores, complete = self._bm25(view, query, 2 * k)
+        idx, scores, complete = self._bm25(view, query, limit)
         passing = len(idx) if mask is None else int(mask[idx].sum())
         if passing < k and not complete:  # other owners' or filtered-out rows crowded the limit out
             idx, scores, _ = self._bm25(view, query, None)  # take every match
