@@ -66,6 +66,26 @@ def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
     return " AND ".join(clauses), params
 
 
+def record_values(r: MemoryRecord, when: Callable[[datetime | None], Any], dump: Callable[[Any], Any]) -> tuple:
+    """The record as its 15 column values (id .. superseded_by, the backends' COLUMNS order);
+    `when` converts datetimes and `dump` the JSON fields for the driver."""
+    return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, when(r.created_at),
+            when(r.updated_at), when(r.occurred_at), dump(r.metadata), dump(r.source_ids), when(r.valid_to),
+            r.superseded_by)
+
+
+def record_from(values: Sequence, when: Callable[[Any], datetime | None], load: Callable[[Any], Any]) -> MemoryRecord:
+    """The record from its 15 column values (the inverse of record_values)."""
+    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources, valid_to,
+     superseded_by) = values
+    return MemoryRecord(
+        id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
+        created_at=when(created), updated_at=when(updated), occurred_at=when(occurred),
+        metadata=load(meta), source_ids=load(sources), tenant=tenant, valid_to=when(valid_to),
+        superseded_by=superseded_by,
+    )
+
+
 Scored = list[tuple[str, float]]  # (memory id, score in [0, 1]), best first
 # re-embedding: a batch of memories (any tenant) in, their (n, dim) float32 unit vectors out, in order
 Embed = Callable[[list[MemoryRecord]], np.ndarray]

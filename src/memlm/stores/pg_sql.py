@@ -8,6 +8,7 @@ import re
 import struct
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 from psycopg import Connection
@@ -16,7 +17,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.json import Jsonb
 
-from memlm.stores.base import Filters, where_clause
+from memlm.stores.base import Filters, record_from, record_values, where_clause
 from memlm.text import memory_text
 from memlm.types import MemoryRecord
 
@@ -121,21 +122,16 @@ def tsquery(match: str) -> tuple[str, list[str]]:
 # -- rows and records --------------------------------------------------------------
 def row(r: MemoryRecord) -> tuple:
     """The record as the first 15 INSERT parameters (COLUMNS order)."""
-    return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, utc(r.created_at),
-            utc(r.updated_at), utc(r.occurred_at), Jsonb(r.metadata), Jsonb(r.source_ids), utc(r.valid_to),
-            r.superseded_by)
+    return record_values(r, utc, Jsonb)
 
 
 def record(values: Sequence) -> MemoryRecord:
-    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources, valid_to,
-     superseded_by) = values
-    return MemoryRecord(
-        id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
-        created_at=utc(created), updated_at=utc(updated), occurred_at=utc(occurred),
-        metadata=meta if isinstance(meta, dict) else json.loads(meta),
-        source_ids=sources if isinstance(sources, list) else json.loads(sources), tenant=tenant,
-        valid_to=utc(valid_to), superseded_by=superseded_by,
-    )
+    return record_from(values, utc, _json)
+
+
+def _json(value: Any) -> Any:
+    """jsonb arrives parsed; text (a cast, another driver) is parsed here."""
+    return value if isinstance(value, (dict, list)) else json.loads(value)
 
 
 def index_text(r: MemoryRecord) -> str:

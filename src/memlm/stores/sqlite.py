@@ -18,7 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from memlm.stores.base import Embed, Filters, Progress, Scored, StoreWriteError, embedded, where_clause
+from memlm.stores.base import (
+    Embed,
+    Filters,
+    Progress,
+    Scored,
+    StoreWriteError,
+    embedded,
+    record_from,
+    record_values,
+    where_clause,
+)
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text, norm_hash
@@ -469,20 +479,11 @@ def _where(filters: Filters) -> tuple[str, list]:
 
 
 def _row(r: MemoryRecord) -> tuple:
-    return (r.id, r.tenant, r.user_id, r.agent_id, r.session_id, r.kind, r.role, r.text, _ts(r.created_at),
-            _ts(r.updated_at), _ts(r.occurred_at), json.dumps(r.metadata), json.dumps(r.source_ids), _ts(r.valid_to),
-            r.superseded_by)
+    return record_values(r, _ts, json.dumps)
 
 
 def _record(row: Sequence) -> MemoryRecord:
-    (mid, tenant, user, agent, session, kind, role, text, created, updated, occurred, meta, sources, valid_to,
-     superseded_by) = row
-    return MemoryRecord(
-        id=mid, kind=kind, text=text, user_id=user, agent_id=agent, session_id=session, role=role,
-        created_at=_dt(created), updated_at=_dt(updated), occurred_at=_dt(occurred),
-        metadata=json.loads(meta), source_ids=json.loads(sources), tenant=tenant, valid_to=_dt(valid_to),
-        superseded_by=superseded_by,
-    )
+    return record_from(row, _dt, json.loads)
 
 
 def _blob(vector: np.ndarray) -> bytes:
