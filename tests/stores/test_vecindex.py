@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from memlm.stores.vecindex import KIND_CODES, OTHER_KIND, OwnerIndex
+from memlm.stores.base import Filters
+from memlm.stores.vecindex import OwnerIndex
 
 
 def _rows(n: int, seed: int = 0) -> list[tuple]:
@@ -38,7 +39,9 @@ def test_chunked_appends_equal_one_append_and_links_follow_sessions():
     assert list(v1.rows_of_rids(np.array([1, 2, 79, 81, 3]))) == [0, -1, 39, -1, 1]
     assert list(v1.rows_of(["m0", "m39", "nope"])) == [0, 39, -1]
     c = v1.columns
-    assert [int(x) for x in c["kind_codes"]] == [KIND_CODES.get(r[2], OTHER_KIND) for r in rows]
+    for kinds in (("episode",), ("fact", "note"), ("summary",), ("nothing",)):  # masks by kind, by their codes
+        assert list(v1.mask(Filters("t", kinds=kinds, include_superseded=True))) == [r[2] in kinds for r in rows]
+    assert len({int(x) for x in c["kinds"]}) == len({r[2] for r in rows}) == 4
     assert v1.superseded == sum(not r[7] for r in rows)
     assert v1.speakers() == {r[4] for r in rows if r[2] == "episode" and r[4]} == {"Ana", "Ben"}
     for session in ("s1", "s2"):

@@ -30,10 +30,11 @@ from memlm.stores.base import Filters, Scored
 # (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector)
 Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray]
 COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
-           "roles": object, "kinds": object, "sessions": object, "kind_codes": np.int8,
-           "rids": np.int64}  # rids: the store's row ids, ascending (rows are loaded in rowid order)
-KIND_CODES = {"episode": 0, "fact": 1, "summary": 2}  # kinds as small ints: masks by kind without string compares
-OTHER_KIND = 3  # code of any kind not listed above
+           "roles": object, "kinds": np.int16, "sessions": object,
+           "rids": np.int64}
+# kinds: a code per kind, numbered as the owner's rows bring them (OwnerIndex.kind_codes), so a
+# mask by kind compares small ints, not strings; rids: the store's row ids, ascending (rows are
+# loaded in rowid order)
 
 
 EXACT_SCAN_MAX = 20_000  # owners up to this size are scanned exhaustively; larger ones via the coarse pass
@@ -103,6 +104,7 @@ class OwnerIndex:
         self.index: dict[str, int] = {}  # id -> row
         self._last_in_session: dict[str, int] = {}
         self._speakers: set[str] = set()  # distinct speakers of episodes
+        self.kind_codes: dict[str, int] = {}  # kind -> its code in the "kinds" column (append-only)
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._cols = {name: np.zeros(0, dtype=dtype) for name, dtype in COLUMNS.items()}
         self._view: OwnerView | None = None
@@ -129,8 +131,9 @@ class OwnerIndex:
         rids, mids, kinds, sessions, roles, occurred, asks, current, vectors = zip(*rows)
         self._matrix[start:stop] = np.stack(vectors)
         c, at = self._cols, range(start, stop)
-        c["kinds"][start:stop], c["sessions"][start:stop], c["roles"][start:stop] = kinds, sessions, roles
-        c["kind_codes"][start:stop] = [KIND_CODES.get(k, OTHER_KIND) for k in kinds]
+        codes = self.kind_codes
+        c["kinds"][start:stop] = [codes.setdefault(k, len(codes)) for k in kinds]
+        c["sessions"][start:stop], c["roles"][start:stop] = sessions, roles
         c["occurred"][start:stop] = [np.nan if o is None else o for o in occurred]
         c["asks"][start:stop], c["current"][start:stop] = asks, current
         c["prev"][start:stop] = c["next"][start:stop] = -1
@@ -180,7 +183,7 @@ class OwnerIndex:
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
             self._view = OwnerView(n, self.ids, self.index, self._matrix[:n], cols,
-                                   frozenset(self._speakers), self.superseded, self)
+                                   frozenset(self._speakers), self.superseded, self, self.kind_codes)
         return self._view
 
 
@@ -196,6 +199,7 @@ class OwnerView:
     _speakers: frozenset[str] = field(default_factory=frozenset, repr=False)
     superseded: int = 0  # how many rows are superseded facts (hidden unless filters include them)
     _owner: OwnerIndex | None = field(default=None, repr=False)
+    _kind_codes: dict[str, int] = field(default_factory=dict, repr=False)  # shared, append-only
 
     def coarse(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """(basis (dim, k), this view's rows projected (n, k), (mean (dim,), gram (dim, dim)) of a
@@ -239,10 +243,7 @@ class OwnerView:
             m = c["sessions"] == filters.session_id
             mask = m if mask is None else mask & m
         if filters.kinds is not None:
-            if all(k in KIND_CODES for k in filters.kinds):
-                m = np.isin(c["kind_codes"], [KIND_CODES[k] for k in filters.kinds])
-            else:
-                m = np.isin(c["kinds"], list(filters.kinds))
+            m = np.isin(c["kinds"], [self._kind_codes[k] for k in filters.kinds if k in self._kind_codes])
             mask = m if mask is None else mask & m
         if filters.since is not None or filters.until is not None:
             occ = c["occurred"]
