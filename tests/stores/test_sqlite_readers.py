@@ -74,11 +74,15 @@ def test_closing_the_store_closes_every_thread_s_reader(tmp_path, hashing):
 
 
 def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, hashing, monkeypatch):
-    """Superseded facts are filtered out after ranking: when they crowd the first 2k matches
-    the store takes every match, and the top k of what passes is the same either way."""
+    """A small owner's matches come from FTS5's ranking, 2k at a time. Superseded facts are
+    filtered out after ranking: when they crowd the first 2k matches the store takes every
+    match, and the top k of what passes is the same either way."""
     from datetime import datetime, timezone
 
+    from memlm.stores import sqlite as sqlite_store
+
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        m.add_many([[{"role": "user", "content": f"bob's note {i}"}] for i in range(130)], user_id="bob")
         for i in range(40):
             words = " ".join(f"w{i}x{j}" for j in range(i % 8 + 1))  # (apples, length) differ: no ties
             m.add_many([[{"role": "user", "content": f"{'apple ' * (1 + i // 8)}{words}"}]], user_id="ana")
@@ -89,12 +93,13 @@ def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, h
         for mid, _ in m.store.lexical(f, '"apple"', 8):  # hide 8 of the first 2k = 10 matches
             m.store.supersede("default", mid, now, None)
         view = m.store.owner(f)
-        idx, scores, _ = m.store._bm25(view, "body : (\"apple\")", None)
+        query = f'scope : {sqlite_store._owner_match(f)} AND body : ("apple")'
+        (idx, scores), _ = sqlite_store.fts_bm25(m.store._db, view, query, None)
         current = view.mask(f)[idx]
         rows, best = idx[current], scores[current]
         expected = [view.ids[i] for i in rows[np.lexsort((rows, -best))][:5]]  # ties: earlier rows first
-        limits, bm25 = [], m.store._bm25
-        monkeypatch.setattr(m.store, "_bm25", lambda v, q, limit: limits.append(limit) or bm25(v, q, limit))
+        limits, bm25 = [], sqlite_store.fts_bm25
+        monkeypatch.setattr(sqlite_store, "fts_bm25", lambda c, v, q, limit: limits.append(limit) or bm25(c, v, q, limit))
         after = m.store.lexical(f, '"apple"', 5)
         assert [mid for mid, _ in after] == expected and limits == [10, None]  # 2 of 10 pass: every match
         limits.clear()

@@ -83,12 +83,10 @@ class Retriever:
         """(n,) BM25 scores in [0, 1] of the owner's rows (0: no match)."""
         lex = np.zeros(view.n)
         match = fts_match(terms)
-        found = self.store.lexical(Filters(*filters.owner_key()), match, self.config.lexical_candidates) if match else []
-        if found:
-            ids, scores = zip(*found)
-            rows = view.rows_of(ids)
-            keep = rows >= 0  # else written after this view was taken
-            lex[rows[keep]] = np.array(scores)[keep]
+        if match:
+            rows, scores = self.store.lexical_rows(view, Filters(*filters.owner_key()), match,
+                                                   self.config.lexical_candidates)
+            lex[rows] = scores
         return lex
 
     def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, ...]:

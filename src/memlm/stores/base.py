@@ -92,6 +92,12 @@ Embed = Callable[[list[MemoryRecord]], np.ndarray]
 Progress = Callable[[int, int], None]  # (memories done, memories in all), after each batch
 
 
+def scored_ids(view: OwnerView, rows: np.ndarray, scores: np.ndarray) -> Scored:
+    """Rows of an owner view with their scores as (memory id, score) pairs."""
+    ids = view.ids
+    return list(zip([ids[i] for i in rows.tolist()], scores.tolist()))
+
+
 def embedded(embed: Embed, records: list[MemoryRecord], dim: int) -> np.ndarray:
     """embed(records) checked to be a finite (len(records), dim) float32 array (for `Store.reembed`)."""
     vectors = np.asarray(embed(records), dtype=np.float32)
@@ -171,7 +177,12 @@ class Store(Protocol):
         ...
 
     def lexical(self, filters: Filters, match: str, k: int) -> Scored:
-        """Full-text search with an FTS5-syntax query over the memories in scope."""
+        """Full-text search with an FTS5-syntax query over the memories in scope: the best k."""
+        ...
+
+    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """`lexical` for recall: the best k matches as rows of `view` (a snapshot from
+        `owner(filters)`; matches it lacks are left out) and their scores, best first."""
         ...
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:

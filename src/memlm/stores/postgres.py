@@ -358,6 +358,15 @@ class PostgresStore:
         best = max(float(rows[0][1]), 1e-12)
         return [(mid, float(min(1.0, max(0.0, s / best)))) for mid, s in rows]
 
+    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        found = self.lexical(filters, match, k)
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        ids, scores = zip(*found)
+        rows = view.rows_of(ids)
+        keep = rows >= 0  # written after the view was taken
+        return rows[keep], np.array(scores)[keep]
+
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         """Nearest rows by cosine distance (<=>): the HNSW index when the scope is large,
         the owner's index rows otherwise (the planner chooses)."""
@@ -393,7 +402,7 @@ class PostgresStore:
         if not rows:
             return []
         matrix = q.vectors_from_raw([r[8] for r in rows])  # one conversion, not one per row
-        return [(*r[:8], v) for r, v in zip(rows, matrix)]
+        return [(*r[:8], v, 0) for r, v in zip(rows, matrix)]  # 0: ts_rank needs no row lengths
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         if not ids:

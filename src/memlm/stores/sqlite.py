@@ -27,9 +27,11 @@ from memlm.stores.base import (
     embedded,
     record_from,
     record_values,
+    scored_ids,
     where_clause,
 )
 from memlm.stores.migrate import migrations
+from memlm.stores.sqlite_lexical import Lexicon, fts_bm25, or_terms, row_tokens
 from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
 from memlm.text import memory_text, norm_hash
 from memlm.types import HistoryEntry, MemoryRecord
@@ -55,6 +57,7 @@ class SQLiteStore:
         self._local = threading.local()  # per thread: its read connection, whether it is writing
         self._readers: list[sqlite3.Connection] = []  # every read connection, closed with the store
         self._readers_lock = threading.Lock()  # guards _readers
+        self._lexicon_of_file: Lexicon | None = None  # BM25 over FTS5's data (sqlite_lexical.py), on first use
 
     # -- connection and schema -------------------------------------------------
     @property
@@ -355,48 +358,42 @@ class SQLiteStore:
         return [_record(r) for r in self._db.execute(sql, (digest, *params))]
 
     def lexical(self, filters: Filters, match: str, k: int) -> Scored:
-        """BM25 over the owner's rows. When the owner holds most of the file, matching the
-        owner's token costs more than it saves, so the terms are matched alone and rows of
-        other owners are dropped before ranking; otherwise the owner token narrows the match.
-        The cost grows with the number of FTS5 segments, not with the file's rows: after
-        bulk loads, `bulk_load()` / `optimize()` merge them (0.7 ms at 1M rows, 10 ms unmerged)."""
         view = self.owner(filters)
+        return scored_ids(view, *self.lexical_rows(view, filters, match, k))
+
+    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 over the view's rows (sqlite_lexical.py). An owner holding most of the file: every
+        match scored in numpy from FTS5's data (a phrase: FTS5's bm25() over the terms alone, other
+        owners' rows dropped); a smaller owner: the owner's scope token narrows FTS5's MATCH."""
         if view.n == 0:
-            return []
-        total = self._row_estimate()
-        if view.n * 4 < total:
-            query, limit = f"scope : {_owner_match(filters)} AND body : ({match})", 2 * k
-        else:  # the owner's share of the file's rows: room for the others' matches, 2x at most
-            query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * total / view.n) + 10)
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        conn, total = self._db, self._row_estimate()
         mask = view.mask(filters)
-        idx, scores, complete = self._bm25(view, query, limit)
-        passing = len(idx) if mask is None else int(mask[idx].sum())
-        if passing < k and not complete:  # other owners' or filtered-out rows crowded the limit out
-            idx, scores, _ = self._bm25(view, query, None)  # take every match
-        if len(idx) == 0:
-            return []
+        found = None
+        large = view.n * 4 >= total
+        if large and (terms := or_terms(match)) is not None:
+            found = self._lexicon(conn).bm25(conn, view, terms)
+        if found is None:
+            if large:  # room for the other owners' matches, in proportion to their share, 2x at most
+                query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * total / view.n) + 10)
+            else:
+                query, limit = f"scope : {_owner_match(filters)} AND body : ({match})", 2 * k
+            found, complete = fts_bm25(conn, view, query, limit)
+            passing = len(found[0]) if mask is None else int(mask[found[0]].sum())
+            if passing < k and not complete:  # other owners' or filtered-out rows crowded the limit out
+                found, _ = fts_bm25(conn, view, query, None)  # take every match
+        rows, scores = found
         if mask is not None:
-            scores = np.where(mask[idx], scores, -np.inf)
+            scores = np.where(mask[rows], scores, -np.inf)
         order = topk(scores, k)
         if len(order) == 0:
-            return []
-        norm = np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
-        ids = view.ids
-        return list(zip([ids[i] for i in idx[order].tolist()], norm.tolist()))
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return rows[order], np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
 
-    def _bm25(self, view: OwnerView, query: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, bool]:
-        """(view rows, BM25 scores) of the query's best matches in the view, and whether those
-        are every match."""
-        sql = "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts WHERE memories_fts MATCH ?"
-        rows = self._db.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
-                                (query, limit) if limit else (query,)).fetchall()
-        complete = limit is None or len(rows) < limit
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), complete
-        rids, scores = zip(*rows)
-        at = view.rows_of_rids(np.array(rids, dtype=np.int64))
-        keep = at >= 0  # rows of other owners, or written after this view was taken
-        return at[keep], np.array(scores, dtype=np.float64)[keep], complete
+    def _lexicon(self, conn: sqlite3.Connection) -> Lexicon:
+        if self._lexicon_of_file is None:
+            self._lexicon_of_file = Lexicon.of(conn)
+        return self._lexicon_of_file
 
     def _row_estimate(self) -> int:
         return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
@@ -418,11 +415,13 @@ class SQLiteStore:
     def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
         owner = Filters(*filters.owner_key(), include_superseded=True)
         where, params = _where(owner)
-        sql = (f"SELECT rid, id, kind, session_id, role, occurred_at, instr(text, '?') > 0, valid_to IS NULL, vector "
-               f"FROM memories m WHERE {where} AND rid > ? ORDER BY rid")
-        for rid, mid, kind, session, role, occurred, asks, current, blob in self._db.execute(sql, (*params, after)):
+        sql = (f"SELECT m.rid, m.id, m.kind, m.session_id, m.role, m.occurred_at, instr(m.text, '?') > 0, "
+               f"m.valid_to IS NULL, m.vector, d.sz FROM memories m LEFT JOIN memories_fts_docsize d ON d.id = m.rid "
+               f"WHERE {where} AND m.rid > ? ORDER BY m.rid")
+        for rid, mid, kind, session, role, occurred, asks, current, blob, size in self._db.execute(sql, (*params, after)):
             ts = _dt(occurred).timestamp() if occurred else None
-            yield rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32)
+            yield (rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32),
+                   row_tokens(size))
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}

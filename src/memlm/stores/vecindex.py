@@ -27,14 +27,15 @@ import numpy as np
 from memlm.stores.base import Filters, Scored
 
 # A row as loaders yield it:
-# (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector)
-Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray]
+# (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector,
+#  tokens: the row's size in the lexical index, 0 where the backend keeps no such count)
+Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray, int]
 COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
            "roles": object, "kinds": np.int16, "sessions": object,
-           "rids": np.int64}
+           "rids": np.int64, "tokens": np.int32}
 # kinds: a code per kind, numbered as the owner's rows bring them (OwnerIndex.kind_codes), so a
 # mask by kind compares small ints, not strings; rids: the store's row ids, ascending (rows are
-# loaded in rowid order)
+# loaded in rowid order); tokens: see Row (SQLite's BM25 needs each row's length)
 
 
 EXACT_SCAN_MAX = 20_000  # owners up to this size are scanned exhaustively; larger ones via the coarse pass
@@ -128,7 +129,7 @@ class OwnerIndex:
             return
         start, stop = self.n, self.n + len(rows)
         self._reserve(stop)
-        rids, mids, kinds, sessions, roles, occurred, asks, current, vectors = zip(*rows)
+        rids, mids, kinds, sessions, roles, occurred, asks, current, vectors, tokens = zip(*rows)
         self._matrix[start:stop] = np.stack(vectors)
         c, at = self._cols, range(start, stop)
         codes = self.kind_codes
@@ -137,7 +138,7 @@ class OwnerIndex:
         c["occurred"][start:stop] = [np.nan if o is None else o for o in occurred]
         c["asks"][start:stop], c["current"][start:stop] = asks, current
         c["prev"][start:stop] = c["next"][start:stop] = -1
-        c["rids"][start:stop] = rids
+        c["rids"][start:stop], c["tokens"][start:stop] = rids, tokens
         self.superseded += len(rows) - sum(map(bool, current))
         self.ids.extend(mids)
         self.index.update(zip(mids, at))
