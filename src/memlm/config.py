@@ -30,6 +30,7 @@ class RecallConfig:
     exact_below: int = 20_000  # owners with fewer memories are scored exhaustively; larger ones by candidates
     # (the store's nearest-neighbour search switches at the same size: stores/vecindex.EXACT_SCAN_MAX)
     dense_candidates: int = 1000  # large owners: rows the coarse dense pass picks for exact scoring
+    neighbor_candidates: int = 200  # large owners: the best candidates whose session neighbours are scored too
     lexical_weight: float = 0.7  # weight of the standardised BM25 score
     dense_weight: float = 1.0  # weight of the standardised cosine score
     prev_weight: float = 0.3  # share of the previous turn's relevance a turn inherits

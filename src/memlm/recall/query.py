@@ -8,6 +8,7 @@ name the question mentions into a speaker preference instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -28,8 +29,11 @@ class QueryPlan:
 
 
 def plan(query: str, speakers: AbstractSet[str]) -> QueryPlan:
-    named = [s for s in speakers if _name_pattern(s).search(query)]
-    names = {w for s in speakers for w in words(s)}
+    by_first_word, names = _speaker_index(frozenset(speakers))
+    said = set(words(query))
+    said |= {w[:-2] for w in said if w.endswith("'s")}
+    maybe = {s for w in said for s in by_first_word.get(w, ())}  # a name can only match where its first word is
+    named = sorted(s for s in maybe if _name_pattern(s).search(query))
     terms = [t for t in lexical_terms(query) if t not in names]
     dense = query
     for s in named:
@@ -40,6 +44,19 @@ def plan(query: str, speakers: AbstractSet[str]) -> QueryPlan:
     return QueryPlan(terms, dense, named[0] if len(named) == 1 else None)
 
 
+@functools.lru_cache(maxsize=64)
+def _speaker_index(speakers: frozenset[str]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The speakers by the first word of their name, and every word of every name (per
+    owner's speaker set: an owner may have hundreds of speakers, and plan() runs per query)."""
+    by_first: dict[str, list[str]] = {}
+    for s in speakers:
+        name_words = words(s)
+        if name_words:
+            by_first.setdefault(name_words[0], []).append(s)
+    return {w: tuple(v) for w, v in by_first.items()}, frozenset(w for s in speakers for w in words(s))
+
+
+@functools.lru_cache(maxsize=1024)
 def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\b{re.escape(name)}(?:['\u2019]s)?\b", re.IGNORECASE)
 

@@ -64,13 +64,13 @@ class Retriever:
         """Score every memory of the owner for one query vector and term list (large owners:
         only candidate rows get a score, the rest -inf; see _candidates)."""
         cfg = self.config
-        lex = self._lexical(view, filters, terms)
+        lex, matched = self._lexical(view, filters, terms)
         if view.n < cfg.exact_below:
             rows = None
             cos = np.einsum("ij,j->i", view.matrix, qvec)  # (n,); einsum's loop beats BLAS gemv here (docs/recall.md)
             base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * _z(lex)
         else:
-            rows, cos, base = self._candidates(view, qvec, lex)
+            rows, cos, base = self._candidates(view, qvec, lex, matched)
         score, context = self._propagate(view, base, rows)
         speaker = np.zeros(view.n)
         if qplan.speaker is not None:
@@ -79,44 +79,48 @@ class Retriever:
             speaker[at] = (roles[at] == qplan.speaker) * cfg.speaker_boost
         return score + speaker, {"dense": np.clip(cos, 0, 1), "lexical": lex, "context": context, "speaker": speaker}
 
-    def _lexical(self, view: OwnerView, filters: Filters, terms: list[str]) -> np.ndarray:
-        """(n,) BM25 scores in [0, 1] of the owner's rows (0: no match)."""
+    def _lexical(self, view: OwnerView, filters: Filters, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(n,) BM25 scores in [0, 1] of the owner's rows (0: no match), and the matched rows."""
         lex = np.zeros(view.n)
         match = fts_match(terms)
-        if match:
-            rows, scores = self.store.lexical_rows(view, Filters(*filters.owner_key()), match,
-                                                   self.config.lexical_candidates)
-            lex[rows] = scores
-        return lex
+        if not match:
+            return lex, np.zeros(0, dtype=np.int64)
+        rows, scores = self.store.lexical_rows(view, Filters(*filters.owner_key()), match, self.config.lexical_candidates)
+        lex[rows] = scores
+        return lex, rows
 
-    def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray,
+                    matched: np.ndarray) -> tuple[np.ndarray, ...]:
         """Large owners: the rows worth scoring are the coarse pass's best (cosine on the top
-        principal directions), the lexical matches, and their session neighbours. Those get
-        exact cosines; z-statistics come from a fixed sample's moments (dense) and exactly from the
+        principal directions) and the lexical matches, then the session neighbours of the best
+        `neighbor_candidates` of those (where a turn's context can lift it). They get exact
+        cosines; z-statistics come from a fixed sample's moments (dense) and exactly from the
         sparse BM25 scores (lexical). Returns (rows, cos, base), cos and base of length n
         (rows outside the candidates: cos 0, base as for an average memory with no match)."""
         cfg = self.config
         basis, projected, (mean, gram) = view.coarse()
-        rough = matvec(projected, qvec @ basis)  # (n,)
-        matched = np.flatnonzero(lex)  # at most lexical_candidates rows
-        keep = np.zeros(view.n, dtype=bool)
-        keep[_about_top(rough, cfg.dense_candidates)] = True
-        keep[matched] = True
-        a = view.arrays()
-        picked = np.flatnonzero(keep)
-        for links in (a["prev"][picked], a["next"][picked]):
-            keep[links[links >= 0]] = True
-        rows = np.flatnonzero(keep)
-        exact = matvec(view.matrix[rows], qvec)
+        first = np.union1d(_about_top(matvec(projected, qvec @ basis), cfg.dense_candidates), matched)
         mu = float(qvec @ mean)  # the sample's cosine mean and deviation, from its moments
         sd = max(float(np.sqrt(max(float(qvec @ (gram @ qvec)) - mu * mu, 0.0))), 1e-9)
         hits = lex[matched]  # BM25 is 0 elsewhere: its moments come from the matches alone
         lmu = float(hits.sum()) / view.n
         lsd = max(float(np.sqrt(max(float(hits @ hits) / view.n - lmu * lmu, 0.0))), 1e-9)
+
+        def scored(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            exact = matvec(view.matrix[rows], qvec)
+            return exact, cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex[rows] - lmu) / lsd
+
+        exact, base_first = scored(first)
+        strong = first[topk(base_first, cfg.neighbor_candidates)]
+        a = view.arrays()
+        links = np.concatenate((a["prev"][strong], a["next"][strong]))
+        extra = np.setdiff1d(links[links >= 0], first)
+        exact_extra, base_extra = scored(extra)
+        rows = np.concatenate((first, extra))
         cos = np.zeros(view.n, dtype=np.float32)
-        cos[rows] = exact
+        cos[rows] = np.concatenate((exact, exact_extra))
         base = np.full(view.n, cfg.lexical_weight * (0.0 - lmu) / lsd)
-        base[rows] = cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex[rows] - lmu) / lsd
+        base[rows] = np.concatenate((base_first, base_extra))
         return rows, cos, base
 
     def _propagate(self, view: OwnerView, base: np.ndarray,
