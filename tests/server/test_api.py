@@ -176,3 +176,23 @@ def test_export_leaves_no_temporary_file(api, monkeypatch, tmp_path):
     r = api.call("acme", "GET", "/v1/export")
     assert r.status_code == 200 and r.headers["x-memlm-count"] == "1"
     assert list((tmp_path / "t").iterdir()) == []
+
+
+def test_routes_sent_without_response_validation_match_their_models_exactly(api):
+    """add, search and context send their payloads as is (routes.json_response): each must be
+    exactly what its response model would have produced."""
+    from memlm.server.models import ContextOut, EventsOut, SearchOut
+
+    msgs = [{"role": "user", "content": "I adopted a beagle called Rex"},
+            {"role": "assistant", "content": "Rex is a lovely name", "metadata": {"mood": ["glad", 1]}}]
+    added = api.call("acme", "POST", "/v1/memories", json={"messages": msgs, "user_id": "ana", "session_id": "s1",
+                                                            "occurred_at": "2024-05-01T10:00:00Z"})
+    found = api.call("acme", "POST", "/v1/memories/search",
+                     json={"query": "what is the dog called?", "user_id": "ana", "k": 5, "neighbors": 1})
+    block = api.call("acme", "POST", "/v1/context", json={"query": "the dog", "user_id": "ana", "session_id": "s1"})
+    for response, model in ((added, EventsOut), (found, SearchOut), (block, ContextOut)):
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        payload = response.json()
+        assert model.model_validate(payload).model_dump(mode="json") == payload
+    assert found.json()["results"] and found.json()["results"][0]["context"]
+    assert block.json()["recalled"] or block.json()["working"]

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from memlm.cli.common import errors_as_messages
+
+if TYPE_CHECKING:
+    from memlm.server.settings import ServerSettings
 
 
 @click.command()
@@ -29,7 +37,7 @@ from memlm.cli.common import errors_as_messages
 @click.option("--threads", "worker_threads", type=click.IntRange(1, 64), default=None,
               help="Worker threads for engine calls [default 4].")
 @click.option("--workers", envvar="MEMLM_WORKERS", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Server processes (each with its own threads and caches; rate limits are per process) "
+              help="Server processes (each with its own threads and caches; they share the rate limits) "
                    "[env MEMLM_WORKERS].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
@@ -52,9 +60,28 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
         return
-    os.environ["MEMLM_SERVER_SETTINGS"] = settings.model_dump_json()  # read by each worker's app_from_env
-    uvicorn.run("memlm.server.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level=log_level)
+    with shared_rate_limit(settings, workers) as worker_settings:
+        os.environ["MEMLM_SERVER_SETTINGS"] = worker_settings.model_dump_json()  # read by each worker's app_from_env
+        uvicorn.run("memlm.server.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level)
+
+
+@contextmanager
+def shared_rate_limit(settings: ServerSettings, workers: int) -> Iterator[ServerSettings]:
+    """The settings for `workers` processes: with more than one and a rate limit, their token
+    buckets go in a file in a fresh temporary folder (rate_limit_file), removed on exit."""
+    if workers <= 1 or not settings.rate_limit_per_minute:
+        yield settings
+        return
+    from memlm.server.buckets import SharedBuckets
+
+    folder = Path(tempfile.mkdtemp(prefix="memlm-serve-"))  # mode 0700: only this user can touch the buckets
+    try:
+        path = folder / "rate-limit.buckets"
+        SharedBuckets.create(path)
+        yield settings.model_copy(update={"rate_limit_file": path})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _warn_without_keys(db: Path | str) -> None:

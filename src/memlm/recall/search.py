@@ -114,7 +114,8 @@ class Retriever:
         strong = first[topk(base_first, cfg.neighbor_candidates)]
         a = view.arrays()
         links = np.concatenate((a["prev"][strong], a["next"][strong]))
-        extra = np.setdiff1d(links[links >= 0], first)
+        links = links[links >= 0]
+        extra = np.unique(links[~_members(links, first)])
         exact_extra, base_extra = scored(extra)
         rows = np.concatenate((first, extra))
         cos = np.zeros(view.n, dtype=np.float32)
@@ -191,8 +192,17 @@ def _about_top(x: np.ndarray, k: int) -> np.ndarray:
     if len(x) <= 8 * k:
         return topk(x, k)
     sample = x[:: max(1, len(x) // 8192)]
-    picked = np.flatnonzero(x >= np.quantile(sample, 1.0 - k / len(x)))
+    at = min(len(sample) - 1, int(len(sample) * (1.0 - k / len(x))))
+    picked = np.flatnonzero(x >= np.partition(sample, at)[at])
     return picked if len(picked) >= k // 2 else topk(x, k)
+
+
+def _members(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Whether each entry of x is in sorted_set (a binary search each)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(x), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, x), len(sorted_set) - 1)
+    return sorted_set[at] == x
 
 
 def _z(x: np.ndarray) -> np.ndarray:

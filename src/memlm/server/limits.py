@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import threading
-import time
+from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memlm.server.buckets import DictBuckets, SharedBuckets
 from memlm.server.errors import ApiError, ErrorResponse, error_body
 
 
@@ -81,28 +81,21 @@ async def _reply(send: Send, status: int, message: str) -> None:
 
 
 class RateLimiter:
-    """A token bucket per API key: `per_minute` tokens a minute, at most `burst` saved up."""
+    """A token bucket per API key: `per_minute` tokens a minute, at most `burst` saved up.
 
-    def __init__(self, per_minute: int, burst: int | None = None) -> None:
+    The buckets live in this process (a dict) or, with `shared_file` (a file made by
+    SharedBuckets.create), in that file, shared by every process that opens it."""
+
+    def __init__(self, per_minute: int, burst: int | None = None, shared_file: Path | None = None) -> None:
         self.per_minute = per_minute  # 0 disables the limit
         self.burst = float(burst or per_minute)
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, time of last refill)
-        self._lock = threading.Lock()
+        self._buckets: DictBuckets | SharedBuckets = SharedBuckets(shared_file) if shared_file else DictBuckets()
 
     def retry_after(self, key: str, now: float | None = None) -> float:
         """Take a token for key; 0.0 if allowed, else seconds until one is available."""
         if self.per_minute <= 0:
             return 0.0
-        now = time.monotonic() if now is None else now
-        rate = self.per_minute / 60.0
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / rate
+        return self._buckets.take(key, now, self.per_minute / 60.0, self.burst)
 
     def check(self, key: str) -> None:
         """Raise a 429 with Retry-After when key has no token left."""

@@ -19,6 +19,7 @@ class ServerSettings(BaseModel):
     encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else MiniLM
     rate_limit_per_minute: int = Field(600, ge=0)  # requests per API key per minute (token bucket); 0: no limit
     rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
+    rate_limit_file: Path | None = None  # token buckets shared by worker processes (`memlm serve --workers N` sets it); None: in-process
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
     worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
     # BLAS threads per process: requests already run side by side, and more BLAS threads only

@@ -82,7 +82,7 @@ class ServerState:
         self.settings = settings
         self.pool = TenantPool(settings)
         self.keys = KeyStore(self.pool.store)
-        self.rate = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.rate = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst, settings.rate_limit_file)
         self._limiter: anyio.CapacityLimiter | None = None
 
     @property
