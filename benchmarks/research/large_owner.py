@@ -68,12 +68,18 @@ def fill(mem: Memory, user: str, lines: list[tuple[str, str]], vecs: np.ndarray)
             mem.store.insert(records[lo : lo + 5000], vecs[lo : lo + 5000])
 
 
-def main(n: int) -> dict:
+VARIANTS = {  # candidate settings compared with the default
+    "neighbours of all candidates": RecallConfig(neighbor_candidates=10**9),
+    "neighbours of the best 100": RecallConfig(neighbor_candidates=100),
+    "dense candidates 500": RecallConfig(dense_candidates=500),
+    "lexical candidates 500": RecallConfig(lexical_candidates=500),
+}
+
+
+def main(n: int, variants: dict[str, RecallConfig] | None = None) -> dict:
     conversations = load_locomo(find_locomo(None))
-    settings = {"exhaustive": RecallConfig(exact_below=10**9), "candidates (default)": RecallConfig()}
-    for m in (100, 200, 400):
-        if "neighbor_candidates" in RecallConfig.__dataclass_fields__:
-            settings[f"neighbours of the best {m}"] = RecallConfig(neighbor_candidates=m)
+    settings = {"exhaustive": RecallConfig(exact_below=10**9), "candidates (default)": RecallConfig(),
+                **(VARIANTS if variants is None else variants)}
     db = WORK / f"large-{n}.db"
     if not db.exists():  # built once, then reused
         with Memory(db) as mem:

@@ -24,7 +24,7 @@ from memlm.encoders.base import Encoder
 from memlm.recall.query import QueryPlan, fts_match, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
-from memlm.stores.vecindex import OwnerView, matvec, topk
+from memlm.stores.vecindex import OwnerView, about_top, matvec, topk
 from memlm.types import Hit
 
 Parts = dict[str, np.ndarray]
@@ -99,7 +99,7 @@ class Retriever:
         (rows outside the candidates: cos 0, base as for an average memory with no match)."""
         cfg = self.config
         basis, projected, (mean, gram) = view.coarse()
-        first = np.union1d(_about_top(matvec(projected, qvec @ basis), cfg.dense_candidates), matched)
+        first = np.union1d(about_top(matvec(projected, qvec @ basis), cfg.dense_candidates), matched)
         mu = float(qvec @ mean)  # the sample's cosine mean and deviation, from its moments
         sd = max(float(np.sqrt(max(float(qvec @ (gram @ qvec)) - mu * mu, 0.0))), 1e-9)
         hits = lex[matched]  # BM25 is 0 elsewhere: its moments come from the matches alone
@@ -184,17 +184,6 @@ class Retriever:
             for hit in hits:
                 hit.context = self.store.neighbors(hit.memory, neighbors, neighbors)
         return hits
-
-
-def _about_top(x: np.ndarray, k: int) -> np.ndarray:
-    """Roughly the k largest entries (a threshold from a strided sample: 10x cheaper than an
-    exact partition of a large array, and candidates need not be exactly k)."""
-    if len(x) <= 8 * k:
-        return topk(x, k)
-    sample = x[:: max(1, len(x) // 8192)]
-    at = min(len(sample) - 1, int(len(sample) * (1.0 - k / len(x))))
-    picked = np.flatnonzero(x >= np.partition(sample, at)[at])
-    return picked if len(picked) >= k // 2 else topk(x, k)
 
 
 def _members(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
