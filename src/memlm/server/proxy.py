@@ -21,10 +21,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from memlm import prompts
+from memlm.engine import Memory
 from memlm.llm.base import LLMError, Prompt
 from memlm.server.errors import ERROR_RESPONSES, ApiError
 from memlm.server.models import MAX_ID, MAX_TEXT, ErrorOut
-from memlm.server.routes import Auth, Caller
+from memlm.server.routes import Auth
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["openai"])
 MAX_MESSAGES = 200
@@ -68,7 +69,8 @@ class ChatRequest(BaseModel):
 async def chat_completions(body: ChatRequest, who: Auth,
                            x_memlm_user: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None,
                            x_memlm_session: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None):
-    llm = who.memory.llm
+    memory = await who.authenticate()
+    llm = memory.llm
     if llm is None:
         raise ApiError(503, "no LLM configured: start the server with `memlm serve --llm local` (or openai:MODEL)")
     user = x_memlm_user or body.user
@@ -80,28 +82,28 @@ async def chat_completions(body: ChatRequest, who: Auth,
     question = next((m["content"] for m in reversed(messages) if m["role"] == "user" and m["content"].strip()), None)
     if question is None:
         raise ApiError(400, "the request has no user message with text")
-    context = await who.run(who.memory.context, question, user_id=user, session_id=session,
+    context = await who.run(Memory.context, question, user_id=user, session_id=session,
                             budget_tokens=CONTEXT_TOKENS)
     prompt = Prompt.chat(prompts.with_memory(messages, context.text))
     max_tokens = body.max_completion_tokens or body.max_tokens or 512
-    turn = Turn(who, user, session, question, body.model)
+    turn = Turn(memory, user, session, question, body.model)
     if body.stream:
         pieces = llm.stream(prompt, max_tokens=max_tokens, temperature=body.temperature)
         return StreamingResponse(turn.sse(pieces), media_type="text/event-stream",
                                  headers={"X-Memlm-Recalled": str(len(context.recalled))})
     try:
-        answer = await who.run(llm.complete, prompt, max_tokens=max_tokens, temperature=body.temperature)
+        answer = await who.state.run(llm.complete, prompt, max_tokens=max_tokens, temperature=body.temperature)
     except LLMError as exc:
         raise ApiError(502, f"the LLM failed: {exc}") from None
-    await who.run(turn.remember, answer)
+    await who.state.run(turn.remember, answer)
     return turn.completion(answer, len(context.recalled))
 
 
 class Turn:
     """One exchange: builds the OpenAI-shaped answer and writes the turn to memory."""
 
-    def __init__(self, who: Caller, user: str, session: str, question: str, model: str) -> None:
-        self.who, self.user, self.session, self.question, self.model = who, user, session, question, model
+    def __init__(self, memory: Memory, user: str, session: str, question: str, model: str) -> None:
+        self.memory, self.user, self.session, self.question, self.model = memory, user, session, question, model
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
 
@@ -109,10 +111,10 @@ class Turn:
         turn = [{"role": "user", "content": self.question}]
         if answer.strip():
             turn.append({"role": "assistant", "content": answer.strip()})
-        self.who.memory.add(turn, user_id=self.user, session_id=self.session, occurred_at=time.time())
+        self.memory.add(turn, user_id=self.user, session_id=self.session, occurred_at=time.time())
 
     def completion(self, answer: str, recalled: int) -> dict[str, Any]:
-        count = self.who.memory.encoder.count_tokens
+        count = self.memory.encoder.count_tokens
         usage = {"prompt_tokens": count(self.question), "completion_tokens": count(answer)}
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
