@@ -129,3 +129,14 @@ def test_threads_each_read_through_their_own_connection(mem):
         t.join()
     assert not errors and len(results) == 120 and all(r == expected for r in results)
     assert np.isclose(expected[0][1], 1.0)
+
+
+def test_instance_runs_count_terms_per_doc_in_any_order():
+    from memlm.stores.sqlite_lexical import _runs
+
+    docs, tf = _runs(np.array([3, 3, 5, 9, 9, 9], dtype=np.int64))
+    assert docs.tolist() == [3, 5, 9] and tf.tolist() == [2, 1, 3]
+    docs, tf = _runs(np.array([9, 3, 9, 5, 3, 9], dtype=np.int64))  # unsorted: still right
+    assert docs.tolist() == [3, 5, 9] and tf.tolist() == [2, 1, 3]
+    docs, tf = _runs(np.array([7], dtype=np.int64))
+    assert docs.tolist() == [7] and tf.tolist() == [1]

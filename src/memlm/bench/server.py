@@ -71,10 +71,12 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> Non
     raise RuntimeError("memlm serve did not become ready")
 
 
-def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, add_share: float) -> dict[str, Any]:
+def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, add_share: float,
+          keep_alive: bool = True) -> dict[str, Any]:
     """Run the clients; returns throughput and latency figures per operation. Each client is a
     thread with one keep-alive connection (the stdlib's http.client: the load generator shares
-    the server's cores, and costs a third of httpx's CPU per request)."""
+    the server's cores, and costs half of httpx's CPU per request); without keep_alive, a new
+    connection per request (so that every server process gets some)."""
     import http.client
     import json
     from urllib.parse import urlsplit
@@ -101,6 +103,8 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
                 conn.request("POST", path, body=json.dumps(body), headers=headers)
                 response = conn.getresponse()
                 payload = response.read()
+                if not keep_alive:
+                    conn.close()
                 ms = (time.perf_counter() - t) * 1000
                 ok = response.status < 400 and bool(json.loads(payload))
                 with lock:
@@ -133,7 +137,8 @@ def run(memories: int, clients: int, seconds: float, max_requests: int, add_shar
         base = f"http://127.0.0.1:{port}"
         try:
             wait_ready(base, proc)
-            drive(base, key, 2 * workers, 10.0, 16 * workers, 0.0)  # warm: each process loads the owner's vectors
+            # warm: every process loads the owner's vectors (new connections spread over the processes)
+            drive(base, key, 2 * workers, 30.0, 32 * workers, 0.0, keep_alive=False)
             result = drive(base, key, clients, seconds, max_requests, add_share)
         finally:
             proc.terminate()

@@ -137,10 +137,19 @@ class Lexicon:
             joined = conn.execute(sql, (token,)).fetchone()[0]
         if not joined:
             return np.zeros(0, dtype=np.int64), np.zeros(0), 0
-        docs, tf = np.unique(np.array(joined.split(","), dtype=np.int64), return_counts=True)
+        docs, tf = _runs(np.array(joined.split(","), dtype=np.int64))
         rows = view.rows_of_rids(docs)
         keep = rows >= 0  # other owners' rows count for idf only
         return rows[keep], tf[keep].astype(np.float64), len(docs)
+
+
+def _runs(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct docs, instances of each): a term's instances come in doc order, so runs of
+    equal docs are its counts (np.unique's sort for anything else)."""
+    if len(docs) > 1 and not bool(np.all(docs[1:] >= docs[:-1])):
+        return np.unique(docs, return_counts=True)
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    return docs[starts], np.diff(np.append(starts, len(docs)))
 
 
 def ensure_temp_tables(conn: sqlite3.Connection, tokenizer: str) -> None:
