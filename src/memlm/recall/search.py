@@ -28,6 +28,10 @@ from memlm.stores.vecindex import OwnerView, about_top, matvec, topk
 from memlm.types import Hit
 
 Parts = dict[str, np.ndarray]
+# A pass scores the owner's rows `at`: None for every row (arrays of length n), or sorted rows
+# (large owners: the candidates; arrays aligned with them, so no pass allocates n-long arrays:
+# those cost ~2 ms a search at 100k rows in page faults alone).
+At = np.ndarray | None
 
 
 class Retriever:
@@ -45,136 +49,129 @@ class Retriever:
             return []
         qplan = plan(query, view.speakers())
         qvec = np.asarray(self.encoder.encode([qplan.dense_text])[0], dtype=np.float32)
-        score, parts = self._attend(view, filters, qvec, qplan.terms, qplan)
+        at, score, parts = self._attend(view, filters, qvec, qplan.terms, qplan)
         if (hops or self.config.hops) >= 2:
-            score = self._second_pass(view, filters, qvec, qplan, score, parts)
+            at, score, parts = self._second_pass(view, filters, qvec, qplan, at, score, parts)
         window = parse_window(query, now or datetime.now(timezone.utc))
         if window is not None:
-            occ = view.arrays()["occurred"]
-            inside = (occ >= window.start.timestamp()) & (occ < window.end.timestamp())
-            parts["time"] = inside.astype(np.float64)
+            occ = _take(view.arrays()["occurred"], at)
+            parts["time"] = ((occ >= window.start.timestamp()) & (occ < window.end.timestamp())).astype(np.float64)
             score = score + self.config.time_boost * parts["time"]
         mask = view.mask(filters)
         if mask is not None:
-            score = np.where(mask, score, -np.inf)
-        return self._hits(view, filters, score, parts, k, neighbors)
+            score = np.where(_take(mask, at), score, -np.inf)
+        return self._hits(view, filters, at, score, parts, k, neighbors)
 
     def _attend(self, view: OwnerView, filters: Filters, qvec: np.ndarray, terms: list[str],
-                qplan: QueryPlan) -> tuple[np.ndarray, Parts]:
-        """Score every memory of the owner for one query vector and term list (large owners:
-        only candidate rows get a score, the rest -inf; see _candidates)."""
+                qplan: QueryPlan) -> tuple[At, np.ndarray, Parts]:
+        """Score the owner's memories for one query vector and term list: every row, or for a
+        large owner its candidate rows (see _candidates). Returns (at, score, parts)."""
         cfg = self.config
-        lex, matched = self._lexical(view, filters, terms)
+        matched, matched_scores = self._lexical(view, filters, terms)
         if view.n < cfg.exact_below:
-            rows = None
+            at, outside = None, 0.0
+            lex = np.zeros(view.n)
+            lex[matched] = matched_scores
             cos = np.einsum("ij,j->i", view.matrix, qvec)  # (n,); einsum's loop beats BLAS gemv here (docs/recall.md)
             base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * _z(lex)
         else:
-            rows, cos, base = self._candidates(view, qvec, lex, matched)
-        score, context = self._propagate(view, base, rows)
-        speaker = np.zeros(view.n)
+            at, cos, lex, base, outside = self._candidates(view, qvec, matched, matched_scores)
+        score, context = self._propagate(view, at, base, outside)
+        speaker = np.zeros(len(score))
         if qplan.speaker is not None:
-            roles = view.arrays()["roles"]
-            at = slice(None) if rows is None else rows
-            speaker[at] = (roles[at] == qplan.speaker) * cfg.speaker_boost
-        return score + speaker, {"dense": np.clip(cos, 0, 1), "lexical": lex, "context": context, "speaker": speaker}
+            speaker = (_take(view.arrays()["roles"], at) == qplan.speaker) * cfg.speaker_boost
+        return at, score + speaker, {"dense": np.clip(cos, 0, 1), "lexical": lex, "context": context,
+                                     "speaker": speaker}
 
     def _lexical(self, view: OwnerView, filters: Filters, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(n,) BM25 scores in [0, 1] of the owner's rows (0: no match), and the matched rows."""
-        lex = np.zeros(view.n)
+        """The best BM25 matches among the owner's rows: (rows, scores in [0, 1])."""
         match = fts_match(terms)
         if not match:
-            return lex, np.zeros(0, dtype=np.int64)
-        rows, scores = self.store.lexical_rows(view, Filters(*filters.owner_key()), match, self.config.lexical_candidates)
-        lex[rows] = scores
-        return lex, rows
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return self.store.lexical_rows(view, Filters(*filters.owner_key()), match, self.config.lexical_candidates)
 
-    def _candidates(self, view: OwnerView, qvec: np.ndarray, lex: np.ndarray,
-                    matched: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray,
+                    matched_scores: np.ndarray) -> tuple[np.ndarray, ...]:
         """Large owners: the rows worth scoring are the coarse pass's best (cosine on the top
         principal directions) and the lexical matches, then the session neighbours of the best
         `neighbor_candidates` of those (where a turn's context can lift it). They get exact
         cosines; z-statistics come from a fixed sample's moments (dense) and exactly from the
-        sparse BM25 scores (lexical). Returns (rows, cos, base), cos and base of length n
-        (rows outside the candidates: cos 0, base as for an average memory with no match)."""
+        sparse BM25 scores (lexical). Returns (at, cos, lex, base) aligned with the sorted rows
+        `at`, and the base score of a row outside them (an average memory with no match)."""
         cfg = self.config
         basis, projected, (mean, gram) = view.coarse()
         first = np.union1d(about_top(matvec(projected, qvec @ basis), cfg.dense_candidates), matched)
+        lex_first = np.zeros(len(first))
+        lex_first[np.searchsorted(first, matched)] = matched_scores
         mu = float(qvec @ mean)  # the sample's cosine mean and deviation, from its moments
         sd = max(float(np.sqrt(max(float(qvec @ (gram @ qvec)) - mu * mu, 0.0))), 1e-9)
-        hits = lex[matched]  # BM25 is 0 elsewhere: its moments come from the matches alone
-        lmu = float(hits.sum()) / view.n
-        lsd = max(float(np.sqrt(max(float(hits @ hits) / view.n - lmu * lmu, 0.0))), 1e-9)
+        lmu = float(matched_scores.sum()) / view.n  # BM25 is 0 elsewhere: its moments come from the matches
+        lsd = max(float(np.sqrt(max(float(matched_scores @ matched_scores) / view.n - lmu * lmu, 0.0))), 1e-9)
 
-        def scored(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def scored(rows: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             exact = matvec(view.matrix[rows], qvec)
-            return exact, cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex[rows] - lmu) / lsd
+            return exact, cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex - lmu) / lsd
 
-        exact, base_first = scored(first)
+        exact, base_first = scored(first, lex_first)
         strong = first[topk(base_first, cfg.neighbor_candidates)]
         a = view.arrays()
         links = np.concatenate((a["prev"][strong], a["next"][strong]))
         links = links[links >= 0]
         extra = np.unique(links[~_members(links, first)])
-        exact_extra, base_extra = scored(extra)
-        rows = np.concatenate((first, extra))
-        cos = np.zeros(view.n, dtype=np.float32)
-        cos[rows] = np.concatenate((exact, exact_extra))
-        base = np.full(view.n, cfg.lexical_weight * (0.0 - lmu) / lsd)
-        base[rows] = np.concatenate((base_first, base_extra))
-        return rows, cos, base
+        exact_extra, base_extra = scored(extra, np.zeros(len(extra)))  # every match is in `first`
+        at = np.concatenate((first, extra))
+        order = np.argsort(at, kind="stable")
+        return (at[order], np.concatenate((exact, exact_extra))[order],
+                np.concatenate((lex_first, np.zeros(len(extra))))[order],
+                np.concatenate((base_first, base_extra))[order], cfg.lexical_weight * (0.0 - lmu) / lsd)
 
-    def _propagate(self, view: OwnerView, base: np.ndarray,
-                   rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Each turn inherits a share of its session neighbours' relevance (only `rows` are
-        scored when given; the others get -inf)."""
+    def _propagate(self, view: OwnerView, at: At, base: np.ndarray, outside: float) -> tuple[np.ndarray, np.ndarray]:
+        """Each turn inherits a share of its session neighbours' relevance (a neighbour outside
+        `at` counts as `outside`). Returns (score, context) aligned with `at`."""
         cfg = self.config
         a = view.arrays()
-        at = slice(None) if rows is None else rows
-        prev, nxt = a["prev"][at], a["next"][at]
+        prev, nxt = _take(a["prev"], at), _take(a["next"], at)
         has_prev, has_next = prev >= 0, nxt >= 0
         share = cfg.prev_weight + cfg.prev_question_weight * a["asks"][np.where(has_prev, prev, 0)]
-        ctx = np.where(has_prev, share * base[prev], 0.0) + np.where(has_next, cfg.next_weight * base[nxt], 0.0)
-        if rows is None:
-            return base + ctx, ctx
-        context, score = np.zeros(view.n), np.full(view.n, -np.inf)
-        context[rows] = ctx
-        score[rows] = base[rows] + ctx
-        return score, context
+        ctx = (np.where(has_prev, share * _realign(base, at, prev, outside), 0.0)
+               + np.where(has_next, cfg.next_weight * _realign(base, at, nxt, outside), 0.0))
+        return base + ctx, ctx
 
-    def _second_pass(self, view: OwnerView, filters: Filters, qvec: np.ndarray, qplan: QueryPlan,
-                     first: np.ndarray, parts: Parts) -> np.ndarray:
+    def _second_pass(self, view: OwnerView, filters: Filters, qvec: np.ndarray, qplan: QueryPlan, at: At,
+                     first: np.ndarray, parts: Parts) -> tuple[At, np.ndarray, Parts]:
         """Re-read memory with what the first pass found: the query vector moves towards the
         best memories (Rocchio) and the lexical side looks for the words they add (the bridge:
         a name, a place). A memory scores `hop_discount` of its second-pass score if that is higher."""
         cfg = self.config
         mask = view.mask(filters)
-        ranked = topk(first if mask is None else np.where(mask, first, -np.inf), cfg.hop_feedback)
+        ranked = topk(first if mask is None else np.where(_take(mask, at), first, -np.inf), cfg.hop_feedback)
         if len(ranked) == 0:
-            return first
-        top = [int(i) for i in ranked if first[i] >= first[ranked[0]] - cfg.hop_gate]  # attention gate
+            return at, first, parts
+        top = _take(np.array([int(i) for i in ranked if first[i] >= first[ranked[0]] - cfg.hop_gate]), at,
+                    positions=True)  # attention gate; the owner's rows
         found = self.store.fetch(filters.tenant, [view.ids[i] for i in top])
         asked = set(qplan.terms)
         bridge = [t for r in found.values() for t in lexical_terms(r.text) if t not in asked and t not in
                   {w.lower() for s in view.speakers() for w in s.split()}]
         q2 = qvec + cfg.hop_weight * view.matrix[top].mean(axis=0)
         q2 = (q2 / np.linalg.norm(q2)).astype(np.float32)
-        second, _ = self._attend(view, filters, q2, list(dict.fromkeys(bridge)), qplan)
-        hop = cfg.hop_discount * second
-        hop[top] = -np.inf  # what conditioned the pass keeps its first score
+        at2, second, _ = self._attend(view, filters, q2, list(dict.fromkeys(bridge)), qplan)
+        both = None if at is None else np.union1d(at, at2)
+        hop = cfg.hop_discount * _realign(second, at2, both, -np.inf)
+        hop[top if both is None else np.searchsorted(both, top)] = -np.inf  # what conditioned the pass keeps its first score
+        parts = {name: _realign(values, at, both, 0.0) for name, values in parts.items()}
         parts["hop"] = np.maximum(hop, 0.0)
-        return np.maximum(first, hop)
+        return both, np.maximum(_realign(first, at, both, -np.inf), hop), parts
 
-    def _hits(self, view: OwnerView, filters: Filters, score: np.ndarray, parts: Parts, k: int,
+    def _hits(self, view: OwnerView, filters: Filters, at: At, score: np.ndarray, parts: Parts, k: int,
               neighbors: int) -> list[Hit]:
         cfg = self.config
-        scored = np.flatnonzero(np.isfinite(score))
-        best = scored[topk(score[scored], k)] if len(scored) < view.n // 4 else topk(score, k)  # large owners
-        rows = [int(i) for i in best]
+        best = topk(score, k)  # positions in `at`, best first
+        rows = _take(best, at, positions=True)
         records = self.store.fetch(filters.tenant, [view.ids[i] for i in rows])
         hits = []
-        for i in rows:
-            record = records.get(view.ids[i])
+        for i, row in zip(best.tolist(), rows.tolist()):
+            record = records.get(view.ids[row])
             if record is None:  # deleted since the view was built
                 continue
             prob = 1.0 / (1.0 + np.exp(-(score[i] - cfg.score_center) / cfg.score_scale))
@@ -184,6 +181,27 @@ class Retriever:
             for hit in hits:
                 hit.context = self.store.neighbors(hit.memory, neighbors, neighbors)
         return hits
+
+
+def _take(values: np.ndarray, at: At, *, positions: bool = False) -> np.ndarray:
+    """A per-row array's entries for the rows `at` (all of it when None). With positions=True,
+    `values` are positions in `at` and the result is the rows they stand for."""
+    if at is None:
+        return values
+    return at[values] if positions else values[at]
+
+
+def _realign(values: np.ndarray, at: At, rows: At, fill: float) -> np.ndarray:
+    """`values` aligned with `at`, looked up for `rows` (fill where a row is not in `at`; a
+    row -1, no neighbour, gives a value that callers mask)."""
+    if at is None:
+        return values if rows is None else values[rows]
+    if rows is None:
+        raise ValueError("rows outside a candidate set cannot be realigned to every row")
+    if len(at) == 0:
+        return np.full(len(rows), fill)
+    pos = np.minimum(np.searchsorted(at, rows), len(at) - 1)
+    return np.where(at[pos] == rows, values[pos], fill)
 
 
 def _members(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
