@@ -75,27 +75,17 @@ class Lexicon:
 
     def bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str]) -> RowScores | None:
         """(rows of the view, scores) of every match of any term, or None when a term is more
-        than one index token (a phrase: FTS5's route handles it). One read transaction: the
-        statistics and the postings come from the same commit."""
-        if conn.in_transaction:  # the writer's own transaction (it sees its own rows)
-            return self._bm25(conn, view, terms)
-        conn.execute("BEGIN")
-        try:
-            return self._bm25(conn, view, terms)
-        finally:
-            conn.execute("COMMIT")
-
-    def _bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str]) -> RowScores | None:
+        than one index token (a phrase: FTS5's route handles it)."""
         tokens = self.tokens(conn, terms)
         if any(len(t) > 1 for t in tokens):
             return None
-        n_rows, avgdl = _averages(conn)
+        distinct = list(dict.fromkeys(t[0] for t in tokens if t))  # a term without tokens matches nothing
+        averages, instances = self._read(conn, distinct)
+        n_rows, avgdl = _averages(averages)
+        postings = {token: _postings(view, joined) for token, joined in zip(distinct, instances)}
         lengths = view.columns["tokens"]
         found: list[RowScores] = []
-        postings: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        for (token,) in (t for t in tokens if t):  # a term without tokens matches nothing
-            if token not in postings:
-                postings[token] = self._postings(conn, view, token)
+        for (token,) in (t for t in tokens if t):  # each term counts, as each phrase does in FTS5
             rows, tf, hits = postings[token]
             if len(rows):
                 idf = max(math.log((n_rows - hits + 0.5) / (hits + 0.5)), 1e-6)
@@ -106,6 +96,20 @@ class Lexicon:
         rows = np.concatenate([r for r, _ in found])
         unique, at = np.unique(rows, return_inverse=True)
         return unique, np.bincount(at, weights=np.concatenate([s for _, s in found]))
+
+    def _read(self, conn: sqlite3.Connection, tokens: list[str]) -> tuple[bytes | None, tuple[str | None, ...]]:
+        """FTS5's averages record and each token's body instances (comma-separated doc ids), in
+        ONE statement: statistics and postings come from the same commit."""
+        sql = "SELECT (SELECT block FROM memories_fts_data WHERE id = 1)" + "".join(
+            ", (SELECT group_concat(doc) FROM temp.memlm_instances WHERE term = ? AND col = 'body')" for _ in tokens)
+        try:
+            row = conn.execute(sql, tokens).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            ensure_temp_tables(conn, self.tokenizer)  # this connection's first BM25
+            row = conn.execute(sql, tokens).fetchone()
+        return row[0], row[1:]
 
     def tokens(self, conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[str, ...]]:
         """Each term as the index tokens FTS5 makes of it (its own tokenizer, via a temp table)."""
@@ -124,24 +128,6 @@ class Lexicon:
                 self._tokens[term] = tuple(token for _, token in sorted(by_row.get(i, [])))
         return [self._tokens[t] for t in terms]
 
-    def _postings(self, conn: sqlite3.Connection, view: OwnerView, token: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """(rows of the view holding the token in the body, its count in each, how many rows
-        of the whole file hold it: the idf's n)."""
-        sql = "SELECT group_concat(doc) FROM temp.memlm_instances WHERE term = ? AND col = 'body'"
-        try:
-            joined = conn.execute(sql, (token,)).fetchone()[0]
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            ensure_temp_tables(conn, self.tokenizer)  # this connection's first BM25
-            joined = conn.execute(sql, (token,)).fetchone()[0]
-        if not joined:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), 0
-        docs, tf = _runs(np.array(joined.split(","), dtype=np.int64))
-        rows = view.rows_of_rids(docs)
-        keep = rows >= 0  # other owners' rows count for idf only
-        return rows[keep], tf[keep].astype(np.float64), len(docs)
-
 
 def _runs(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct docs, instances of each): a term's instances come in doc order, so runs of
@@ -158,11 +144,21 @@ def ensure_temp_tables(conn: sqlite3.Connection, tokenizer: str) -> None:
         conn.execute(statement.format(tokenizer=tokenizer))
 
 
-def _averages(conn: sqlite3.Connection) -> tuple[int, float]:
-    """(rows in the FTS5 table, average tokens per row over all columns): FTS5's averages
+def _postings(view: OwnerView, joined: str | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """A token's instances (comma-separated doc ids, in doc order) as (rows of the view holding
+    it, its count in each, how many rows of the whole file hold it: the idf's n)."""
+    if not joined:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), 0
+    docs, tf = _runs(np.array(joined.split(","), dtype=np.int64))
+    rows = view.rows_of_rids(docs)
+    keep = rows >= 0  # other owners' rows count for idf only
+    return rows[keep], tf[keep].astype(np.float64), len(docs)
+
+
+def _averages(block: bytes | None) -> tuple[int, float]:
+    """(rows in the FTS5 table, average tokens per row over all columns) from FTS5's averages
     record (id 1 of its data table: a varint row count, then a varint token total per column)."""
-    row = conn.execute("SELECT block FROM memories_fts_data WHERE id = 1").fetchone()
-    values = varints(row[0]) if row else []
+    values = varints(block) if block else []
     n_rows = values[0] if values else 0
     return n_rows, (sum(values[1:]) / n_rows if n_rows else 1.0)
 
