@@ -100,8 +100,10 @@ def _shakespeare() -> str | None:
 @click.option("--max-requests", type=click.IntRange(min=1), default=20_000, show_default=True, help="Request limit.")
 @click.option("--add-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of requests that add a memory (the rest search).")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Server worker threads.")
-@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Server processes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Server worker threads per process (`memlm serve --threads`).")
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Server processes (`memlm serve --workers`; 2 x 2 threads is the best setting on 2 cores).")
 @click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @plain_option
