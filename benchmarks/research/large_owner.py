@@ -68,7 +68,8 @@ def fill(mem: Memory, user: str, lines: list[tuple[str, str]], vecs: np.ndarray)
             mem.store.insert(records[lo : lo + 5000], vecs[lo : lo + 5000])
 
 
-VARIANTS = {  # candidate settings compared with the default
+VARIANTS = {  # settings compared with the default
+    "BM25 standardised over all n memories": RecallConfig(lexical_reference=10**9),
     "neighbours of all candidates": RecallConfig(neighbor_candidates=10**9),
     "neighbours of the best 100": RecallConfig(neighbor_candidates=100),
     "dense candidates 500": RecallConfig(dense_candidates=500),
@@ -92,14 +93,17 @@ def main(n: int, variants: dict[str, RecallConfig] | None = None) -> dict:
         results, tops = {}, {}
         for name, recall in settings.items():
             with Memory(db, config=MemoryConfig(recall=recall)) as mem:
-                outcomes = []
+                outcomes, per_conversation = [], {}
                 for conv in conversations:
                     mem.search("warm up", user_id=conv.sample_id)
-                    outcomes.extend(lb.ask(mem, conv, k=10, progress=False))
+                    asked = lb.ask(mem, conv, k=10, progress=False)
+                    per_conversation[conv.sample_id] = lb.score(asked, {})["turn_recall_any"]["10"]
+                    outcomes.extend(asked)
                 scored = lb.score(outcomes, {})
                 tops[name] = [o.ranked_turns for o in outcomes]
                 results[name] = {"recall_any@10": scored["turn_recall_any"]["10"],
                                  "recall_all@10": scored["turn_recall_all"]["10"],
+                                 "recall_any@10_per_conversation": per_conversation,
                                  "search_ms_p50": scored["search_ms_p50"], "search_ms_p95": scored["search_ms_p95"]}
         for name in results:
             same = [a == b for a, b in zip(tops[name], tops["exhaustive"])]

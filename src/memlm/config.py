@@ -32,6 +32,7 @@ class RecallConfig:
     dense_candidates: int = 1000  # large owners: rows the coarse dense pass picks for exact scoring
     neighbor_candidates: int = 200  # large owners: the best candidates whose session neighbours are scored too
     lexical_weight: float = 0.7  # weight of the standardised BM25 score
+    lexical_reference: int = 1000  # BM25 is standardised as if over at most this many memories (search.lexical_moments)
     dense_weight: float = 1.0  # weight of the standardised cosine score
     prev_weight: float = 0.3  # share of the previous turn's relevance a turn inherits
     prev_question_weight: float = 0.3  # extra share when the previous turn asked a question

@@ -85,3 +85,22 @@ def test_the_coarse_pass_score_statistics_equal_the_sample_s(tmp_path, hashing):
         mu = float(q @ mean)
         sd = float(np.sqrt(q @ gram @ q - mu * mu))
         assert abs(mu - cos.mean()) < 1e-5 and abs(sd - cos.std()) < 1e-4
+
+
+def test_lexical_moments_do_not_grow_with_the_owner_beyond_the_reference():
+    """BM25 is 0 for most memories: over n memories a match's z-score would grow like
+    sqrt(n / matches). Up to `reference` memories the moments are the plain ones; beyond,
+    they stop depending on n."""
+    from memlm.recall.search import lexical_moments
+
+    scores = np.array([1.0, 0.8, 0.5, 0.2])
+    for n in (10, 300, 1000):
+        dense = np.zeros(n)
+        dense[: len(scores)] = scores
+        mean, sd = lexical_moments(scores, n, 1000)
+        assert np.isclose(mean, dense.mean()) and np.isclose(sd, dense.std())
+    assert lexical_moments(scores, 5000, 1000) == lexical_moments(scores, 50_000, 1000) == lexical_moments(scores, 1000, 1000)
+    many = np.linspace(1.0, 0.1, 900)  # more matches than half the reference: at least twice the matches
+    mean, sd = lexical_moments(many, 50_000, 1000)
+    assert np.isclose(mean, many.sum() / 1800) and 0 < sd < 1 and (1.0 - mean) / sd > 0
+    assert lexical_moments(np.zeros(0), 50, 1000)[1] == float("inf")  # no match: every z-score 0
