@@ -104,3 +104,30 @@ def test_lexical_moments_do_not_grow_with_the_owner_beyond_the_reference():
     mean, sd = lexical_moments(many, 50_000, 1000)
     assert np.isclose(mean, many.sum() / 1800) and 0 < sd < 1 and (1.0 - mean) / sd > 0
     assert lexical_moments(np.zeros(0), 50, 1000)[1] == float("inf")  # no match: every z-score 0
+
+
+def test_candidate_scoring_follows_filters_and_the_second_pass(tmp_path, hashing):
+    """Filtered and two-pass searches of a large owner rank like exhaustive scoring: the
+    neighbours scored are those of the best candidates that pass the filters."""
+    from datetime import datetime, timezone
+
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        rng = np.random.default_rng(0)
+        for s in range(20):  # 20 sessions of 20 turns, one a day
+            turns = [{"role": ["Ana", "Ben"][i % 2],
+                      "content": f"Talking about {TOPICS[int(rng.integers(len(TOPICS)))]}, day {s}"}
+                     for i in range(20)]
+            m.add_many([turns], user_id="u", session_id=f"s{s}",
+                       occurred_at=datetime(2024, 1, 1 + s, tzinfo=timezone.utc))
+        small = Memory(tmp_path / "m.db", encoder=hashing,
+                       config=MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50,
+                                                               neighbor_candidates=20)))
+        since = datetime(2024, 1, 15, tzinfo=timezone.utc)
+        for q, kw in [("How is Rex the beagle?", {"session_id": "s3"}),
+                      ("What about the cello?", {"since": since}),
+                      ("Tell me about Lisbon", {"hops": 2}),
+                      ("Tell me about jazz records", {"hops": 2, "session_id": "s7"})]:
+            exact = [h.memory.id for h in m.search(q, user_id="u", k=5, **kw)]
+            approx = [h.memory.id for h in small.search(q, user_id="u", k=5, **kw)]
+            assert approx == exact and exact, (q, kw)
+        small.close()

@@ -196,3 +196,13 @@ def test_routes_sent_without_response_validation_match_their_models_exactly(api)
         assert model.model_validate(payload).model_dump(mode="json") == payload
     assert found.json()["results"] and found.json()["results"][0]["context"]
     assert block.json()["recalled"] or block.json()["working"]
+
+
+def test_integers_beyond_64_bits_in_metadata_come_back_intact(api):
+    big = 10**30
+    added = api.call("acme", "POST", "/v1/memories", json={"text": "I like tea", "user_id": "u", "metadata": {"n": big}})
+    found = api.call("acme", "POST", "/v1/memories/search", json={"query": "tea", "user_id": "u"})
+    block = api.call("acme", "POST", "/v1/context", json={"query": "tea", "user_id": "u"})
+    assert added.status_code == found.status_code == block.status_code == 200
+    assert found.json()["results"][0]["memory"]["metadata"] == {"n": big}
+    assert block.json()["recalled"][0]["memory"]["metadata"] == {"n": big}

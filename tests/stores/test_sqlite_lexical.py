@@ -140,3 +140,17 @@ def test_instance_runs_count_terms_per_doc_in_any_order():
     assert docs.tolist() == [3, 5, 9] and tf.tolist() == [2, 1, 3]
     docs, tf = _runs(np.array([7], dtype=np.int64))
     assert docs.tolist() == [7] and tf.tolist() == [1]
+
+
+def test_a_full_term_cache_starts_again_without_losing_a_query(mem, monkeypatch):
+    from memlm.stores import sqlite_lexical
+
+    monkeypatch.setattr(sqlite_lexical, "MAX_CACHED_TERMS", 2)
+    store, f = mem.store, Filters("default", "ana")
+    expected = {q: store.lexical(f, q, 5) for q in ('"river"', '"train"', '"river" OR "cafe"')}
+    lexicon = store._lexicon(store._db)
+    lexicon._tokens = {}
+    for q in ('"river"', '"train"', '"river" OR "cafe"', '"train" OR "river" OR "station"'):
+        got = store.lexical(f, q, 5)  # the third query finds the cache full while "river" is in it
+        assert got == expected.get(q, got) and got
+    assert len(lexicon._tokens) <= 3

@@ -100,15 +100,19 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
                         else {"query": QUERIES[int(rng.integers(len(QUERIES)))], "user_id": USER, "k": 10})
                 path = "/v1/memories" if op == "add" else "/v1/memories/search"
                 t = time.perf_counter()
-                conn.request("POST", path, body=json.dumps(body), headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
+                try:
+                    conn.request("POST", path, body=json.dumps(body), headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    outcome = str(response.status) if response.status >= 400 or not json.loads(payload) else None
+                except (OSError, http.client.HTTPException, ValueError) as exc:  # a dropped connection, bad JSON
+                    outcome = type(exc).__name__
+                    conn.close()  # the next request reconnects
                 if not keep_alive:
                     conn.close()
                 ms = (time.perf_counter() - t) * 1000
-                ok = response.status < 400 and bool(json.loads(payload))
                 with lock:
-                    (lat[op] if ok else errors).append(ms if ok else str(response.status))
+                    (lat[op] if outcome is None else errors).append(ms if outcome is None else outcome)
         finally:
             conn.close()
 

@@ -24,7 +24,7 @@ from memlm.encoders.base import Encoder
 from memlm.recall.query import QueryPlan, fts_match, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
-from memlm.stores.vecindex import OwnerView, about_top, matvec, topk
+from memlm.stores.vecindex import OwnerView, about_top, lookup_sorted, matvec, topk
 from memlm.types import Hit
 
 Parts = dict[str, np.ndarray]
@@ -76,7 +76,7 @@ class Retriever:
             lmu, lsd = lexical_moments(matched_scores, view.n, cfg.lexical_reference)
             base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * (lex - lmu) / lsd
         else:
-            at, cos, lex, base, outside = self._candidates(view, qvec, matched, matched_scores)
+            at, cos, lex, base, outside = self._candidates(view, qvec, matched, matched_scores, view.mask(filters))
         score, context = self._propagate(view, at, base, outside)
         speaker = np.zeros(len(score))
         if qplan.speaker is not None:
@@ -89,19 +89,27 @@ class Retriever:
         match = fts_match(terms)
         if not match:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return self.store.lexical_rows(view, Filters(*filters.owner_key()), match, self.config.lexical_candidates)
+        owner = Filters(*filters.owner_key(), include_superseded=filters.include_superseded)
+        return self.store.lexical_rows(view, owner, match, self.config.lexical_candidates)
 
-    def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray,
-                    matched_scores: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Large owners: the rows worth scoring are the coarse pass's best (cosine on the top
-        principal directions) and the lexical matches, then the session neighbours of the best
-        `neighbor_candidates` of those (where a turn's context can lift it). They get exact
+    def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray, matched_scores: np.ndarray,
+                    mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """Large owners: the rows worth scoring are the coarse pass's best among those that pass
+        the filters' mask (cosine on the top principal directions) and the lexical matches, then
+        the session neighbours of the best `neighbor_candidates` of those that pass the mask
+        (where a turn's context can lift it). They get exact
         cosines; z-statistics come from a fixed sample's moments (dense) and exactly from the
         sparse BM25 scores (lexical). Returns (at, cos, lex, base) aligned with the sorted rows
         `at`, and the base score of a row outside them (an average memory with no match)."""
         cfg = self.config
         basis, projected, (mean, gram) = view.coarse()
-        first = np.union1d(about_top(matvec(projected, qvec @ basis), cfg.dense_candidates), matched)
+        rough = matvec(projected, qvec @ basis)  # (n,)
+        if mask is None:
+            dense = about_top(rough, cfg.dense_candidates)
+        else:  # the best rows that pass the filters (a session, a time range: maybe none of the owner's best)
+            allowed = np.flatnonzero(mask)
+            dense = allowed[about_top(rough[allowed], cfg.dense_candidates)]
+        first = np.union1d(dense, matched)
         lex_first = np.zeros(len(first))
         lex_first[np.searchsorted(first, matched)] = matched_scores
         mu = float(qvec @ mean)  # the sample's cosine mean and deviation, from its moments
@@ -113,11 +121,12 @@ class Retriever:
             return exact, cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex - lmu) / lsd
 
         exact, base_first = scored(first, lex_first)
-        strong = first[topk(base_first, cfg.neighbor_candidates)]
+        seeds = base_first if mask is None else np.where(mask[first], base_first, -np.inf)
+        strong = first[topk(seeds, cfg.neighbor_candidates)]
         a = view.arrays()
         links = np.concatenate((a["prev"][strong], a["next"][strong]))
         links = links[links >= 0]
-        extra = np.unique(links[~_members(links, first)])
+        extra = np.unique(links[~lookup_sorted(first, links)[1]])
         exact_extra, base_extra = scored(extra, np.zeros(len(extra)))  # every match is in `first`
         at = np.concatenate((first, extra))
         order = np.argsort(at, kind="stable")
@@ -198,18 +207,8 @@ def _realign(values: np.ndarray, at: At, rows: At, fill: float) -> np.ndarray:
         return values if rows is None else values[rows]
     if rows is None:
         raise ValueError("rows outside a candidate set cannot be realigned to every row")
-    if len(at) == 0:
-        return np.full(len(rows), fill)
-    pos = np.minimum(np.searchsorted(at, rows), len(at) - 1)
-    return np.where(at[pos] == rows, values[pos], fill)
-
-
-def _members(x: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Whether each entry of x is in sorted_set (a binary search each)."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(x), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, x), len(sorted_set) - 1)
-    return sorted_set[at] == x
+    pos, found = lookup_sorted(at, rows)
+    return np.where(found, values[pos], fill) if len(at) else np.full(len(rows), fill)
 
 
 def lexical_moments(scores: np.ndarray, n: int, reference: int) -> tuple[float, float]:

@@ -66,6 +66,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             yield
         finally:
             state.pool.close()
+            state.rate.close()
 
     app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.memlm = state

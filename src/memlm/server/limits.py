@@ -97,6 +97,10 @@ class RateLimiter:
             return 0.0
         return self._buckets.take(key, now, self.per_minute / 60.0, self.burst)
 
+    def close(self) -> None:
+        """Release the shared bucket file, if any (the server's shutdown)."""
+        self._buckets.close()
+
     def check(self, key: str) -> None:
         """Raise a 429 with Retry-After when key has no token left."""
         wait = self.retry_after(key)

@@ -6,6 +6,7 @@ engine call in the worker pool; the tenant never comes from the request, only th
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -130,8 +131,15 @@ def json_response(payload: dict[str, Any]) -> Response:
     """The payload as JSON, sent as is: FastAPI neither re-validates it against the route's
     response model nor serialises it a second time (the hot routes' ~0.2 ms a request). The
     payloads are the `to_dict()` of the engine's types, which the OpenAPI schema describes,
-    and the schema tests check responses against it."""
-    return Response(orjson.dumps(payload), media_type="application/json")
+    and the schema tests check responses against it. orjson refuses integers beyond 64 bits,
+    which metadata may hold: those payloads go through the standard library instead."""
+    try:
+        body = orjson.dumps(payload)
+    except TypeError:  # orjson.JSONEncodeError
+        body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return Response(body, media_type="application/json")
+
+
 MemoryId = Annotated[str, Path(min_length=1, max_length=MAX_ID)]
 ScopeParam = Annotated[str | None, Query(min_length=1, max_length=MAX_ID)]
 

@@ -60,7 +60,7 @@ def fts_bm25(conn: sqlite3.Connection, view: OwnerView, query: str, limit: int |
 
 class Lexicon:
     """BM25 of every match in numpy from FTS5's index data (one per store; thread-safe: each
-    thread reads through its own connection, and the term cache only grows)."""
+    thread reads through its own connection, and the term cache is replaced, never changed)."""
 
     def __init__(self, tokenizer: str) -> None:
         self.tokenizer = tokenizer  # the FTS5 table's tokenize option, e.g. 'porter unicode61 ...'
@@ -113,20 +113,23 @@ class Lexicon:
 
     def tokens(self, conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[str, ...]]:
         """Each term as the index tokens FTS5 makes of it (its own tokenizer, via a temp table)."""
-        missing = [t for t in dict.fromkeys(terms) if t not in self._tokens]
-        if missing:
-            ensure_temp_tables(conn, self.tokenizer)
-            conn.execute("DELETE FROM temp.memlm_tokenize")
-            conn.executemany("INSERT INTO temp.memlm_tokenize(rowid, t) VALUES (?, ?)", enumerate(missing))
-            by_row: dict[int, list[tuple[int, str]]] = {}
-            for token, row, offset in conn.execute("SELECT term, doc, offset FROM temp.memlm_tokenize_terms"):
-                by_row.setdefault(row, []).append((offset, token))
-            conn.execute("DELETE FROM temp.memlm_tokenize")
-            if len(self._tokens) + len(missing) > MAX_CACHED_TERMS:
-                self._tokens = {}
-            for i, term in enumerate(missing):
-                self._tokens[term] = tuple(token for _, token in sorted(by_row.get(i, [])))
-        return [self._tokens[t] for t in terms]
+        cache = self._tokens  # this call's view of the cache: another thread may swap it
+        missing = [t for t in dict.fromkeys(terms) if t not in cache]
+        if not missing:
+            return [cache[t] for t in terms]
+        ensure_temp_tables(conn, self.tokenizer)
+        conn.execute("DELETE FROM temp.memlm_tokenize")
+        conn.executemany("INSERT INTO temp.memlm_tokenize(rowid, t) VALUES (?, ?)", enumerate(missing))
+        by_row: dict[int, list[tuple[int, str]]] = {}
+        for token, row, offset in conn.execute("SELECT term, doc, offset FROM temp.memlm_tokenize_terms"):
+            by_row.setdefault(row, []).append((offset, token))
+        conn.execute("DELETE FROM temp.memlm_tokenize")
+        found = {term: tuple(token for _, token in sorted(by_row.get(i, []))) for i, term in enumerate(missing)}
+        if len(cache) + len(found) > MAX_CACHED_TERMS:
+            self._tokens = found  # start again with a new dict: other threads keep reading theirs
+        else:
+            cache.update(found)  # entries are only ever added to a dict, never removed
+        return [found[t] if t in found else cache[t] for t in terms]
 
 
 def _runs(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

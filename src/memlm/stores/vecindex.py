@@ -38,7 +38,7 @@ COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "o
 # loaded in rowid order); tokens: see Row (SQLite's BM25 needs each row's length)
 
 
-EXACT_SCAN_MAX = 20_000  # owners up to this size are scanned exhaustively; larger ones via the coarse pass
+EXACT_SCAN_MAX = 20_000  # owners below this size are scanned exhaustively; larger ones via the coarse pass
 COARSE_CANDIDATES = 2000  # rows the coarse pass hands to exact scoring in `OwnerView.search`
 COARSE_DIMS = 32  # dimensions of the coarse (PCA) projection large owners are pre-scored with
 STATS_SAMPLE = 4096  # rows whose cosines estimate a large owner's score statistics
@@ -216,10 +216,7 @@ class OwnerView:
     def rows_of_rids(self, rids: np.ndarray) -> np.ndarray:
         """This view's row of each store row id, -1 where it has none (a binary search: the
         view's row ids ascend)."""
-        own = self.columns["rids"]
-        rows = np.searchsorted(own, rids)
-        found = rows < self.n
-        found[found] = own[rows[found]] == rids[found]
+        rows, found = lookup_sorted(self.columns["rids"], rids)
         return np.where(found, rows, -1)
 
     def rows_of(self, memory_ids: Sequence[str]) -> np.ndarray:
@@ -260,12 +257,12 @@ class OwnerView:
 
     def search(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         """The k nearest rows by cosine for each query row (scores clipped to [0, 1]). Owners
-        of more than EXACT_SCAN_MAX rows: the exact cosine of the coarse pass's best rows."""
+        of EXACT_SCAN_MAX rows or more: the exact cosine of the coarse pass's best rows."""
         if self.n == 0:
             return [[] for _ in range(len(queries))]
         queries = queries.astype(np.float32, copy=False)
         mask = self.mask(filters)
-        if self.n <= EXACT_SCAN_MAX:  # every row; one product for a batch (the write gate's), einsum for one
+        if self.n < EXACT_SCAN_MAX:  # every row; one product for a batch (the write gate's), einsum for one
             rows = None
             sims = (np.einsum("ij,j->i", self.matrix, queries[0])[None] if len(queries) == 1
                     else queries @ self.matrix.T)  # (q, n)
@@ -292,6 +289,15 @@ def topk(scores: np.ndarray, k: int) -> np.ndarray:
     idx = np.argpartition(-scores, k - 1)[:k]
     idx = idx[np.lexsort((idx, -scores[idx]))]
     return idx[np.isfinite(scores[idx])]
+
+
+def lookup_sorted(keys: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of x: its position in the ascending `keys` and whether it is there (a
+    binary search each; where it is not, the position is meaningless)."""
+    if len(keys) == 0:
+        return np.zeros(len(x), dtype=np.int64), np.zeros(len(x), dtype=bool)
+    pos = np.minimum(np.searchsorted(keys, x), len(keys) - 1)
+    return pos, keys[pos] == x
 
 
 def about_top(x: np.ndarray, k: int) -> np.ndarray:
