@@ -10,7 +10,7 @@ import pytest
 
 from memlm.engine import Memory
 from memlm.recall.query import fts_match
-from memlm.stores import sqlite as sqlite_store
+from memlm.stores import sqlite_lexical
 from memlm.stores.base import Filters
 from memlm.stores.sqlite_lexical import Lexicon, fts_bm25, or_terms, row_tokens, varints
 
@@ -61,8 +61,8 @@ def test_a_large_owner_takes_the_numpy_route_a_small_one_fts5(mem, monkeypatch):
     ana, bob = Filters("default", "ana"), Filters("default", "bob")
     expected = store.lexical(ana, '"river" OR "running"', 5)
     calls = []
-    real = sqlite_store.fts_bm25
-    monkeypatch.setattr(sqlite_store, "fts_bm25", lambda *a: calls.append(a[2]) or real(*a))
+    real = sqlite_lexical.fts_bm25
+    monkeypatch.setattr(sqlite_lexical, "fts_bm25", lambda *a: calls.append(a[2]) or real(*a))
     assert store.lexical(ana, '"river" OR "running"', 5) == expected and calls == []
     assert [s for _, s in expected][0] == 1.0 and len(expected) == 5
     assert store.lexical(bob, '"river"', 5) and calls and "scope :" in calls[-1]
@@ -93,7 +93,7 @@ def test_row_lengths_come_from_fts5_docsize(mem):
     lexicon = Lexicon.of(store._db)
     for row in range(len(TEXTS)):
         record = store.get("default", view.ids[row])
-        body = lexicon.tokens(store._db, [sqlite_store.index_text(record)])[0]
+        body = lexicon.tokens(store._db, [sqlite_lexical.index_text(record)])[0]
         assert view.columns["tokens"][row] == len(body) + 1  # + the owner's scope token
 
 

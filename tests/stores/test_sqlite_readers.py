@@ -79,7 +79,7 @@ def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, h
     match, and the top k of what passes is the same either way."""
     from datetime import datetime, timezone
 
-    from memlm.stores import sqlite as sqlite_store
+    from memlm.stores import sqlite_lexical as sqlite_store
 
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
         m.add_many([[{"role": "user", "content": f"bob's note {i}"}] for i in range(130)], user_id="bob")
@@ -93,7 +93,7 @@ def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, h
         for mid, _ in m.store.lexical(f, '"apple"', 8):  # hide 8 of the first 2k = 10 matches
             m.store.supersede("default", mid, now, None)
         view = m.store.owner(f)
-        query = f'scope : {sqlite_store._owner_match(f)} AND body : ("apple")'
+        query = f'scope : {sqlite_store.owner_match(f)} AND body : ("apple")'
         (idx, scores), _ = sqlite_store.fts_bm25(m.store._db, view, query, None)
         current = view.mask(f)[idx]
         rows, best = idx[current], scores[current]

@@ -248,6 +248,7 @@ EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
 @router.get("/export", response_class=StreamingResponse, responses=EXPORT_RESPONSE,
             summary="Every memory of the tenant as JSONL (memlm export format)")
 async def export(who: Auth) -> StreamingResponse:
+    await who.authenticate()  # before the temporary folder: a bad key never touches the disk
     folder = FsPath(tempfile.mkdtemp(prefix="memlm-export-"))  # private (0700), removed when the stream ends
     path = folder / "export.jsonl"
     try:

@@ -7,6 +7,7 @@ Migrations are SQL files named ``<backend>_<NNNN>_<name>.sql`` in this package's
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 
@@ -31,3 +32,38 @@ def migrations(backend: str) -> list[Migration]:
     if versions != list(range(1, len(found) + 1)):
         raise RuntimeError(f"{backend} migrations are not numbered 1..n: {versions}")
     return found
+
+
+def migrate_sqlite(conn: sqlite3.Connection, now: str) -> None:
+    """Apply the SQLite migrations this file lacks, in one write transaction, each recorded in
+    schema_migrations (at `now`). Nothing is written when it is up to date (a read-only file opens)."""
+    if _applied(conn) == {m.version for m in migrations("sqlite")}:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+        for m in migrations("sqlite"):
+            if m.version not in done:
+                for statement in _statements(m.sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _applied(conn: sqlite3.Connection) -> set[int]:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone():
+        return set()
+    return {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (they contain no semicolons inside literals)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -7,7 +7,6 @@ which serialises them across threads and processes; readers never block.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -30,10 +29,16 @@ from memlm.stores.base import (
     scored_ids,
     where_clause,
 )
-from memlm.stores.migrate import migrations
-from memlm.stores.sqlite_lexical import Lexicon, fts_bm25, or_terms, row_tokens
-from memlm.stores.vecindex import OwnerView, Row, ViewCache, topk
-from memlm.text import memory_text, norm_hash
+from memlm.stores.migrate import migrate_sqlite
+from memlm.stores.sqlite_lexical import (
+    Lexicon,
+    index_text,
+    owner_tokens,
+    rank,
+    row_tokens,
+)
+from memlm.stores.vecindex import OwnerView, Row, ViewCache
+from memlm.text import norm_hash
 from memlm.types import HistoryEntry, MemoryRecord
 
 COLUMNS = (
@@ -93,34 +98,8 @@ class SQLiteStore:
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA secure_delete=ON")
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-        self._migrate(conn)
+        migrate_sqlite(conn, _now())
         return conn
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        if self._applied(conn) == {m.version for m in migrations("sqlite")}:
-            return  # up to date: no write needed (a read-only file still opens)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
-            for m in migrations("sqlite"):
-                if m.version not in done:
-                    for statement in _statements(m.sql):
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, _now()))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _applied(conn: sqlite3.Connection) -> set[int]:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone():
-            return set()
-        return {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
 
     def schema_versions(self) -> list[int]:
         return [v for (v,) in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]
@@ -362,33 +341,11 @@ class SQLiteStore:
         return scored_ids(view, *self.lexical_rows(view, filters, match, k))
 
     def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 over the view's rows (sqlite_lexical.py). An owner holding most of the file: every
-        match scored in numpy from FTS5's data (a phrase: FTS5's bm25() over the terms alone, other
-        owners' rows dropped); a smaller owner: the owner's scope token narrows FTS5's MATCH."""
+        """BM25 over the view's rows (sqlite_lexical.rank)."""
         if view.n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        conn, total = self._db, self._row_estimate()
-        mask = view.mask(filters)
-        found = None
-        large = view.n * 4 >= total
-        if large and (terms := or_terms(match)) is not None:
-            found = self._lexicon(conn).bm25(conn, view, terms)
-        if found is None:
-            if large:  # room for the other owners' matches, in proportion to their share, 2x at most
-                query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * total / view.n) + 10)
-            else:
-                query, limit = f"scope : {_owner_match(filters)} AND body : ({match})", 2 * k
-            found, complete = fts_bm25(conn, view, query, limit)
-            passing = len(found[0]) if mask is None else int(mask[found[0]].sum())
-            if passing < k and not complete:  # other owners' or filtered-out rows crowded the limit out
-                found, _ = fts_bm25(conn, view, query, None)  # take every match
-        rows, scores = found
-        if mask is not None:
-            scores = np.where(mask[rows], scores, -np.inf)
-        order = topk(scores, k)
-        if len(order) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return rows[order], np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
+        conn = self._db
+        return rank(conn, self._lexicon(conn), view, filters, match, k, self._row_estimate())
 
     def _lexicon(self, conn: sqlite3.Connection) -> Lexicon:
         if self._lexicon_of_file is None:
@@ -450,29 +407,6 @@ class SQLiteStore:
 
 
 # -- helpers -------------------------------------------------------------------
-def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list[str]:
-    """Opaque FTS tokens naming a row's owners; a MATCH on one reaches only that owner."""
-    tokens = []
-    if user_id is not None:
-        tokens.append("u" + _digest(tenant, "user", user_id))
-    if agent_id is not None:
-        tokens.append("a" + _digest(tenant, "agent", agent_id))
-    return tokens or ["t" + _digest(tenant, "tenant", "")]
-
-
-def _owner_match(filters: Filters) -> str:
-    tokens = owner_tokens(filters.tenant, filters.user_id, filters.agent_id)
-    return " AND ".join(tokens)
-
-
-def _digest(*parts: str) -> str:
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
-
-
-def index_text(record: MemoryRecord) -> str:
-    return memory_text(record.text, record.role, record.metadata)
-
-
 def _where(filters: Filters) -> tuple[str, list]:
     return where_clause(filters, ph="?", when=_ts, array_param=False)
 
@@ -511,9 +445,3 @@ def _write_fault(exc: BaseException) -> bool:
     name = getattr(exc, "sqlite_errorname", "")
     return isinstance(exc, sqlite3.OperationalError) and name.startswith(("SQLITE_FULL", "SQLITE_READONLY",
                                                                            "SQLITE_IOERR", "SQLITE_CANTOPEN"))
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (they contain no semicolons inside literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

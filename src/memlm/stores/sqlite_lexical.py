@@ -1,4 +1,4 @@
-"""BM25 for the SQLite backend over its FTS5 index: FTS5's own scores, by two routes.
+"""The SQLite backend's full-text side: what its FTS5 rows hold, and BM25 over them by two routes.
 
 Scores are FTS5's `bm25()` of the body column (k1 1.2, b 0.75, idf over the whole file).
 - An owner holding a small share of the file: a MATCH narrowed by the owner's scope
@@ -14,6 +14,7 @@ Scores are FTS5's `bm25()` of the body column (k1 1.2, b 0.75, idf over the whol
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import sqlite3
@@ -21,7 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memlm.stores.vecindex import OwnerView
+from memlm.stores.base import Filters
+from memlm.stores.vecindex import OwnerView, topk
+from memlm.text import memory_text
+from memlm.types import MemoryRecord
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 BODY_WEIGHT = 1.0  # recall ranks by the body column only (the scope column weighs 0)
@@ -56,6 +60,43 @@ def fts_bm25(conn: sqlite3.Connection, view: OwnerView, query: str, limit: int |
     at = view.rows_of_rids(np.array(rids, dtype=np.int64))
     keep = at >= 0  # rows of other owners, or written after this view was taken
     return (at[keep], np.array(scores, dtype=np.float64)[keep]), complete
+
+
+def rank(conn: sqlite3.Connection, lexicon: Lexicon, view: OwnerView, filters: Filters, match: str, k: int,
+         file_rows: int) -> RowScores:
+    """The best k matches among the view's rows that pass the filters: (rows, BM25 / the best's).
+    An owner holding a quarter of the file's `file_rows` or more: every match scored by the
+    Lexicon (a phrase: FTS5's bm25() over the terms alone, other owners' rows dropped); a
+    smaller owner: the owner's scope token narrows FTS5's MATCH."""
+    mask = view.mask(filters)
+    found = None
+    large = view.n * 4 >= file_rows
+    if large and (terms := or_terms(match)) is not None:
+        found = lexicon.bm25(conn, view, terms)
+    if found is None:
+        found = _fts_best(conn, view, filters, match, k, file_rows, mask, large)
+    rows, scores = found
+    if mask is not None:
+        scores = np.where(mask[rows], scores, -np.inf)
+    order = topk(scores, k)
+    if len(order) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return rows[order], np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
+
+
+def _fts_best(conn: sqlite3.Connection, view: OwnerView, filters: Filters, match: str, k: int, file_rows: int,
+              mask: np.ndarray | None, large: bool) -> RowScores:
+    """FTS5's ranking, 2k matches at a time (a large owner: room for the other owners' matches in
+    proportion to their share, 2x at most); every match when filtered-out rows crowd those out."""
+    if large:
+        query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * file_rows / view.n) + 10)
+    else:
+        query, limit = f"scope : {owner_match(filters)} AND body : ({match})", 2 * k
+    found, complete = fts_bm25(conn, view, query, limit)
+    passing = len(found[0]) if mask is None else int(mask[found[0]].sum())
+    if passing < k and not complete:
+        found, _ = fts_bm25(conn, view, query, None)
+    return found
 
 
 class Lexicon:
@@ -130,6 +171,29 @@ class Lexicon:
         else:
             cache.update(found)  # entries are only ever added to a dict, never removed
         return [found[t] if t in found else cache[t] for t in terms]
+
+
+def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list[str]:
+    """Opaque FTS tokens naming a row's owners; a MATCH on one reaches only that owner."""
+    tokens = []
+    if user_id is not None:
+        tokens.append("u" + _digest(tenant, "user", user_id))
+    if agent_id is not None:
+        tokens.append("a" + _digest(tenant, "agent", agent_id))
+    return tokens or ["t" + _digest(tenant, "tenant", "")]
+
+
+def owner_match(filters: Filters) -> str:
+    tokens = owner_tokens(filters.tenant, filters.user_id, filters.agent_id)
+    return " AND ".join(tokens)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def index_text(record: MemoryRecord) -> str:
+    return memory_text(record.text, record.role, record.metadata)
 
 
 def _runs(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
