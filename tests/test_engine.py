@@ -175,6 +175,8 @@ def test_supersede_keeps_the_fact_out_of_recall_but_in_history(mem):
     assert [h.memory.id for h in mem.search("Where do I work?", user_id="u")] == [new.id]
     both = mem.search("Where do I work?", user_id="u", include_superseded=True)
     assert {h.memory.id for h in both} == {old.id, new.id}
+    [plumber] = mem.search("plumber", user_id="u", include_superseded=True, k=1)  # BM25 reaches it too
+    assert plumber.memory.id == old.id and plumber.reasons["lexical"] == 1.0
     kept = mem.get(old.id)
     assert kept.superseded_by == new.id and kept.valid_to is not None
     assert [h.event for h in mem.history(old.id)] == ["ADD", "SUPERSEDE"]

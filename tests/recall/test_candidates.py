@@ -41,9 +41,11 @@ def test_nearest_neighbours_of_a_large_owner_use_the_coarse_pass(tmp_path, hashi
         f = Filters("default", "u")
         q = hashing.encode(["a trip to Lisbon with Rex"])
         exact = m.store.dense(f, q, 5)[0]
-        monkeypatch.setattr(vecindex, "EXACT_SCAN_MAX", 10)
+        assert m.store.owner(f)._owner._coarse is None  # exact scan below EXACT_SCAN_MAX rows
+        monkeypatch.setattr(vecindex, "EXACT_SCAN_MAX", m.store.owner(f).n)  # from this size on: the coarse pass
         monkeypatch.setattr(vecindex, "COARSE_CANDIDATES", 100)
         approx = m.store.dense(f, q, 5)[0]
+        assert m.store.owner(f)._owner._coarse is not None
         assert [i for i, _ in approx] == [i for i, _ in exact]
         assert np.allclose([s for _, s in approx], [s for _, s in exact], atol=1e-6)
 

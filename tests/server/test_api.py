@@ -178,6 +178,16 @@ def test_export_leaves_no_temporary_file(api, monkeypatch, tmp_path):
     assert list((tmp_path / "t").iterdir()) == []
 
 
+def test_export_with_a_bad_key_touches_no_disk(api, monkeypatch):
+    import tempfile
+
+    made = []
+    real = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(1) or real(*a, **k))
+    r = api.client.get("/v1/export", headers={"Authorization": "Bearer mlm_not-a-key"})
+    assert r.status_code == 401 and r.json()["error"]["type"] == "unauthorized" and made == []
+
+
 def test_routes_sent_without_response_validation_match_their_models_exactly(api):
     """add, search and context send their payloads as is (routes.json_response): each must be
     exactly what its response model would have produced."""

@@ -112,3 +112,15 @@ def test_serve_shares_the_buckets_of_several_workers():
         assert single.rate_limit_file is None
     with shared_rate_limit(settings.model_copy(update={"rate_limit_per_minute": 0}), 2) as unlimited:
         assert unlimited.rate_limit_file is None
+
+
+def test_closing_the_limiter_releases_the_shared_file(tmp_path):
+    from memlm.server.buckets import SharedBuckets
+    from memlm.server.limits import RateLimiter
+
+    path = tmp_path / "b"
+    SharedBuckets.create(path)
+    limiter = RateLimiter(60, shared_file=path)
+    assert limiter.retry_after("k", now=1.0) == 0.0
+    limiter.close()
+    assert limiter._buckets._map.closed
