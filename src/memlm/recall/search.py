@@ -49,21 +49,21 @@ class Retriever:
             return []
         qplan = plan(query, view.speakers())
         qvec = np.asarray(self.encoder.encode([qplan.dense_text])[0], dtype=np.float32)
-        at, score, parts = self._attend(view, filters, qvec, qplan.terms, qplan)
+        mask = view.mask(filters)  # once a search: every pass filters with it
+        at, score, parts = self._attend(view, filters, mask, qvec, qplan.terms, qplan)
         if (hops or self.config.hops) >= 2:
-            at, score, parts = self._second_pass(view, filters, qvec, qplan, at, score, parts)
+            at, score, parts = self._second_pass(view, filters, mask, qvec, qplan, at, score, parts)
         window = parse_window(query, now or datetime.now(timezone.utc))
         if window is not None:
             occ = _take(view.arrays()["occurred"], at)
             parts["time"] = ((occ >= window.start.timestamp()) & (occ < window.end.timestamp())).astype(np.float64)
             score = score + self.config.time_boost * parts["time"]
-        mask = view.mask(filters)
         if mask is not None:
             score = np.where(_take(mask, at), score, -np.inf)
         return self._hits(view, filters, at, score, parts, k, neighbors)
 
-    def _attend(self, view: OwnerView, filters: Filters, qvec: np.ndarray, terms: list[str],
-                qplan: QueryPlan) -> tuple[At, np.ndarray, Parts]:
+    def _attend(self, view: OwnerView, filters: Filters, mask: np.ndarray | None, qvec: np.ndarray,
+                terms: list[str], qplan: QueryPlan) -> tuple[At, np.ndarray, Parts]:
         """Score the owner's memories for one query vector and term list: every row, or for a
         large owner its candidate rows (see _candidates). Returns (at, score, parts)."""
         cfg = self.config
@@ -76,7 +76,7 @@ class Retriever:
             lmu, lsd = lexical_moments(matched_scores, view.n, cfg.lexical_reference)
             base = cfg.dense_weight * _z(cos) + cfg.lexical_weight * (lex - lmu) / lsd
         else:
-            at, cos, lex, base, outside = self._candidates(view, qvec, matched, matched_scores, view.mask(filters))
+            at, cos, lex, base, outside = self._candidates(view, qvec, matched, matched_scores, mask)
         score, context = self._propagate(view, at, base, outside)
         speaker = np.zeros(len(score))
         if qplan.speaker is not None:
@@ -146,13 +146,12 @@ class Retriever:
                + np.where(has_next, cfg.next_weight * _realign(base, at, nxt, outside), 0.0))
         return base + ctx, ctx
 
-    def _second_pass(self, view: OwnerView, filters: Filters, qvec: np.ndarray, qplan: QueryPlan, at: At,
-                     first: np.ndarray, parts: Parts) -> tuple[At, np.ndarray, Parts]:
+    def _second_pass(self, view: OwnerView, filters: Filters, mask: np.ndarray | None, qvec: np.ndarray,
+                     qplan: QueryPlan, at: At, first: np.ndarray, parts: Parts) -> tuple[At, np.ndarray, Parts]:
         """Re-read memory with what the first pass found: the query vector moves towards the
         best memories (Rocchio) and the lexical side looks for the words they add (the bridge:
         a name, a place). A memory scores `hop_discount` of its second-pass score if that is higher."""
         cfg = self.config
-        mask = view.mask(filters)
         ranked = topk(first if mask is None else np.where(_take(mask, at), first, -np.inf), cfg.hop_feedback)
         if len(ranked) == 0:
             return at, first, parts
@@ -164,7 +163,7 @@ class Retriever:
                   {w.lower() for s in view.speakers() for w in s.split()}]
         q2 = qvec + cfg.hop_weight * view.matrix[top].mean(axis=0)
         q2 = (q2 / np.linalg.norm(q2)).astype(np.float32)
-        at2, second, _ = self._attend(view, filters, q2, list(dict.fromkeys(bridge)), qplan)
+        at2, second, _ = self._attend(view, filters, mask, q2, list(dict.fromkeys(bridge)), qplan)
         both = None if at is None else np.union1d(at, at2)
         hop = cfg.hop_discount * _realign(second, at2, both, -np.inf)
         hop[top if both is None else np.searchsorted(both, top)] = -np.inf  # what conditioned the pass keeps its first score
