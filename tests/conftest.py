@@ -31,9 +31,39 @@ def minilm_encoder(minilm):
     return minilm
 
 
+PROBE = """
+from memlm.llm.base import Prompt
+from memlm.llm.local import LocalConfig, LocalLLM
+print(repr(LocalLLM(LocalConfig(n_ctx=256)).complete(Prompt.chat([{"role": "user", "content": "Hi"}]), max_tokens=4)))
+"""
+
+
 @pytest.fixture(scope="session")
-def local_llm():
-    """The packaged Gemma 3 270M through llama.cpp, loaded once per test session."""
+def local_llm_runs():
+    """The packaged local model decodes a few tokens in a child process, or every test that needs
+    it fails with the reason: a llama.cpp build that faults on this CPU (SIGILL / SIGSEGV) must
+    not take the whole test session down with it."""
+    import signal
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the local LLM probe did not answer within 600 s")
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        pytest.fail(f"the local LLM cannot run on this machine: a 4-token decode died of {name} "
+                    f"(llama-cpp-python built for CPU features this CPU or VM lacks? `make install` rebuilds "
+                    f"it for the portable baseline; see docs/llm.md)", pytrace=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.fail(f"the local LLM cannot run on this machine: {last}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def local_llm(local_llm_runs):
+    """The packaged Gemma 3 270M through llama.cpp, loaded once per test session (after the probe)."""
     from memlm.llm.local import LocalConfig, LocalLLM
 
     return LocalLLM(LocalConfig(n_ctx=2048))

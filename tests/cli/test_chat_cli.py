@@ -22,7 +22,7 @@ def run_chat(db, session: str, lines: list[str], *extra: str) -> subprocess.Comp
                           input="\n".join(lines) + "\n", env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_a_new_session_remembers_what_was_said_in_an_earlier_one(tmp_path):
+def test_a_new_session_remembers_what_was_said_in_an_earlier_one(tmp_path, local_llm_runs):
     db = tmp_path / "chat.db"
     first = run_chat(db, "monday", ["My dog is called Rex and he is a beagle.", "/quit"])
     assert first.returncode == 0, first.stderr

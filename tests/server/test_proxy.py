@@ -97,7 +97,7 @@ def test_an_llm_failure_is_a_502_and_nothing_is_written(proxy):
 
 
 @pytest.fixture
-def real_server(tmp_path):
+def real_server(tmp_path, local_llm_runs):
     """`memlm serve --llm local`: the packaged Gemma 3 270M behind the proxy."""
     with serve_process(tmp_path, "--llm", "local", ready_s=60.0) as running:
         yield running

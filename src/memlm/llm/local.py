@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from memlm.llm.base import LLMError, Prompt
+from memlm.llm.cpu import check_llama_build
 
 
 @dataclass
@@ -44,11 +45,12 @@ class LocalLLM:
     def _model(self) -> Any:
         if self._llama is None:
             try:
-                from llama_cpp import Llama
+                import llama_cpp
             except ImportError:
                 raise LLMError("the local LLM needs llama-cpp-python: pip install 'memlm[llm]'") from None
+            check_llama_build(llama_cpp.llama_print_system_info().decode("utf-8", "replace"))
             path = model_path(self.config.model_path)
-            self._llama = Llama(model_path=str(path), n_ctx=self.config.n_ctx, n_threads=self.config.n_threads,
+            self._llama = llama_cpp.Llama(model_path=str(path), n_ctx=self.config.n_ctx, n_threads=self.config.n_threads,
                                 seed=self.config.seed, verbose=False)
             self._chat = bool(self._llama.metadata.get("tokenizer.chat_template"))
         return self._llama
