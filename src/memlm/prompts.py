@@ -17,7 +17,7 @@ _FACTS_RULES = ("Extract short facts about the speaker from what they said: who 
                 "like, plan or did. Each fact is one short sentence that names the speaker. Skip greetings, "
                 "questions and small talk. If there is nothing worth remembering, give an empty list.")
 
-_FACTS_SHOTS = (
+_FACTS_SHOTS: tuple[tuple[str, str, list[str]], ...] = (
     ("Tom", "I'm a nurse and on weekends I go hiking in the Alps.",
      ["Tom works as a nurse", "Tom goes hiking in the Alps on weekends"]),
     ("Kim", "Haha, that's funny. How was your day?", []),

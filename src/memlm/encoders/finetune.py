@@ -119,6 +119,7 @@ def _pair(obj: dict, where: str) -> Pair:
     for key, value in (("query", query), ("memory", memory)):
         if not isinstance(value, str) or not value.strip():
             raise PairsError(f"{where}: '{key}' must be a non-empty string")
+    assert isinstance(query, str) and isinstance(memory, str)  # checked above
     return query.strip(), memory.strip()
 
 
@@ -204,7 +205,8 @@ def _train(model: Any, tokenizer: Any, pairs: list[Pair], config: FinetuneConfig
 def _optimizer(model: Any, config: FinetuneConfig, total: int) -> tuple[Any, Any]:
     import torch
 
-    decay, no_decay = [], []
+    decay: list[Any] = []
+    no_decay: list[Any] = []
     for name, param in model.named_parameters():
         (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(param)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},

@@ -109,8 +109,11 @@ def _attempt(report: Report, what: str, fn, *args: Any, **kwargs: Any) -> Any:
 
 def mqar_section(r: Report) -> None:
     """Accuracy against pairs, against distance (largest pairs), and against memory slots."""
-    b, by_pairs, by_dist, by_slots = r.b, {}, {}, {}
-    runs = [(m, m, {}) for m in b.lm_models] + list(b.mqar_extra)
+    b = r.b
+    by_pairs: dict[str, dict] = {}
+    by_dist: dict[str, Any] = {}
+    by_slots: dict[int, float] = {}
+    runs: list[tuple[str, str, dict]] = [(m, m, {}) for m in b.lm_models] + list(b.mqar_extra)
     for pairs in b.mqar_pairs:
         task = get_task("mqar", seq_len=b.mqar_seq, n_pairs=pairs)
         for label, model, extra in runs:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 
-def classification_metrics(y_true: Sequence[int], probs: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def classification_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro precision/recall/F1, per-class scores, one-vs-rest ROC-AUC, confusion matrix.
 
     ``y_true`` holds class ids into ``labels``; ``probs`` is (N, C) class probabilities.

@@ -45,6 +45,7 @@ class TrainConfig:
 
 def get_task(name: str, **kwargs: Any):
     """A task by name, from Lab B's registry when present (charlm always works)."""
+    registry_get_task: Any
     try:
         from memlm.lab.tasks import get_task as registry_get_task
     except ImportError:

@@ -137,6 +137,8 @@ class ReadableGRU(_Stacked):
 @torch.no_grad()
 def lstm_gates(model: nn.Module, idx: torch.Tensor) -> list[dict[str, torch.Tensor]]:
     """Gate activations of a trained ``memlm.nn.lstm.LSTM`` over idx (B, T), per layer."""
-    readable = ReadableLSTM.from_torch(model.rnn)
-    _, _, gates = readable(model.wte(idx))
+    rnn, wte = model.get_submodule("rnn"), model.get_submodule("wte")
+    assert isinstance(rnn, nn.LSTM), f"not an LSTM language model: {type(rnn).__name__}"
+    readable = ReadableLSTM.from_torch(rnn)
+    _, _, gates = readable(wte(idx))
     return gates

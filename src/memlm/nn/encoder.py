@@ -55,7 +55,7 @@ def _plain_dict(bert_config: Any) -> dict[str, Any]:
     return data
 
 
-def _build_bert(config: EncoderClassifierConfig) -> nn.Module:
+def _build_bert(config: EncoderClassifierConfig) -> Any:  # a transformers BertModel
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers import BertConfig, BertModel
@@ -85,14 +85,15 @@ class EncoderClassifier(nn.Module):
         if config.n_labels < 2:
             raise ValueError("n_labels must be at least 2")
         self.config = config
-        self.bert = _build_bert(config)
-        hidden = self.bert.config.hidden_size
+        bert = _build_bert(config)
+        self.bert = bert
+        hidden = int(bert.config.hidden_size)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(hidden, config.n_labels)
         nn.init.normal_(self.head.weight, std=0.02)
         nn.init.zeros_(self.head.bias)
         if config.freeze_embeddings:
-            self.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+            bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     def pool(self, idx: torch.Tensor) -> torch.Tensor:
         """Sentence vectors (B, H) for ids (B, T); 0 is padding."""

@@ -24,7 +24,7 @@ class LSTMConfig:
 class RecurrentLM(nn.Module):
     """Shared body of the LSTM and GRU language models; subclasses set ``rnn_cls``."""
 
-    rnn_cls: type[nn.RNNBase] = nn.LSTM
+    rnn_cls: type[nn.LSTM] | type[nn.GRU] = nn.LSTM
 
     def __init__(self, config: LSTMConfig) -> None:
         super().__init__()

@@ -84,7 +84,9 @@ class CrossBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_q(x), self.ln_kv(ctx))
-        return x + self.mlp(self.ln_2(x)) if self.mlp is not None else x
+        if self.mlp is None or self.ln_2 is None:
+            return x
+        return x + self.mlp(self.ln_2(x))
 
 
 def prepend_mask(n_mem: int, n_tok: int, write: bool, device=None) -> torch.Tensor:
@@ -130,6 +132,8 @@ class MemoryTransformer(nn.Module):
             cos, sin = rope_tables(2 * M + config.segment_len, C // config.n_head)
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+        self.rope_cos: torch.Tensor  # (block, head_dim / 2) buffers when pos == "rope"
+        self.rope_sin: torch.Tensor
 
     def init_memory(self, batch_size: int) -> torch.Tensor:
         """The starting memory, (B, M, C)."""
@@ -159,6 +163,7 @@ class MemoryTransformer(nn.Module):
                 h = block(h, mask, rope)
             tok, new_mem = h[:, M:M + S], (self.mem_norm(h[:, M + S:]) if write else None)
         else:
+            assert self.readers is not None and self.writer is not None  # built for mem_mode "cross"
             h, rope = self.drop(x), self._rope(0, S)
             for block, reader in zip(self.blocks, self.readers):
                 h = reader(block(h, None, rope), mem)

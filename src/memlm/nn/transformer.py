@@ -154,6 +154,8 @@ class Transformer(nn.Module):
             cos, sin = rope_tables(config.block_size, config.n_embd // config.n_head)
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+        self.rope_cos: torch.Tensor  # (block, head_dim / 2) buffers when pos == "rope"
+        self.rope_sin: torch.Tensor
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx (B, T) -> logits (B, T', V), loss or None.

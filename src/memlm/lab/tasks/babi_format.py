@@ -88,9 +88,11 @@ def read_babi(path: str | Path) -> list[Story]:
 
 def story_examples(story: Story) -> list[Example]:
     """One Example per question; facts are the statements before it (questions skipped)."""
-    out, facts, line_to_fact = [], [], {}
+    out: list[Example] = []
+    facts: list[str] = []
+    line_to_fact: dict[int, int] = {}
     for n, e in enumerate(story, start=1):
-        if e.is_question:
+        if e.answer is not None:  # a question
             support = [line_to_fact[s] for s in e.support if s in line_to_fact]
             out.append(Example(list(facts), e.text, e.answer, support))
         else:

@@ -69,7 +69,8 @@ class HaystackTask:
     def build(self, facts: list[list[int]], question: list[int], split: str, rng: random.Random) -> list[int]:
         """Facts spread in order through background text; exactly ``self.length`` ids."""
         budget = self.length - sum(map(len, facts)) - len(question)
-        bg, i, filler = self.background[split], rng.randrange(len(self.background[split])), []
+        bg, i = self.background[split], rng.randrange(len(self.background[split]))
+        filler: list[list[int]] = []
         while sum(map(len, filler)) < budget:
             filler.append(bg[i % len(bg)])
             i += 1
@@ -88,7 +89,7 @@ class HaystackTask:
         stories = self.stories[split]
         idx = torch.randint(len(stories), (batch_size,), generator=generator).tolist()
         seeds = torch.randint(2**62, (batch_size,), generator=generator).tolist()
-        x = torch.tensor([self.build(*stories[i][:2], split, random.Random(s)) for i, s in zip(idx, seeds)])
+        x = torch.tensor([self.build(stories[i][0], stories[i][1], split, random.Random(s)) for i, s in zip(idx, seeds)])
         y = torch.full_like(x, IGNORE)
         y[:, -1] = torch.tensor([stories[i][2] for i in idx])
         return x, y
