@@ -146,3 +146,18 @@ def test_the_migration_segments_the_chinese_of_an_old_database(store, tmp_path, 
             assert again.conn.execute("SELECT body FROM memories_fts ORDER BY rowid").fetchall()[1][0] == old[1]
     finally:
         again.close()
+
+
+def test_postgres_indexes_chinese_words_as_the_simple_configuration_does(pg_url):
+    import psycopg
+
+    texts = ["我对花生过敏", "我住在上海浦东，周末去river边跑步 running", "他们说：“今天下雨了！”", "ｆｕｌｌ　width 全角，标点"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for text in texts:
+            body = lexical_text(text, None, None)
+            english, simple = (dict(conn.execute(f"SELECT lexeme, positions FROM unnest(to_tsvector('{c}', %s))",
+                                                 (body,)).fetchall()) for c in ("english", "simple"))
+            han = {w: p for w, p in simple.items() if any("\u4e00" <= ch <= "\u9fff" for ch in w)}
+            assert han and all(english.get(w) == p for w, p in han.items()), text  # same lexemes, same positions
+        assert "run" in dict(conn.execute("SELECT lexeme, positions FROM unnest(to_tsvector('english', %s))",
+                                          (lexical_text(texts[1], None, None),)).fetchall())
