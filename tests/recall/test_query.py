@@ -45,3 +45,14 @@ def test_hundreds_of_speakers_are_indexed_once_per_speaker_set():
 def test_lexical_terms_drop_stop_words_and_possessives():
     assert lexical_terms("What is Caroline's favourite book, and the book's author?") == [
         "caroline", "favourite", "book", "author"]
+
+
+def test_lexical_terms_drop_chinese_stop_and_question_words():
+    assert lexical_terms("我不能吃什么？") == ["吃"]
+    assert lexical_terms("我住在哪里？") == ["住"]
+    assert lexical_terms("你还记得我对什么过敏吗") == ["过敏"]
+    assert lexical_terms("为什么我的猫不吃东西了") == ["猫", "不吃", "东西"]  # a one-character Chinese word is a word
+    assert lexical_terms("上海浦东有哪些好吃的？") == ["上海浦东", "好吃"]
+    assert lexical_terms("What does Ana eat in 上海?") == ["ana", "eat", "上海"]
+    for word in ("我", "你", "的", "了", "吗", "什么", "哪里", "哪些", "怎么", "为什么"):
+        assert lexical_terms(word) == [], word

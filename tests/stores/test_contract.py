@@ -64,7 +64,7 @@ def test_tenants_never_see_each_other(store):
     store.insert([a], vec(1)[None])
     store.insert([b], vec(1)[None])
     assert store.get("B", a.id) is None and store.get("A", b.id) is None
-    assert [m for m, _ in store.lexical(Filters("A", "u1"), '"secret"', 10)] == [a.id]
+    assert [m for m, _ in store.lexical(Filters("A", "u1"), ["secret"], 10)] == [a.id]
     assert [m for m, _ in store.dense(Filters("B", "u1"), vec(1)[None], 10)[0]] == [b.id]
     assert store.delete("A", b.id) is None
     assert store.get("B", b.id) is not None
@@ -74,7 +74,7 @@ def test_owner_and_session_filters(store):
     rows = [rec("apples", user="u1", session="s1"), rec("apples", user="u2", session="s1"),
             rec("apples", user="u1", session="s2")]
     store.insert(rows, np.stack([vec(2)] * 3))
-    lex = {m for m, _ in store.lexical(Filters("default", "u1"), '"apples"', 10)}
+    lex = {m for m, _ in store.lexical(Filters("default", "u1"), ["apples"], 10)}
     assert lex == {rows[0].id, rows[2].id}
     dense = {m for m, _ in store.dense(Filters("default", "u1", session_id="s2"), vec(2)[None], 10)[0]}
     assert dense == {rows[2].id}
@@ -84,7 +84,7 @@ def test_owner_and_session_filters(store):
 def test_scores_are_in_unit_interval_best_first(store):
     rows = [rec("red apple pie"), rec("apple"), rec("green pear")]
     store.insert(rows, np.stack([vec(0), vec(0) * 0.6 + vec(1) * 0.8, vec(3)]))
-    lex = store.lexical(Filters("default", "u1"), '"apple" OR "pie"', 10)
+    lex = store.lexical(Filters("default", "u1"), ["apple", "pie"], 10)
     assert lex[0][0] == rows[0].id and lex[0][1] == 1.0
     assert all(0 <= s <= 1 for _, s in lex) and [s for _, s in lex] == sorted((s for _, s in lex), reverse=True)
     dense = store.dense(Filters("default", "u1"), vec(0)[None], 3)[0]
@@ -97,7 +97,7 @@ def test_time_and_kind_filters(store):
     store.insert(rows, np.stack([vec(4)] * 3))
     f = Filters("default", "u1", since=T0 + timedelta(days=5), until=T0 + timedelta(days=25))
     assert {m for m, _ in store.dense(f, vec(4)[None], 10)[0]} == {rows[1].id, rows[2].id}
-    assert {m for m, _ in store.lexical(f, '"event"', 10)} == {rows[1].id, rows[2].id}
+    assert {m for m, _ in store.lexical(f, ["event"], 10)} == {rows[1].id, rows[2].id}
     f = Filters("default", "u1", kinds=("fact",))
     assert [m for m, _ in store.dense(f, vec(4)[None], 10)[0]] == [rows[1].id]
 
@@ -109,8 +109,8 @@ def test_update_keeps_history_and_reindexes(store):
     r.text = "I live in Berlin"
     store.update(r, vec(1), old)
     assert store.get("default", r.id).text == "I live in Berlin"
-    assert store.lexical(Filters("default", "u1"), '"paris"', 10) == []
-    assert [m for m, _ in store.lexical(Filters("default", "u1"), '"berlin"', 10)] == [r.id]
+    assert store.lexical(Filters("default", "u1"), ["paris"], 10) == []
+    assert [m for m, _ in store.lexical(Filters("default", "u1"), ["berlin"], 10)] == [r.id]
     assert [m for m, _ in store.dense(Filters("default", "u1"), vec(1)[None], 1)[0]] == [r.id]
     hist = store.history("default", r.id)
     assert [(h.event, h.old_text, h.new_text) for h in hist] == [
@@ -122,7 +122,7 @@ def test_delete_removes_from_every_index(store):
     store.insert([r, keep], np.stack([vec(5), vec(6)]))
     assert store.delete("default", r.id).text == "forget me please"
     assert store.get("default", r.id) is None
-    assert store.lexical(Filters("default", "u1"), '"forget"', 10) == []
+    assert store.lexical(Filters("default", "u1"), ["forget"], 10) == []
     assert [m for m, _ in store.dense(Filters("default", "u1"), vec(5)[None], 10)[0]] == [keep.id]
     assert store.history("default", r.id)[-1].event == "DELETE"
 
@@ -154,7 +154,7 @@ def test_transaction_is_all_or_nothing(store):
             store.insert([r], vec(0)[None])
             raise RuntimeError("crash inside the transaction")
     assert store.get("default", r.id) is None
-    assert store.lexical(Filters("default", "u1"), '"committed"', 10) == []
+    assert store.lexical(Filters("default", "u1"), ["committed"], 10) == []
 
 
 def test_find_exact_normalises_case_and_space(store):
@@ -174,13 +174,13 @@ def test_supersede_hides_a_fact_but_keeps_its_row_and_history(store):
     assert store.supersede("other-tenant", new.id, when, None) is None  # never across tenants
     f = Filters("default", "u1")
     assert [m for m, _ in store.dense(f, vec(0)[None], 5)[0]] == [new.id]
-    assert [m for m, _ in store.lexical(f, "paris", 5)] == []
+    assert [m for m, _ in store.lexical(f, ["paris"], 5)] == []
     assert [r.id for r in store.list(f, limit=10)] == [new.id]
     assert store.find_exact(Filters("default", "u1", kinds=("fact",)), norm_hash("lives in Paris")) == []
     everything = Filters("default", "u1", include_superseded=True)
     assert {r.id for r in store.list(everything, limit=10)} == {old.id, new.id}
     assert {m for m, _ in store.dense(everything, vec(0)[None], 5)[0]} == {old.id, new.id}
-    assert [m for m, _ in store.lexical(everything, "paris", 5)] == [old.id]
+    assert [m for m, _ in store.lexical(everything, ["paris"], 5)] == [old.id]
     kept = store.get("default", old.id)
     assert kept.text == "lives in Paris" and kept.valid_to == when
     assert [h.event for h in store.history("default", old.id)] == ["ADD", "SUPERSEDE"]
@@ -224,7 +224,7 @@ def test_reembed_replaces_every_vector_and_switches_the_encoder(store):
     assert store.dense(everything, np.eye(16, dtype=np.float32)[3][None], 1)[0][0][0] == rows[2].id
     assert {r.id: store.history(r.tenant, r.id) for r in rows} == before
     assert store.get("default", rows[0].id).text == "aa"
-    assert [m for m, _ in store.lexical(Filters("B", "u1"), '"bbbbb"', 5)] == [rows[1].id]
+    assert [m for m, _ in store.lexical(Filters("B", "u1"), ["bbbbb"], 5)] == [rows[1].id]
 
 
 def test_reembed_is_all_or_nothing(store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
+import pytest
 
 from memlm import Memory
 from memlm.stores.base import Filters
@@ -73,13 +73,10 @@ def test_closing_the_store_closes_every_thread_s_reader(tmp_path, hashing):
             raise AssertionError("a reader connection was left open")
 
 
-def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, hashing, monkeypatch):
-    """A small owner's matches come from FTS5's ranking, 2k at a time. Superseded facts are
-    filtered out after ranking: when they crowd the first 2k matches the store takes every
-    match, and the top k of what passes is the same either way."""
+def test_bm25_top_k_skips_filtered_rows(tmp_path, hashing):
+    """Superseded facts are scored (they count in the owner's statistics) and then filtered out:
+    when they hold the best matches, the top k are the best of what passes."""
     from datetime import datetime, timezone
-
-    from memlm.stores import sqlite_lexical as sqlite_store
 
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
         m.add_many([[{"role": "user", "content": f"bob's note {i}"}] for i in range(130)], user_id="bob")
@@ -87,21 +84,13 @@ def test_bm25_top_k_skips_filtered_rows_without_fetching_every_match(tmp_path, h
             words = " ".join(f"w{i}x{j}" for j in range(i % 8 + 1))  # (apples, length) differ: no ties
             m.add_many([[{"role": "user", "content": f"{'apple ' * (1 + i // 8)}{words}"}]], user_id="ana")
         f = Filters("default", "ana")
-        before = m.store.lexical(f, '"apple"', 5)
-        assert len(before) == 5
+        every = m.store.lexical(Filters("default", "ana", include_superseded=True), ["apple"], 40)
+        assert len(every) == 40
         now = datetime.now(timezone.utc)
-        for mid, _ in m.store.lexical(f, '"apple"', 8):  # hide 8 of the first 2k = 10 matches
+        for mid, _ in every[:8]:  # hide the 8 best
             m.store.supersede("default", mid, now, None)
-        view = m.store.owner(f)
-        query = f'scope : {sqlite_store.owner_match(f)} AND body : ("apple")'
-        (idx, scores), _ = sqlite_store.fts_bm25(m.store._db, view, query, None)
-        current = view.mask(f)[idx]
-        rows, best = idx[current], scores[current]
-        expected = [view.ids[i] for i in rows[np.lexsort((rows, -best))][:5]]  # ties: earlier rows first
-        limits, bm25 = [], sqlite_store.fts_bm25
-        monkeypatch.setattr(sqlite_store, "fts_bm25", lambda c, v, q, limit: limits.append(limit) or bm25(c, v, q, limit))
-        after = m.store.lexical(f, '"apple"', 5)
-        assert [mid for mid, _ in after] == expected and limits == [10, None]  # 2 of 10 pass: every match
-        limits.clear()
-        assert len(m.store.lexical(f, '"apple"', 8)) == 8 and limits == [16]  # 8 of 16 pass: no second query
-        assert len(after) == 5 and not {mid for mid, _ in after} & {mid for mid, _ in before}
+        after = m.store.lexical(f, ["apple"], 5)
+        raw = dict(every)
+        assert [mid for mid, _ in after] == [mid for mid, _ in every[8:13]]
+        best = raw[every[8][0]]
+        assert [s for _, s in after] == pytest.approx([raw[mid] / best for mid, _ in after], rel=1e-12)

@@ -13,11 +13,13 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from memlm.text import STOPWORDS, words
+from memlm.text import STOPWORDS, ZH_STOPWORDS, has_han, words
 
-# Question words and fillers that name no topic; dropped from lexical queries.
-QUERY_STOPWORDS = STOPWORDS | frozenset(
+# Question words and fillers that name no topic, in English and Chinese; dropped from lexical queries.
+QUERY_STOPWORDS = STOPWORDS | ZH_STOPWORDS | frozenset(
     "did does do kind type sort think would might may likely ever tell remember know describe s t d ll m re ve".split()
+    + "曾经 以前 之前 还记得 记不记得 是什么 是谁 在哪 在哪里 在哪儿 干什么 做什么 怎么办 如何 几时 何时 多久 多长 为何 能不能 "
+      "可不可以 吃什么 有什么 叫什么 到底 究竟 一般 通常 大概 关于 不能 不会 应该 可能 已经 还有".split()
 )
 
 
@@ -62,18 +64,15 @@ def _name_pattern(name: str) -> re.Pattern[str]:
 
 
 def lexical_terms(query: str) -> list[str]:
-    """Distinct content words of the query, in order (possessive 's dropped)."""
+    """Distinct content words of the query, in order (Chinese segmented into words, possessive 's
+    dropped); stop and question words and single letters are left out (a one-character Chinese
+    word such as 猫 is a word)."""
     seen: list[str] = []
     for w in words(query):
         w = w[:-2] if w.endswith("'s") else w
-        if w in QUERY_STOPWORDS or len(w) < 2 and not w.isdigit():
+        if w in QUERY_STOPWORDS or len(w) < 2 and not w.isdigit() and not has_han(w):
             continue
         if w not in seen:
             seen.append(w)
     return seen
 
-
-def fts_match(terms: list[str]) -> str | None:
-    """An FTS5 query matching any of the terms (each quoted, so no term is read as syntax)."""
-    quoted = ['"' + t.replace('"', "") + '"' for t in terms if t.replace('"', "")]
-    return " OR ".join(quoted) if quoted else None

@@ -21,7 +21,7 @@ import numpy as np
 
 from memlm.config import RecallConfig
 from memlm.encoders.base import Encoder
-from memlm.recall.query import QueryPlan, fts_match, lexical_terms, plan
+from memlm.recall.query import QueryPlan, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
 from memlm.stores.vecindex import OwnerView, about_top, lookup_sorted, matvec, topk
@@ -86,11 +86,10 @@ class Retriever:
 
     def _lexical(self, view: OwnerView, filters: Filters, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The best BM25 matches among the owner's rows: (rows, scores in [0, 1])."""
-        match = fts_match(terms)
-        if not match:
+        if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         owner = Filters(*filters.owner_key(), include_superseded=filters.include_superseded)
-        return self.store.lexical_rows(view, owner, match, self.config.lexical_candidates)
+        return self.store.lexical_rows(view, owner, terms, self.config.lexical_candidates)
 
     def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray, matched_scores: np.ndarray,
                     mask: np.ndarray | None) -> tuple[np.ndarray, ...]:

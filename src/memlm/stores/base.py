@@ -1,8 +1,10 @@
 """The storage Protocol every backend implements exactly, and the filter type it takes.
 
-Scores returned by a store are higher-is-better in [0, 1]: lexical scores are BM25
-divided by the best match's (the top lexical hit scores 1), dense scores are cosine
-similarities clipped at 0.
+Scores returned by a store are higher-is-better in [0, 1]: lexical scores are the
+backend's full-text score divided by the best match's (the top lexical hit scores 1), computed
+from the owner's rows alone (no other owner's writes change them); dense scores are cosine
+similarities clipped at 0. Lexical search takes query terms (words), never a backend's query
+syntax: each backend builds its own query from them (docs/recall.md, "Lexical index").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from memlm.text import has_han, memory_text, segment, words
 from memlm.types import HistoryEntry, MemoryRecord
 
 if TYPE_CHECKING:
@@ -64,6 +67,23 @@ def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
     if not filters.include_superseded:
         clauses.append("m.valid_to IS NULL")
     return " AND ".join(clauses), params
+
+
+def lexical_text(text: str, role: str | None, metadata: dict | None) -> str:
+    """What both backends' lexical indexes hold for a memory: `memory_text` with every Chinese
+    run segmented into space-separated words, long words also as their parts (text.segment,
+    search mode: 上海浦东 -> 上海 浦东 上海浦东), so each is a token of the index's tokenizer."""
+    return segment(memory_text(text, role, metadata), search=True)
+
+
+def query_words(terms: Sequence[str]) -> list[str]:
+    """The terms a lexical search matches, in order: each term as given (a term of several index
+    tokens, such as "e-mail", is matched as a phrase), except that a term with Chinese in it
+    becomes its words (text.words: 我对花生过敏 -> 我 对 花生 过敏), each a term of its own."""
+    out: list[str] = []
+    for term in terms:
+        out.extend(words(term) if has_han(term) else [term])
+    return out
 
 
 def record_values(r: MemoryRecord, when: Callable[[datetime | None], Any], dump: Callable[[Any], Any]) -> tuple:
@@ -176,11 +196,14 @@ class Store(Protocol):
         """Memories in scope whose normalised text hashes to norm_hash."""
         ...
 
-    def lexical(self, filters: Filters, match: str, k: int) -> Scored:
-        """Full-text search with an FTS5-syntax query over the memories in scope: the best k."""
+    def lexical(self, filters: Filters, terms: Sequence[str], k: int) -> Scored:
+        """Full-text search for memories in scope matching any of the query terms (words, in
+        English or Chinese: `query_words`; no query syntax): the best k, scores relative to the
+        best (1.0), from the statistics of the filter's owner (tenant, user, agent) alone."""
         ...
 
-    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_rows(self, view: OwnerView, filters: Filters, terms: Sequence[str],
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
         """`lexical` for recall: the best k matches as rows of `view` (a snapshot from
         `owner(filters)`; matches it lacks are left out) and their scores, best first."""
         ...

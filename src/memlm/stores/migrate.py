@@ -1,15 +1,25 @@
 """Numbered schema migrations, recorded in the database they were applied to.
 
 Migrations are SQL files named ``<backend>_<NNNN>_<name>.sql`` in this package's
-``migrations/`` folder. Each runs once, in order, inside the caller's transaction.
+``migrations/`` folder. Each runs once, in order, inside the caller's transaction. A migration
+that needs Python (re-indexing text with the segmenter) names a function in STEPS, run on the
+same connection right after its SQL.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sqlite3
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
+
+# (backend, version) -> "module:function" taking the migrating connection, run after the SQL
+STEPS = {
+    ("sqlite", 4): "memlm.stores.sqlite_lexical:reindex",  # Chinese segmented in the FTS5 index
+    ("postgres", 2): "memlm.stores.pg_sql:reindex",  # ... and in the tsvectors
+}
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,13 @@ class Migration:
     version: int  # the NNNN in the file name; applied in increasing order
     name: str  # the rest of the file name
     sql: str  # the statements
+    step: str | None = None  # a Python step after the SQL ("module:function"), see STEPS
+
+    def run_step(self, conn: Any) -> None:
+        """Run the migration's Python step, if it has one, on the migrating connection."""
+        if self.step:
+            module, function = self.step.split(":")
+            getattr(importlib.import_module(module), function)(conn)
 
 
 def migrations(backend: str) -> list[Migration]:
@@ -26,7 +43,9 @@ def migrations(backend: str) -> list[Migration]:
     for entry in resources.files("memlm.stores").joinpath("migrations").iterdir():
         match = pattern.match(entry.name)
         if match:
-            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+            version = int(match.group(1))
+            found.append(Migration(version, match.group(2), entry.read_text(encoding="utf-8"),
+                                   STEPS.get((backend, version))))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if versions != list(range(1, len(found) + 1)):
@@ -50,6 +69,7 @@ def migrate_sqlite(conn: sqlite3.Connection, now: str) -> None:
             if m.version not in done:
                 for statement in _statements(m.sql):
                     conn.execute(statement)
+                m.run_step(conn)
                 conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, now))
         conn.execute("COMMIT")
     except BaseException:

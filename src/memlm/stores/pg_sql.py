@@ -1,10 +1,20 @@
 """SQL helpers for the PostgreSQL backend: pgvector adapters, WHERE clauses, row <-> record,
-and the translation of the FTS5-syntax queries recall builds into a tsquery."""
+the lexical index text and the tsquery built from query terms.
+
+Lexical index: `tsv` is to_tsvector('english', base.lexical_text(...)): Chinese arrives
+segmented into space-separated words; PostgreSQL's default parser makes each a `word` token
+(it treats every non-ASCII letter as a letter, in any locale), which the english configuration's
+Snowball stemmer leaves as it is (it only strips English suffixes) and its stop list never
+holds, so Chinese words are indexed exactly as the `simple` configuration would index them,
+while English words keep their stemming, in one tsvector whose positions follow the text
+(phrases work across both; tests/stores/test_lexical.py checks the Chinese lexemes against
+`simple`'s). Ranking is ts_rank, a per-document score (term frequencies in that row, no
+corpus statistics), taken relative to the best match in the owner's scope: no other owner's
+rows enter any score."""
 
 from __future__ import annotations
 
 import json
-import re
 import struct
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -17,7 +27,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.json import Jsonb
 
-from memlm.stores.base import Filters, record_from, record_values, where_clause
+from memlm.stores.base import Filters, lexical_text, query_words, record_from, record_values, where_clause
 from memlm.text import memory_text
 from memlm.types import MemoryRecord
 
@@ -105,18 +115,13 @@ def where(filters: Filters) -> tuple[str, list]:
     return where_clause(filters, ph="%s", when=utc, array_param=True)
 
 
-def tsquery(match: str) -> tuple[str, list[str]]:
-    """An FTS5 query of quoted terms joined by OR (what recall builds) as a tsquery expression.
-
-    Each quoted phrase or bare word becomes phraseto_tsquery(...); they are OR-ed (||).
-    Returns ("", []) when there is no term."""
-    terms = []
-    for quoted, bare in re.findall(r'"([^"]*)"|([^\s"]+)', match):
-        term = quoted or bare.strip("()")
-        if term and term.upper() not in {"OR", "AND", "NOT", "NEAR"}:
-            terms.append(term)
-    expr = " || ".join([f"phraseto_tsquery('{TS_CONFIG}', %s)"] * len(terms))
-    return expr, terms
+def tsquery(terms: Sequence[str]) -> tuple[str, list[str]]:
+    """The query terms (`base.query_words`) as a tsquery expression matching any of them: each
+    is phraseto_tsquery(...) (a word, or a phrase of its lexemes), OR-ed (||); a term that is
+    only stop words or punctuation is left out by PostgreSQL. ("", []) when there is no term."""
+    found = [t for t in query_words(terms) if t.strip()]
+    expr = " || ".join([f"phraseto_tsquery('{TS_CONFIG}', %s)"] * len(found))
+    return expr, found
 
 
 # -- rows and records --------------------------------------------------------------
@@ -136,7 +141,23 @@ def _json(value: Any) -> Any:
 
 def index_text(r: MemoryRecord) -> str:
     """What the lexical side indexes (the same text SQLite's FTS5 row holds)."""
-    return memory_text(r.text, r.role, r.metadata)
+    return lexical_text(r.text, r.role, r.metadata)
+
+
+def reindex(conn: Connection) -> int:
+    """Migration 2: every row whose memory has Chinese in it gets its tsvector made again from
+    the segmented text (earlier rows held a run of Han characters as one lexeme); the others are
+    unchanged by segmentation and left alone. Returns the rows re-indexed."""
+    done = 0
+    with conn.cursor() as cur:
+        rows = cur.execute("SELECT rid, text, role, metadata FROM memories").fetchall()
+        for rid, text, role, meta in rows:
+            metadata = meta if isinstance(meta, dict) else None
+            body = lexical_text(text, role, metadata)
+            if body != memory_text(text, role, metadata):
+                cur.execute(f"UPDATE memories SET tsv = to_tsvector('{TS_CONFIG}', %s) WHERE rid = %s", (body, rid))
+                done += 1
+    return done
 
 
 def utc(value: datetime | None) -> datetime | None:

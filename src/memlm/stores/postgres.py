@@ -129,6 +129,7 @@ class PostgresStore:
                 if m.version not in done:
                     for statement in q.statements(m.sql):
                         conn.execute(statement)
+                    m.run_step(conn)
                     conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, now())", (m.version, m.name))
 
     def schema_versions(self) -> list[int]:
@@ -342,9 +343,10 @@ class PostgresStore:
         clause, params = q.where(filters)
         return self._records(f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} AND m.norm_hash=%s", (*params, digest))
 
-    def lexical(self, filters: Filters, match: str, k: int) -> Scored:
-        """ts_rank over the rows in scope, divided by the best match's (which scores 1)."""
-        expr, terms = q.tsquery(match)
+    def lexical(self, filters: Filters, terms: Sequence[str], k: int) -> Scored:
+        """ts_rank over the rows in scope, divided by the best match's (which scores 1): a
+        per-row score, so only the owner's rows decide it (pg_sql's docstring)."""
+        expr, terms = q.tsquery(terms)
         if not terms:
             return []
         clause, params = q.where(filters)
@@ -358,8 +360,9 @@ class PostgresStore:
         best = max(float(rows[0][1]), 1e-12)
         return [(mid, float(min(1.0, max(0.0, s / best)))) for mid, s in rows]
 
-    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        found = self.lexical(filters, match, k)
+    def lexical_rows(self, view: OwnerView, filters: Filters, terms: Sequence[str],
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+        found = self.lexical(filters, terms, k)
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         ids, scores = zip(*found)

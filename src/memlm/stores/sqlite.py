@@ -336,24 +336,22 @@ class SQLiteStore:
         sql = f"SELECT {COLUMNS} FROM memories m WHERE m.norm_hash=? AND {where}"
         return [_record(r) for r in self._db.execute(sql, (digest, *params))]
 
-    def lexical(self, filters: Filters, match: str, k: int) -> Scored:
+    def lexical(self, filters: Filters, terms: Sequence[str], k: int) -> Scored:
         view = self.owner(filters)
-        return scored_ids(view, *self.lexical_rows(view, filters, match, k))
+        return scored_ids(view, *self.lexical_rows(view, filters, terms, k))
 
-    def lexical_rows(self, view: OwnerView, filters: Filters, match: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 over the view's rows (sqlite_lexical.rank)."""
+    def lexical_rows(self, view: OwnerView, filters: Filters, terms: Sequence[str],
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 over the view's rows with the owner's statistics (sqlite_lexical.rank)."""
         if view.n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         conn = self._db
-        return rank(conn, self._lexicon(conn), view, filters, match, k, self._row_estimate())
+        return rank(conn, self._lexicon(conn), view, filters, terms, k)
 
     def _lexicon(self, conn: sqlite3.Connection) -> Lexicon:
         if self._lexicon_of_file is None:
             self._lexicon_of_file = Lexicon.of(conn)
         return self._lexicon_of_file
-
-    def _row_estimate(self) -> int:
-        return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         return self.owner(filters).search(filters, np.atleast_2d(queries), k)

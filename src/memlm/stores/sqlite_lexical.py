@@ -1,20 +1,27 @@
-"""The SQLite backend's full-text side: what its FTS5 rows hold, and BM25 over them by two routes.
+"""The SQLite backend's full-text side: what its FTS5 rows hold, and BM25 over one owner's rows.
 
-Scores are FTS5's `bm25()` of the body column (k1 1.2, b 0.75, idf over the whole file).
-- An owner holding a small share of the file: a MATCH narrowed by the owner's scope
-  token, ranked by `bm25()` in SQLite, the best `limit` rows.
-- An owner holding most of the file: `bm25()` costs about 1 us per matching row (a docsize
-  lookup and an instance scan each), and a common word matches thousands of an owner's
-  memories. The same formula is computed in numpy from FTS5's own data instead: each query
-  token's instances from an `fts5vocab` table, the file's row and token counts from FTS5's
-  averages record, each row's token count from the owner view (loaded from the docsize
-  table with the vectors). Every match gets its exact score, 2-3x faster
-  (tests/stores/test_sqlite_lexical.py compares the two routes score by score).
+Index text: the memory's text as the indexes see it (`base.lexical_text`: Chinese segmented into
+space-separated words), so FTS5's unicode61 tokenizer makes a token of each Chinese word while
+English keeps porter stemming. The scope column holds opaque owner tokens (`owner_tokens`).
+
+BM25 (k1 1.2, b 0.75) takes every statistic from the owner's own rows, the rows of its
+`OwnerView` (tenant + user and/or agent, superseded facts included): N is the owner's row count,
+avgdl their mean body length, a term's df how many of them hold it. Nothing another owner
+writes changes any of these, so no tenant (or other user) can move this owner's ranking or
+scores, nor read its vocabulary off them. It is computed in numpy from FTS5's own index: each
+query token's instances from an `fts5vocab` table (doc ids; offsets for a phrase), kept where
+they are the view's rows, and each row's body length from FTS5's docsize record (loaded with the
+vectors; the scope column's owner tokens are not counted, in lengths or anywhere else). A term
+that is several index tokens ("e-mail") is a phrase: its instances are its tokens' instances at
+consecutive offsets. idf is ln(1 + (N - df + 0.5) / (df + 0.5)), which stays positive: per owner,
+N is often small and a word in half of the owner's memories still counts a little
+(tests/stores/test_sqlite_lexical.py checks every score against a plain-Python BM25).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import sqlite3
@@ -22,86 +29,42 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memlm.stores.base import Filters
+from memlm.stores.base import Filters, lexical_text, query_words
 from memlm.stores.vecindex import OwnerView, topk
 from memlm.text import memory_text
 from memlm.types import MemoryRecord
 
-K1, B = 1.2, 0.75  # FTS5's bm25() constants
-BODY_WEIGHT = 1.0  # recall ranks by the body column only (the scope column weighs 0)
-_TERMS = re.compile(r'^"([^"]*)"(?: OR "([^"]*)")*$')  # what recall sends: quoted terms joined by OR
+K1, B = 1.2, 0.75  # BM25's constants (as FTS5's bm25())
 _TEMP = (  # per connection (temp tables live and die with it)
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memlm_instances USING fts5vocab(main, memories_fts, instance)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memlm_tokenize USING fts5(t, tokenize = {tokenizer})",
     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memlm_tokenize_terms USING fts5vocab(temp, memlm_tokenize, instance)",
 )
 MAX_CACHED_TERMS = 100_000  # query words whose index tokens are remembered (cleared when full)
+_SPAN = 1 << 32  # a phrase instance's key: view row * _SPAN + its first token's offset
 
 RowScores = tuple[np.ndarray, np.ndarray]  # (rows of a view, BM25 scores)
+_NONE: RowScores = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
-def or_terms(match: str) -> list[str] | None:
-    """The terms of a query of quoted terms joined by OR, or None for any other FTS5 query."""
-    if not _TERMS.match(match):
-        return None
-    return re.findall(r'"([^"]*)"', match)
-
-
-def fts_bm25(conn: sqlite3.Connection, view: OwnerView, query: str, limit: int | None) -> tuple[RowScores, bool]:
-    """FTS5's ranking: the best `limit` matches (all when None) that are rows of the view, and
-    whether those were every match."""
-    sql = "SELECT rowid, -bm25(memories_fts, 0.0, 1.0) AS s FROM memories_fts WHERE memories_fts MATCH ?"
-    rows = conn.execute(sql + (" ORDER BY s DESC LIMIT ?" if limit else ""),
-                        (query, limit) if limit else (query,)).fetchall()
-    complete = limit is None or len(rows) < limit
-    if not rows:
-        return (np.zeros(0, dtype=np.int64), np.zeros(0)), complete
-    rids, scores = zip(*rows)
-    at = view.rows_of_rids(np.array(rids, dtype=np.int64))
-    keep = at >= 0  # rows of other owners, or written after this view was taken
-    return (at[keep], np.array(scores, dtype=np.float64)[keep]), complete
-
-
-def rank(conn: sqlite3.Connection, lexicon: Lexicon, view: OwnerView, filters: Filters, match: str, k: int,
-         file_rows: int) -> RowScores:
-    """The best k matches among the view's rows that pass the filters: (rows, BM25 / the best's).
-    An owner holding a quarter of the file's `file_rows` or more: every match scored by the
-    Lexicon (a phrase: FTS5's bm25() over the terms alone, other owners' rows dropped); a
-    smaller owner: the owner's scope token narrows FTS5's MATCH."""
+def rank(conn: sqlite3.Connection, lexicon: Lexicon, view: OwnerView, filters: Filters, terms: Sequence[str],
+         k: int) -> RowScores:
+    """The best k matches of any term among the view's rows that pass the filters: (rows, BM25 /
+    the best's), best first (ties by row order)."""
+    rows, scores = lexicon.bm25(conn, view, terms)
     mask = view.mask(filters)
-    found = None
-    large = view.n * 4 >= file_rows
-    if large and (terms := or_terms(match)) is not None:
-        found = lexicon.bm25(conn, view, terms)
-    if found is None:
-        found = _fts_best(conn, view, filters, match, k, file_rows, mask, large)
-    rows, scores = found
-    if mask is not None:
+    if mask is not None and len(rows):
         scores = np.where(mask[rows], scores, -np.inf)
     order = topk(scores, k)
     if len(order) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    return rows[order], np.clip(scores[order] / max(float(scores[order[0]]), 1e-9), 0.0, 1.0)
-
-
-def _fts_best(conn: sqlite3.Connection, view: OwnerView, filters: Filters, match: str, k: int, file_rows: int,
-              mask: np.ndarray | None, large: bool) -> RowScores:
-    """FTS5's ranking, 2k matches at a time (a large owner: room for the other owners' matches in
-    proportion to their share, 2x at most); every match when filtered-out rows crowd those out."""
-    if large:
-        query, limit = f"body : ({match})", min(2 * k, int(k * 1.1 * file_rows / view.n) + 10)
-    else:
-        query, limit = f"scope : {owner_match(filters)} AND body : ({match})", 2 * k
-    found, complete = fts_bm25(conn, view, query, limit)
-    passing = len(found[0]) if mask is None else int(mask[found[0]].sum())
-    if passing < k and not complete:
-        found, _ = fts_bm25(conn, view, query, None)
-    return found
+        return _NONE
+    return rows[order], np.clip(scores[order] / max(float(scores[order[0]]), 1e-12), 0.0, 1.0)
 
 
 class Lexicon:
-    """BM25 of every match in numpy from FTS5's index data (one per store; thread-safe: each
-    thread reads through its own connection, and the term cache is replaced, never changed)."""
+    """BM25 with the owner's statistics, in numpy from FTS5's index data (one per store;
+    thread-safe: each thread reads through its own connection, and the term cache is replaced,
+    never changed)."""
 
     def __init__(self, tokenizer: str) -> None:
         self.tokenizer = tokenizer  # the FTS5 table's tokenize option, e.g. 'porter unicode61 ...'
@@ -114,43 +77,45 @@ class Lexicon:
         found = re.search(r"tokenize\s*=\s*('(?:[^']|'')*'|\"[^\"]*\")", sql)
         return cls(found.group(1) if found else "'unicode61'")
 
-    def bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str]) -> RowScores | None:
-        """(rows of the view, scores) of every match of any term, or None when a term is more
-        than one index token (a phrase: FTS5's route handles it)."""
-        tokens = self.tokens(conn, terms)
-        if any(len(t) > 1 for t in tokens):
-            return None
-        distinct = list(dict.fromkeys(t[0] for t in tokens if t))  # a term without tokens matches nothing
-        averages, instances = self._read(conn, distinct)
-        n_rows, avgdl = _averages(averages)
-        postings = {token: _postings(view, joined) for token, joined in zip(distinct, instances)}
+    def bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str]) -> RowScores:
+        """(rows of the view, scores) of every row matching any term (`base.query_words`: a
+        Chinese term is its words), each term counting once per time it is given."""
+        if view.n == 0:
+            return _NONE
+        phrases = [t for t in self.tokens(conn, query_words(terms)) if t]  # a term without tokens matches nothing
+        if not phrases:
+            return _NONE
+        in_phrase = {tok for p in phrases if len(p) > 1 for tok in p}
+        distinct = list(dict.fromkeys(tok for p in phrases for tok in p))
+        instances = dict(zip(distinct, self._read(conn, distinct, in_phrase)))
         lengths = view.columns["tokens"]
+        avgdl = float(lengths.mean()) or 1.0
         found: list[RowScores] = []
-        for (token,) in (t for t in tokens if t):  # each term counts, as each phrase does in FTS5
-            rows, tf, hits = postings[token]
+        for phrase in phrases:
+            rows, tf = (_postings(view, instances[phrase[0]]) if len(phrase) == 1
+                        else _phrase_postings(view, [instances[tok] for tok in phrase]))
             if len(rows):
-                idf = max(math.log((n_rows - hits + 0.5) / (hits + 0.5)), 1e-6)
+                idf = math.log(1.0 + (view.n - len(rows) + 0.5) / (len(rows) + 0.5))
                 norm = K1 * (1.0 - B + B * lengths[rows] / avgdl)
-                found.append((rows, idf * BODY_WEIGHT * tf * (K1 + 1.0) / (tf + norm)))
+                found.append((rows, idf * tf * (K1 + 1.0) / (tf + norm)))
         if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return _NONE
         rows = np.concatenate([r for r, _ in found])
         unique, at = np.unique(rows, return_inverse=True)
         return unique, np.bincount(at, weights=np.concatenate([s for _, s in found]))
 
-    def _read(self, conn: sqlite3.Connection, tokens: list[str]) -> tuple[bytes | None, tuple[str | None, ...]]:
-        """FTS5's averages record and each token's body instances (comma-separated doc ids), in
-        ONE statement: statistics and postings come from the same commit."""
-        sql = "SELECT (SELECT block FROM memories_fts_data WHERE id = 1)" + "".join(
-            ", (SELECT group_concat(doc) FROM temp.memlm_instances WHERE term = ? AND col = 'body')" for _ in tokens)
+    def _read(self, conn: sqlite3.Connection, tokens: list[str], in_phrase: set[str]) -> tuple[str | None, ...]:
+        """Each token's body instances in ONE statement (every posting from the same commit):
+        comma-separated doc ids, or for a phrase's token comma-separated 'doc offset' pairs."""
+        parts = ", ".join("(SELECT group_concat(" + ("doc || ' ' || offset" if t in in_phrase else "doc") +
+                          ") FROM temp.memlm_instances WHERE term = ? AND col = 'body')" for t in tokens)
         try:
-            row = conn.execute(sql, tokens).fetchone()
+            return conn.execute("SELECT " + parts, tokens).fetchone()
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
             ensure_temp_tables(conn, self.tokenizer)  # this connection's first BM25
-            row = conn.execute(sql, tokens).fetchone()
-        return row[0], row[1:]
+            return conn.execute("SELECT " + parts, tokens).fetchone()
 
     def tokens(self, conn: sqlite3.Connection, terms: Sequence[str]) -> list[tuple[str, ...]]:
         """Each term as the index tokens FTS5 makes of it (its own tokenizer, via a temp table)."""
@@ -183,17 +148,35 @@ def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list
     return tokens or ["t" + _digest(tenant, "tenant", "")]
 
 
-def owner_match(filters: Filters) -> str:
-    tokens = owner_tokens(filters.tenant, filters.user_id, filters.agent_id)
-    return " AND ".join(tokens)
-
-
 def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
 def index_text(record: MemoryRecord) -> str:
-    return memory_text(record.text, record.role, record.metadata)
+    """What the FTS5 body column holds for a memory."""
+    return lexical_text(record.text, record.role, record.metadata)
+
+
+def reindex(conn: sqlite3.Connection) -> int:
+    """Migration 4: every FTS5 row whose memory has Chinese in it is indexed again with its
+    words segmented (rows written before it held a run of Han characters as one token); the
+    others are unchanged by segmentation and left alone. Returns the rows re-indexed."""
+    done = 0
+    for rid, text, role, meta in conn.execute("SELECT rid, text, role, metadata FROM memories").fetchall():
+        metadata = _metadata(meta)
+        body = lexical_text(text, role, metadata)
+        if body != memory_text(text, role, metadata):
+            conn.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (body, rid))
+            done += 1
+    return done
+
+
+def _metadata(value: str | None) -> dict | None:
+    try:
+        found = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _runs(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,30 +194,45 @@ def ensure_temp_tables(conn: sqlite3.Connection, tokenizer: str) -> None:
         conn.execute(statement.format(tokenizer=tokenizer))
 
 
-def _postings(view: OwnerView, joined: str | None) -> tuple[np.ndarray, np.ndarray, int]:
-    """A token's instances (comma-separated doc ids, in doc order) as (rows of the view holding
-    it, its count in each, how many rows of the whole file hold it: the idf's n)."""
+def _postings(view: OwnerView, joined: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """A token's instances (comma-separated doc ids) as (rows of the view holding it, its count
+    in each); other owners' rows (and rows newer than the view) are dropped."""
     if not joined:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), 0
+        return _NONE
     docs, tf = _runs(np.array(joined.split(","), dtype=np.int64))
     rows = view.rows_of_rids(docs)
-    keep = rows >= 0  # other owners' rows count for idf only
-    return rows[keep], tf[keep].astype(np.float64), len(docs)
+    keep = rows >= 0
+    return rows[keep], tf[keep].astype(np.float64)
 
 
-def _averages(block: bytes | None) -> tuple[int, float]:
-    """(rows in the FTS5 table, average tokens per row over all columns) from FTS5's averages
-    record (id 1 of its data table: a varint row count, then a varint token total per column)."""
-    values = varints(block) if block else []
-    n_rows = values[0] if values else 0
-    return n_rows, (sum(values[1:]) / n_rows if n_rows else 1.0)
+def _phrase_postings(view: OwnerView, joined: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """A phrase's instances in the view's rows: where its i-th token sits at offset o + i for
+    every i, (rows holding it, its count in each)."""
+    starts = None
+    for i, pairs in enumerate(joined):
+        if not pairs:
+            return _NONE
+        flat = np.array(pairs.replace(" ", ",").split(","), dtype=np.int64).reshape(-1, 2)
+        rows, offsets = view.rows_of_rids(flat[:, 0]), flat[:, 1] - i
+        keep = (rows >= 0) & (offsets >= 0)
+        keys = np.unique(rows[keep] * _SPAN + offsets[keep])
+        starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+        if len(starts) == 0:
+            return _NONE
+    assert starts is not None
+    rows, tf = _runs(starts // _SPAN)
+    return rows, tf.astype(np.float64)
 
 
 def row_tokens(blob: bytes | None) -> int:
-    """A row's size in tokens, all columns, from its FTS5 docsize record (a varint per column)."""
+    """A row's body length in tokens from its FTS5 docsize record (a varint per column: scope,
+    then body; the scope column's owner tokens are not counted)."""
     if not blob:
         return 0
-    return sum(blob) if max(blob) < 0x80 else sum(varints(blob))  # every column < 128 tokens: a byte each
+    if max(blob) < 0x80:  # every column < 128 tokens: a byte each
+        return blob[1] if len(blob) > 1 else 0
+    sizes = varints(blob)
+    return sizes[1] if len(sizes) > 1 else 0
 
 
 def varints(blob: bytes) -> list[int]:
