@@ -39,7 +39,7 @@ def test_the_agent_remembers_ana_across_runs(langgraph_agent, tmp_path):
     with Memory(db, encoder="hashing") as backend:
         other = langgraph_agent.run_once(backend, llm, tom, second)
         assert other["recalled"] == []
-        assert {r.text for r in backend.list(user_id="ana")} >= {f'{{"text": "{first}"}}'}
+        assert first in {r.text for r in backend.list(user_id="ana")}
 
 
 def test_main_prints_the_runs(langgraph_agent, tmp_path, capsys, monkeypatch):

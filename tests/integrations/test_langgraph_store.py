@@ -99,6 +99,8 @@ def test_a_long_value_is_one_item(store, user):
     long_text = " ".join(f"sentence {i} tells of rivers and bridges in town {i}." for i in range(80))
     store.put(ns, "essay", {"text": long_text})
     assert store.get(ns, "essay").value["text"] == long_text
+    if not isinstance(store.store.memory, AsyncClient):
+        assert len(store.store.memory.list(user_id=user)) > 1  # memlm chunked it; the store shows one item
     hits = store.search((user,), query="rivers and bridges")
     assert [h.key for h in hits] == ["essay"]
     store.delete(ns, "essay")
@@ -173,8 +175,8 @@ def test_layout_maps_labels_to_memlm_scope(backend, user):
     store.put(("memories", user, "s1"), "m1", {"text": "asked about flights to Oslo"})
     store.put(("memories", user), "m2", {"text": "prefers window seats"})
     records = {r.text: r for r in backend.list(user_id=user)}
-    assert records['{"text": "asked about flights to Oslo"}'].session_id == "s1"
-    assert records['{"text": "prefers window seats"}'].session_id is None
+    assert records["asked about flights to Oslo"].session_id == "s1"
+    assert records["prefers window seats"].session_id is None
     with pytest.raises(InvalidNamespaceError, match="owner"):
         store.put(("memories",), "m3", {"text": "no user here"})
     assert [h.key for h in store.search(("memories", user), query="flights Oslo")][0] == "m1"
@@ -182,6 +184,15 @@ def test_layout_maps_labels_to_memlm_scope(backend, user):
         MemlmStore(backend, layout=("session_id",))
     with pytest.raises(ValueError):
         MemlmStore(backend, layout=("user_id", "user_id"))
+
+
+def test_the_default_text_is_the_value_s_text(backend, user):
+    store = MemlmStore(backend)
+    store.put((user,), "one", {"content": "Ana is vegetarian", "n": 1})
+    store.put((user,), "two", {"title": "Trip", "note": "Oslo in May"})
+    store.put((user,), "none", {"n": 3})
+    assert {r.text for r in backend.list(user_id=user)} == {"Ana is vegetarian", "title: Trip\nnote: Oslo in May",
+                                                           '{"n": 3}'}
 
 
 def test_index_fields_choose_what_recall_sees(backend, user):

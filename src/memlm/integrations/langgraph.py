@@ -14,8 +14,8 @@ Mapping (docs/integrations.md):
   (None, "user_id") reads ("memories", USER) namespaces, ("user_id", "agent_id", "session_id")
   maps three labels. The owner (user_id or agent_id) must be among them;
 - an item is a memlm episode of that scope: its text (what recall indexes) is the value's
-  `index` fields (the store's `index_fields`, default the whole value as JSON), the item in
-  its metadata. `search(query=...)` is memlm's hybrid recall, scores in [0, 1]; without a
+  `index` fields (the store's `index_fields`; by default the value's string fields), the item
+  in its metadata. `search(query=...)` is memlm's hybrid recall, scores in [0, 1]; without a
   query it lists by most recently updated. get / put / delete look the key up among the
   scope's memories (one list call per 1000 memories of the scope);
 - TTL: memlm has no expiry yet, so `supports_ttl` is False and a put with a ttl raises
@@ -220,8 +220,13 @@ def _item(record: MemoryRecord, *, score: float | None = None, search: bool = Fa
 
 
 def _text(value: dict[str, Any], fields: list[str] | None) -> str:
-    """What recall indexes: the named fields' text, or the whole value as JSON."""
-    parts = [t for f in (fields or ["$"]) for t in get_text_at_path(value, f)]
+    """What recall indexes: the named fields' text; by default the value's text: its one string
+    field as is ({"text": "..."}), several as "key: text" lines, none as the value's JSON."""
+    if fields:
+        parts = [t for f in fields for t in get_text_at_path(value, f)]
+    else:
+        strings = [(k, v) for k, v in value.items() if isinstance(v, str) and v.strip()]
+        parts = [strings[0][1]] if len(strings) == 1 else [f"{k}: {v}" for k, v in strings]
     text = "\n".join(p for p in parts if p.strip())
     return text if text.strip() else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
