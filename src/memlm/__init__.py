@@ -9,11 +9,21 @@ from memlm.classify import Classifier, Prediction
 from memlm.config import GateConfig, MemoryConfig, RecallConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
+from memlm.errors import ApiError, AuthenticationError, InvalidRequest, MemoryNotFound, RateLimited, ServerUnavailable
 from memlm.llm import LLM, LLMError, Prompt, get_llm
 from memlm.types import Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.working import Context, WorkingMemory
 
 __all__ = [
+    "ApiError",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "InvalidRequest",
+    "MemoryNotFound",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerUnavailable",
     "Classifier",
     "Context",
     "Encoder",
@@ -34,3 +44,13 @@ __all__ = [
     "get_llm",
 ]
 __version__ = "0.1.0"
+
+_CLIENT = ("AsyncClient", "Client", "RetryPolicy")  # memlm.client, imported on first use (httpx)
+
+
+def __getattr__(name: str):
+    if name in _CLIENT:
+        import memlm.client
+
+        return getattr(memlm.client, name)
+    raise AttributeError(f"module 'memlm' has no attribute {name!r}")

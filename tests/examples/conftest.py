@@ -36,3 +36,8 @@ def preferences():
 @pytest.fixture(scope="session")
 def sentiment_monitor():
     return load_example("sentiment_monitor")
+
+
+@pytest.fixture(scope="session")
+def langgraph_agent():
+    return load_example("langgraph_agent")

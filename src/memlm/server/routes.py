@@ -171,7 +171,7 @@ async def search_memories(body: SearchRequest, who: Auth) -> Response:
         hits = memory.search(body.query, user_id=body.user_id, agent_id=body.agent_id,
                                  session_id=body.session_id, k=body.k, kinds=body.kinds, since=body.since,
                                  until=body.until, hops=body.hops, neighbors=body.neighbors,
-                                 include_superseded=body.include_superseded)
+                                 include_superseded=body.include_superseded, now=body.now)
         return [h.to_dict() for h in hits]
 
     return json_response({"results": await who.run(search)})
@@ -234,7 +234,8 @@ async def memory_history(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
 async def context(body: ContextRequest, who: Auth) -> Response:
     def build(memory: Memory) -> dict[str, Any]:
         return memory.context(body.query, user_id=body.user_id, agent_id=body.agent_id,
-                                  session_id=body.session_id, budget_tokens=body.budget_tokens, k=body.k).to_dict()
+                                  session_id=body.session_id, budget_tokens=body.budget_tokens, k=body.k,
+                                  now=body.now).to_dict()
 
     return json_response(await who.run(build))
 

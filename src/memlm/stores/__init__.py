@@ -26,6 +26,8 @@ def sqlite_path(target: str | Path) -> Path:
         if not rest:
             raise ValueError("a sqlite URL needs a path: sqlite:///path/to/memory.db")
         return Path(rest)
+    if isinstance(target, str) and target.startswith(("http://", "https://")):
+        raise ValueError(f"{target!r} is a server URL: use memlm.Client({target!r}, api_key=...) for a memlm server")
     if isinstance(target, str) and "://" in target:
         raise ValueError(f"unknown store URL {target!r}; expected sqlite:///path or postgresql://...")
     return Path(target)
