@@ -134,7 +134,8 @@ def seed(server: LiveServer, tenant: str = "acme", user: str = "ana") -> dict[st
             ids[text] = event["id"]
     for text, session in ANA_FACTS:
         sources = [ids[ANA_SESSIONS[session][1][0][1]]] if session else None
-        body = {"text": text, "user_id": user, "session_id": session, "source_ids": sources,
+        when = ANA_SESSIONS[session or "2023-05-20"][0]  # learnt in that session (the undated one: the first)
+        body = {"text": text, "user_id": user, "session_id": session, "source_ids": sources, "occurred_at": when,
                 "metadata": {"source": "seed", "confidence": 0.9}}
         ids[text] = server.call(tenant, "POST", "/v1/memories", json=body).json()["events"][0]["id"]
     for session in ANA_SESSIONS:

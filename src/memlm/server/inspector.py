@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -37,6 +37,9 @@ class InspectConfig:
     max_sessions: int = 10_000  # sessions one /v1/sessions answer lists (the latest first)
     scan_page: int = 1000  # rows read per step when /v1/browse filters by text
     max_scan: int = 200_000  # rows /v1/browse reads at most looking for text matches (then says it stopped)
+    max_periods: int = 1000  # /v1/timeline fills empty periods between the first and last up to this many
+    auto_day_span: int = 92  # bucket=auto: days per bar when the memories span at most this many days
+    auto_month_span: int = 3653  # bucket=auto: months up to this span (days), else years
 
 
 CONFIG = InspectConfig()
@@ -84,8 +87,9 @@ class PeriodOut(Out):
 
 
 class TimelineOut(Out):
-    bucket: Literal["day", "month", "year"]
-    periods: list[PeriodOut] = Field(description="oldest first; only periods that hold memories")
+    bucket: Literal["day", "month", "year"] = Field(description="the bucket used (auto's choice)")
+    periods: list[PeriodOut] = Field(description="oldest first, every period from the first to the last "
+                                                 "(empty ones included, unless there would be over 1000)")
 
 
 class BrowseOut(Out):
@@ -177,17 +181,45 @@ def sessions(memory: Memory, user_id: str | None, agent_id: str | None,
 WIDTH = {"day": 10, "month": 7, "year": 4}
 
 
+def _next_period(period: str, bucket: str) -> str:
+    """The period after this one (YYYY-MM-DD, YYYY-MM or YYYY)."""
+    if bucket == "year":
+        return f"{int(period) + 1:04d}"
+    if bucket == "month":
+        y, m = int(period[:4]), int(period[5:7])
+        return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+    return (date.fromisoformat(period) + timedelta(days=1)).isoformat()
+
+
+def _auto_bucket(first: str, last: str, config: InspectConfig) -> str:
+    """day when the span is short, month up to a few years, else year."""
+    span = (date.fromisoformat(last[:10]) - date.fromisoformat(first[:10])).days
+    return "day" if span <= config.auto_day_span else "month" if span <= config.auto_month_span else "year"
+
+
 def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_id: str | None,
-             bucket: str) -> dict[str, Any]:
-    """How many current memories of each kind fall in each day / month / year (occurred_at, else created_at)."""
+             bucket: str, config: InspectConfig = CONFIG) -> dict[str, Any]:
+    """How many current memories of each kind fall in each day / month / year (occurred_at, else
+    created_at), oldest first; the empty periods between the first and the last are filled in
+    (up to `max_periods`) so the chart's axis is time. `auto` picks the bucket from the span."""
     where, params = _owner_clause(memory, user_id, agent_id, session_id)
-    rows = memory.store.sql(f"SELECT kind, coalesce(occurred_at, created_at) FROM memories "
-                            f"WHERE {where} AND valid_to IS NULL", params)
+    times = [(kind, _iso(when) or "") for kind, when in memory.store.sql(
+        f"SELECT kind, coalesce(occurred_at, created_at) FROM memories WHERE {where} AND valid_to IS NULL", params)]
+    if bucket == "auto":
+        bucket = _auto_bucket(min(t for _, t in times), max(t for _, t in times), config) if times else "day"
     width = WIDTH[bucket]
     periods: dict[str, dict[str, int]] = defaultdict(lambda: {k: 0 for k in KINDS})
-    for kind, when in rows:
-        periods[(_iso(when) or "")[:width]][kind] += 1
-    return {"bucket": bucket, "periods": [{"period": p} | periods[p] for p in sorted(periods)]}
+    for kind, when in times:
+        periods[when[:width]][kind] += 1
+    names = sorted(periods)
+    if names:
+        filled, period = [], names[0]
+        while period <= names[-1] and len(filled) <= config.max_periods:
+            filled.append(period)
+            period = _next_period(period, bucket)
+        if len(filled) <= config.max_periods:
+            names = filled
+    return {"bucket": bucket, "periods": [{"period": p} | periods[p] for p in names]}
 
 
 def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session_id: str | None,
@@ -244,7 +276,7 @@ async def list_sessions(who: Auth, user_id: OwnerParam = None, agent_id: OwnerPa
 @router.get("/timeline", response_model=TimelineOut, summary="An owner's memories per kind over time")
 async def memory_timeline(who: Auth, user_id: OwnerParam = None, agent_id: OwnerParam = None,
                           session_id: ScopeParam = None,
-                          bucket: Literal["day", "month", "year"] = "day") -> dict[str, Any]:
+                          bucket: Literal["auto", "day", "month", "year"] = "auto") -> dict[str, Any]:
     return await who.run(timeline, user_id, agent_id, session_id, bucket)
 
 

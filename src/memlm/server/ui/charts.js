@@ -12,11 +12,12 @@ function svgEl(tag, attrs, ...children) {
   return el;
 }
 
-function niceMax(value) {
-  if (value <= 5) return Math.max(1, value);
-  const p = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= value) return m * p;
-  return value;
+/* An integer step for about four grid lines up to value, and the axis top (a multiple of it). */
+function niceScale(value) {
+  const rough = Math.max(1, value / 4);
+  const p = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= rough);
+  return {step, max: Math.max(step, Math.ceil(value / step) * step)};
 }
 
 function dataTable(caption, headers, rows) {
@@ -31,16 +32,16 @@ function timelineChart(periods, kinds, title) {
   const width = 720, height = 220, left = 44, bottom = 36, top = 10, right = 10;
   const plotW = width - left - right, plotH = height - top - bottom;
   const totals = periods.map((p) => kinds.reduce((s, k) => s + (p[k] || 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const {step: tick, max} = niceScale(Math.max(0, ...totals));
   const total = totals.reduce((a, b) => a + b, 0);
   const label = title + ": " + total + " memories over " + periods.length + " periods" +
     (periods.length ? ", from " + periods[0].period + " to " + periods[periods.length - 1].period : "");
   const svg = svgEl("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "chart"});
   svg.append(svgEl("title", {}, label));
-  for (let i = 0; i <= 4; i++) {
-    const y = top + plotH - (plotH * i) / 4;
+  for (let v = 0; v <= max; v += tick) {
+    const y = top + plotH - (plotH * v) / max;
     svg.append(svgEl("line", {x1: left, x2: width - right, y1: y, y2: y, class: "grid"}));
-    svg.append(svgEl("text", {x: left - 6, y: y + 4, "text-anchor": "end", class: "axis"}, String(Math.round((max * i) / 4))));
+    svg.append(svgEl("text", {x: left - 6, y: y + 4, "text-anchor": "end", class: "axis"}, String(v)));
   }
   const step = plotW / Math.max(1, periods.length);
   const barW = Math.max(1, Math.min(40, step * 0.8));
@@ -74,7 +75,7 @@ function scoreHistogram(scores, title) {
   const plotW = width - left - right, plotH = height - top - bottom;
   const counts = new Array(bins).fill(0);
   for (const s of scores) counts[Math.min(bins - 1, Math.max(0, Math.floor(s * bins)))] += 1;
-  const max = niceMax(Math.max(0, ...counts));
+  const {max} = niceScale(Math.max(0, ...counts));
   const label = `${title}: ${scores.length} hits` + (scores.length ?
     `, scores from ${Math.min(...scores).toFixed(2)} to ${Math.max(...scores).toFixed(2)}` : "");
   const svg = svgEl("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "chart small"});
@@ -95,10 +96,11 @@ function scoreHistogram(scores, title) {
     dataTable(title, ["score", "hits"], counts.map((n, i) => [`${(i / bins).toFixed(1)}–${((i + 1) / bins).toFixed(1)}`, n])));
 }
 
-/* One small horizontal bar for a value in [0, 1] (wider values are clipped), with its number. */
+/* One small horizontal bar for a value in [-1, 1] (beyond is clipped), with its number; a
+ * negative value (a penalty, e.g. context far from the query's turns) is drawn hatched. */
 function bar(name, value) {
-  const fill = h("span", {class: "fill fill-" + name.replace(/[^a-z0-9_-]/gi, "")});
-  fill.style.width = (Math.max(0, Math.min(1, value)) * 100).toFixed(1) + "%";
+  const fill = h("span", {class: "fill fill-" + name.replace(/[^a-z0-9_-]/gi, "") + (value < 0 ? " negative" : "")});
+  fill.style.width = (Math.min(1, Math.abs(value)) * 100).toFixed(1) + "%";
   return h("div", {class: "reason", "data-reason": name},
     h("span", {class: "reason-name"}, name),
     h("span", {class: "track", "aria-hidden": "true"}, fill),

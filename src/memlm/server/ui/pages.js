@@ -59,9 +59,9 @@ function memoryTable(memories, {showSession} = {}) {
       .map((x) => h("th", {scope: "col"}, x)))),
     h("tbody", {}, memories.map((m) => h("tr", {class: "kind-" + m.kind + (m.valid_to ? " superseded" : "")},
       h("td", {}, h("span", {class: "tag tag-" + m.kind}, m.kind)),
-      h("td", {}, timeEl(m.occurred_at || m.created_at)),
+      h("td", {class: "nowrap"}, timeEl(m.occurred_at || m.created_at)),
       h("td", {}, m.role || ""),
-      showSession ? h("td", {}, m.session_id || "") : null,
+      showSession ? h("td", {class: "nowrap"}, m.session_id || "") : null,
       h("td", {}, memoryLink(m.id, m.text))))));
 }
 
@@ -93,7 +93,7 @@ UI.pages.owner = async function (params) {
   const scope = scopeOf(params);
   const [sessions, timeline, browse] = await Promise.all([
     api("GET", "/v1/sessions", {query: scope}),
-    api("GET", "/v1/timeline", {query: {...scope, bucket: params.get("bucket") || "day"}}),
+    api("GET", "/v1/timeline", {query: {...scope, bucket: params.get("bucket") || "auto"}}),
     browseSection(scope, params, "owner"),
   ]);
   const name = ownerName(scope);
@@ -103,7 +103,7 @@ UI.pages.owner = async function (params) {
       h("a", {href: link("session", {...scope, session_id: s.session_id})}, s.session_id)),
     countCells(s.counts), h("td", {}, timeEl(s.first_at)), h("td", {}, timeEl(s.last_at))));
   const bucketNav = h("p", {class: "buckets"}, "Per: ", ["day", "month", "year"].map((b) =>
-    h("a", {href: link("owner", {...scope, bucket: b}), "aria-current": (params.get("bucket") || "day") === b ? "page" : null}, b)));
+    h("a", {href: link("owner", {...scope, bucket: b}), "aria-current": timeline.bucket === b ? "page" : null}, b)));
   return h("section", {},
     h("h1", {}, name),
     h("p", {class: "actions"},
@@ -181,10 +181,20 @@ UI.pages.session = async function (params) {
     browse);
 };
 
+const REASONS = [
+  ["score", "the reported relevance in [0, 1]: 0.5 is about four standard deviations above the owner's average memory"],
+  ["dense", "cosine similarity of the query's and the memory's embeddings"],
+  ["lexical", "BM25 of the query's words, divided by the best match's"],
+  ["context", "evidence from the neighbouring turns of the same session (hatched when it counts against)"],
+  ["speaker", "the question names this memory's speaker"],
+  ["time", "the memory falls in the time the question names"],
+  ["hop", "the second pass (hops=2), conditioned on what the first found"],
+];
+
 /* ---- search ------------------------------------------------------------------------------- */
 UI.pages.search = async function (params) {
   const v = (name, fallback) => params.get(name) || fallback || "";
-  const field = (name, label, attrs) => h("label", {}, label, h("input", {name, value: v(name, attrs && attrs.value), ...(attrs || {})}));
+  const field = (name, label, attrs) => h("label", {}, label, h("input", {...(attrs || {}), name, value: v(name, attrs && attrs.value)}));
   const form = h("form", {class: "search-form", role: "search", onsubmit: (e) => {
     e.preventDefault();
     const data = new FormData(form);
@@ -235,6 +245,8 @@ UI.pages.search = async function (params) {
     h("p", {class: "muted", id: "search-stats"}, `${hits.length} hits; search and context took ${elapsed.toFixed(0)} ms.`),
     h("div", {class: "two-col"},
       h("section", {"aria-labelledby": "hits-h"}, h("h2", {id: "hits-h"}, "Ranked hits"),
+        h("details", {class: "explain"}, h("summary", {}, "What the bars mean"), h("dl", {class: "facts-list"},
+          REASONS.map(([k, x]) => [h("dt", {}, k), h("dd", {}, x)]))),
         hits.length ? list : h("p", {}, "Nothing recalled.")),
       h("div", {},
         h("section", {"aria-labelledby": "dist-h"}, h("h2", {id: "dist-h"}, "Score distribution"),
