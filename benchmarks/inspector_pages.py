@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 from tests.server.ui_support import launch_browser, live_server, seed  # noqa: E402
 
 SHOTS = ROOT / "docs" / "inspector"
-LOCOMO = ROOT.parent / "shared" / "data" / "locomo" / "locomo-dev.json"
 QUERIES = ["when did Caroline go to the LGBTQ support group?", "what did Melanie paint?",
            "what is Jon's dance studio called?", "where did Gina go on holiday?", "what books does Caroline read?",
            "who has a dog?", "what happened last summer?", "what instrument does Melanie play?"]
@@ -70,7 +69,10 @@ def screenshots(encoder: str) -> None:
 
 def locomo_turns() -> list[tuple[str, str, str]]:
     """(session, speaker, text) of every LoCoMo dev turn."""
-    data = json.loads(LOCOMO.read_text(encoding="utf-8"))
+    from memlm.bench.locomo_data import find_locomo
+
+    data = json.loads(find_locomo().read_text(encoding="utf-8"))
+    data = data if isinstance(data, list) else [data]
     out = []
     for c, conv in enumerate(data):
         talk = conv["conversation"]
