@@ -319,10 +319,11 @@ class Memory:
         return record
 
     # -- portability and working memory (see portability.py, working.py) -------
-    def export(self, path: str | Path) -> int:
+    def export(self, path: str | Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
+        """Write the tenant's memories (or one user's / agent's) to a JSONL file; returns the count."""
         from memlm.portability import export_jsonl
 
-        return export_jsonl(self, Path(path))
+        return export_jsonl(self, Path(path), user_id=user_id, agent_id=agent_id)
 
     def import_(self, path: str | Path) -> int:
         from memlm.portability import import_jsonl

@@ -24,14 +24,17 @@ FORMAT = "memlm-export"
 VERSION = 1
 
 
-def export_jsonl(memory: Memory, path: Path) -> int:
-    """Write every memory of the handle's tenant to path (atomically); returns the count."""
+def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
+    """Write every memory of the handle's tenant (or only of that user / agent) to path
+    (atomically); returns the count."""
     enc = memory.encoder
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}) + "\n")
         for record, vector, history in memory.store.iter_all(memory.tenant):
+            if (user_id is not None and record.user_id != user_id) or (agent_id is not None and record.agent_id != agent_id):
+                continue
             row = record.to_dict()
             del row["tenant"]
             row["vector"] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()

@@ -58,6 +58,12 @@ def test_every_endpoint_with_a_keys_tenant_only(api):
         attempt("GET", "/v1/memories", "/v1/memories", {200, 403, 404}, params={**scope, "limit": 1000})
         attempt("POST", "/v1/context", "/v1/context", {200, 403, 404},
                 json={"query": "what is the launch code?", "budget_tokens": 2000, **owner})
+    attempt("GET", "/v1/owners", "/v1/owners", {200})  # the inspector's resources
+    for owner in ({"user_id": "ana"}, {"agent_id": "bot"}):
+        attempt("GET", "/v1/sessions", "/v1/sessions", {200}, params=owner)
+        attempt("GET", "/v1/timeline", "/v1/timeline", {200}, params={**owner, "session_id": "s1"})
+        attempt("GET", "/v1/browse", "/v1/browse", {200}, params={**owner, "text": "tangerine", "limit": 1000})
+        attempt("GET", "/v1/export", "/v1/export", {200}, params=owner)
     # tenant smuggling: refused in the query string and in a body
     attempt("GET", "/v1/memories", "/v1/memories?tenant=globex", {422})
     attempt("POST", "/v1/memories", "/v1/memories", {422},

@@ -14,7 +14,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from memlm.server import errors
+from memlm.server import errors, inspector, webui
 from memlm.server.limits import BodyLimitMiddleware, describe
 from memlm.server.models import HealthOut
 from memlm.server.proxy import router as proxy_router
@@ -74,6 +74,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.include_router(proxy_router)
+    app.include_router(inspector.router)
+    app.include_router(webui.router)  # the web inspector at /ui (static files calling /v1)
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"], summary="Liveness check (no key needed)")
     async def healthz() -> dict[str, str]:
