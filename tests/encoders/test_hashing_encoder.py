@@ -80,6 +80,16 @@ def test_count_tokens_estimate() -> None:
     assert enc.count_tokens(long) == 1000
 
 
+def test_count_tokens_estimate_chinese() -> None:
+    # one token per Han character, as WordPiece splits Chinese; a long unspaced run is not one word
+    enc = HashingEncoder()
+    assert enc.count_tokens("我对花生过敏") == 6
+    assert enc.count_tokens("我对花生过敏。") == 7
+    assert enc.count_tokens("Ana上周去了Lisbon") == 6  # ana, 上, 周, 去, 了, lisbon
+    assert enc.count_tokens("我们聊了很多" * 500) == 3000
+    assert enc.count_tokens("😀！") == 2
+
+
 def test_bad_dim() -> None:
     with pytest.raises(ValueError):
         HashingEncoder(0)

@@ -31,12 +31,18 @@ class QueryPlan:
 
 
 def plan(query: str, speakers: AbstractSet[str]) -> QueryPlan:
-    by_first_word, names = _speaker_index(frozenset(speakers))
+    by_first_word, names, han_names = _speaker_index(frozenset(speakers))
     said = set(words(query))
     said |= {w[:-2] for w in said if w.endswith("'s")}
     maybe = {s for w in said for s in by_first_word.get(w, ())}  # a name can only match where its first word is
+    folded = query.casefold()
+    maybe |= {s for s in han_names if s.casefold() in folded}  # Chinese has no spaces: a name is a substring
     named = sorted(s for s in maybe if _name_pattern(s).search(query))
-    terms = [t for t in lexical_terms(query) if t not in names]
+    lexical_query = query
+    for s in named:
+        if s in han_names:  # the segmenter may glue a Chinese name to the next word (李雪去了 -> 李雪去)
+            lexical_query = _name_pattern(s).sub(" ", lexical_query)
+    terms = [t for t in lexical_terms(lexical_query) if t not in names]
     dense = query
     for s in named:
         dense = _name_pattern(s).sub(" ", dense)
@@ -47,20 +53,40 @@ def plan(query: str, speakers: AbstractSet[str]) -> QueryPlan:
 
 
 @functools.lru_cache(maxsize=64)
-def _speaker_index(speakers: frozenset[str]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """The speakers by the first word of their name, and every word of every name (per
-    owner's speaker set: an owner may have hundreds of speakers, and plan() runs per query)."""
+def _speaker_index(speakers: frozenset[str]) -> tuple[dict[str, tuple[str, ...]], frozenset[str], frozenset[str]]:
+    """The speakers by the first word of their name, every word of every name, and the names
+    written with Chinese characters (found by substring: segmentation cannot be trusted to cut a
+    name out of the text around it). Per owner's speaker set: an owner may have hundreds of
+    speakers, and plan() runs per query."""
     by_first: dict[str, list[str]] = {}
     for s in speakers:
         name_words = words(s)
         if name_words:
             by_first.setdefault(name_words[0], []).append(s)
-    return {w: tuple(v) for w, v in by_first.items()}, frozenset(w for s in speakers for w in words(s))
+    han = frozenset(s for s in speakers if has_han(s) and s.strip())
+    return {w: tuple(v) for w, v in by_first.items()}, frozenset(w for s in speakers for w in words(s)), han
+
+
+# Characters of scripts written without spaces between words (Han, kana): a name next to them
+# is a whole name ("Ana上周说了什么"), where \b sees none (both sides are word characters).
+_SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 
 
 @functools.lru_cache(maxsize=1024)
 def _name_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(rf"\b{re.escape(name)}(?:['\u2019]s)?\b", re.IGNORECASE)
+    """The name (or its possessive) as whole words: a letter or digit at its edge may not touch
+    another one, unless that one is Chinese; a Chinese character at its edge may touch anything."""
+    def edge(ch: str, before: bool) -> str:
+        if re.match(rf"[{_SPACELESS}]", ch):
+            return ""
+        if not re.match(r"\w", ch):
+            return r"\b"
+        return rf"(?:(?<!\w)|(?<=[{_SPACELESS}]))" if before else rf"(?:(?!\w)|(?=[{_SPACELESS}]))"
+
+    name = name.strip()
+    if not name:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile(rf"{edge(name[0], True)}{re.escape(name)}(?:['\u2019]s)?{edge(name[-1], False)}", re.IGNORECASE)
 
 
 def lexical_terms(query: str) -> list[str]:

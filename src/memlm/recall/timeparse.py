@@ -1,15 +1,20 @@
-"""Time expressions in queries ("last May", "in 2022", "recently") as time windows.
+"""Time expressions in queries ("last May", "in 2022", "recently"; in Chinese 去年五月,
+两周前, 最近: see timeparse_zh) as time windows.
 
 Windows are half-open [start, end) in UTC, resolved against `now` (the caller's clock
-or, for a replayed conversation, its latest date).
+or, for a replayed conversation, its latest date). The query is NFKC-normalised first
+(full-width digits and letters read as ASCII ones).
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from memlm.recall.timeparse_zh import parse_zh
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -29,9 +34,13 @@ class TimeWindow:
 
 
 def parse_window(query: str, now: datetime) -> TimeWindow | None:
-    """The time window a query names, or None. The first matching pattern wins."""
-    q = query.lower()
+    """The time window a query names, or None. The first matching pattern wins (Chinese ones
+    first: an English pattern never matches inside Chinese text, whose words have no spaces)."""
+    q = unicodedata.normalize("NFKC", query).lower()
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    zh = parse_zh(q, now)
+    if zh is not None:
+        return TimeWindow(*zh)
     for parser in (_iso_date, _day_month_year, _month_year, _last_month_name, _relative, _ago, _year, _recent):
         window = parser(q, now)
         if window is not None:
