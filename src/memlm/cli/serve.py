@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from memlm.cli.common import errors_as_messages
+from memlm.cli.common import db_option, encoder_option, errors_as_messages
 
 if TYPE_CHECKING:
     from memlm.server.settings import ServerSettings
@@ -23,14 +23,12 @@ if TYPE_CHECKING:
               help="Address to listen on [env MEMLM_HOST].")
 @click.option("--port", envvar="MEMLM_PORT", type=click.IntRange(0, 65535), default=8420, show_default=True,
               help="Port [env MEMLM_PORT].")
-@click.option("--db", envvar="MEMLM_DB", default=None,
-              help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
-              help="Encoder spec: minilm (default), hashing, ... [env MEMLM_ENCODER].")
-@click.option("--llm", envvar="MEMLM_LLM", default=None,
+@db_option
+@encoder_option
+@click.option("--llm", default=None,
               help="LLM for /v1/chat/completions and fact extraction: local, local:PATH.gguf, openai:MODEL "
                    "[env MEMLM_LLM; default none].")
-@click.option("--rate-limit", envvar="MEMLM_RATE_LIMIT", type=click.IntRange(min=0), default=None,
+@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
               help="Requests per API key per minute; 0: no limit [env MEMLM_RATE_LIMIT; default 600].")
 @click.option("--max-body-bytes", type=click.IntRange(min=1024), default=None,
               help="Largest request body accepted [default 1 MiB].")
@@ -50,9 +48,8 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
     from memlm.server.limits import describe
     from memlm.server.settings import ServerSettings
 
-    settings = ServerSettings(db=db, encoder=encoder, llm=llm, **{k: v for k, v in {
-        "rate_limit_per_minute": rate_limit, "max_body_bytes": max_body_bytes, "worker_threads": worker_threads,
-    }.items() if v is not None})
+    settings = ServerSettings.from_env(db=db, encoder=encoder, llm=llm, rate_limit_per_minute=rate_limit,
+                                       max_body_bytes=max_body_bytes, worker_threads=worker_threads)
     _warn_without_keys(settings.db_path)
     from memlm.stores import redact
 
