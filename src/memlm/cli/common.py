@@ -30,7 +30,9 @@ def db_option(func: Callable, help: str = DB_HELP) -> Callable:
 
 def encoder_option(func: Callable, help: str = ENCODER_HELP, required: bool = False) -> Callable:
     """--encoder (MEMLM_ENCODER is read by memlm.settings, not here)."""
-    return click.option("--encoder", default=None, required=required, help=help)(func)
+    if required:  # no default at all: click counts an explicit default=None as a value
+        return click.option("--encoder", required=True, help=help)(func)
+    return click.option("--encoder", default=None, help=help)(func)
 
 
 def _keep_tenant(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -165,13 +165,15 @@ def history(memory_id, db, encoder, plain):
 
 @memory.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "user_id", default=None, help="Only this user's memories.")
+@click.option("--agent", "agent_id", default=None, help="Only this agent's memories.")
 @db_options
 @plain_option
 @errors_as_messages
-def export_(path, db, encoder, plain):
-    """Write every memory (with vectors and history) to PATH as JSONL."""
+def export_(path, user_id, agent_id, db, encoder, plain):
+    """Write every memory (with vectors and history) to PATH as JSONL; --user / --agent: only theirs."""
     with open_memory(db, encoder, create=False) as mem:
-        n = mem.export(path)
+        n = mem.export(path, user_id=user_id, agent_id=agent_id)
     emit({"exported": n, "path": str(path)}, plain, lambda d: f"exported {d['exported']} memories to {d['path']}")
 
 
@@ -181,10 +183,12 @@ def export_(path, db, encoder, plain):
 @plain_option
 @errors_as_messages
 def import_(path, db, encoder, plain):
-    """Load a JSONL export."""
+    """Load a JSONL export; memories already here unchanged are skipped (and counted)."""
+    from memlm.portability import import_jsonl
+
     with open_memory(db, encoder) as mem:
-        n = mem.import_(path)
-    emit({"imported": n}, plain, lambda d: f"imported {d['imported']} memories")
+        counts = import_jsonl(mem, path)
+    emit(counts.to_dict(), plain, lambda d: f"imported {d['imported']} memories, skipped {d['skipped']} already here")
 
 
 @memory.command()

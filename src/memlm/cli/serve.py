@@ -50,7 +50,7 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
 
     settings = ServerSettings.from_env(db=db, encoder=encoder, llm=llm, rate_limit_per_minute=rate_limit,
                                        max_body_bytes=max_body_bytes, worker_threads=worker_threads)
-    _warn_without_keys(settings.db_path)
+    _preflight(settings)
     from memlm.stores import redact
 
     click.echo(f"memlm: serving {redact(settings.db_path)} ({describe(settings)})", err=True)
@@ -81,12 +81,21 @@ def shared_rate_limit(settings: ServerSettings, workers: int) -> Iterator[Server
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _warn_without_keys(db: Path | str) -> None:
+def _preflight(settings: ServerSettings) -> None:
+    """Check --encoder, --llm and --db before uvicorn starts, so a bad one is a one-line error, not a
+    traceback from the app's start-up: the specs parse, the database opens (migrated; a new file
+    records the encoder) and was built with this encoder. Warns when it holds no API key yet."""
+    from memlm.encoders import get_encoder
+    from memlm.llm import get_llm
     from memlm.server.keys import KeyStore
     from memlm.stores import open_store
 
+    encoder = get_encoder(settings.encoder)  # builds it; the model loads at the app's start-up
+    get_llm(settings.llm or "none")
+    db = settings.db_path
     store = open_store(db)
     try:
+        store.check_encoder(encoder.name, encoder.dim)
         if not KeyStore(store).list(include_revoked=False):
             click.echo(f"memlm: no API keys in {db} yet; create one with `memlm keys create TENANT --db {db}`",
                        err=True)
