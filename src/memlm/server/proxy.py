@@ -64,8 +64,10 @@ class ChatRequest(BaseModel):
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat with memory (needs `memlm serve --llm`)",
-             responses={code: {"model": ErrorOut, "description": desc} for code, desc in
-                        ((400, "bad request, or no LLM configured on this server"), (502, "the LLM failed"))})
+             responses={200: {"description": "The completion; with \"stream\": true, server-sent events",
+                              "content": {"application/json": {}, "text/event-stream": {}}},
+                        **{code: {"model": ErrorOut, "description": desc} for code, desc in
+                           ((400, "bad request, or no LLM configured on this server"), (502, "the LLM failed"))}})
 async def chat_completions(body: ChatRequest, who: Auth,
                            x_memlm_user: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None,
                            x_memlm_session: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None):
