@@ -75,7 +75,10 @@ def test_get_update_delete_history(mem):
     assert mem.get(e.id).text == "My favourite colour is blue"
     assert [h.event for h in mem.history(e.id)] == ["ADD", "UPDATE"]
     assert mem.history(e.id)[1].old_text == "My favourite colour is green"
-    assert mem.search("green", user_id="u") == [] or "green" not in mem.search("green", user_id="u")[0].memory.text
+    # the full-text index follows the new text: the new word matches lexically, the old one no longer does
+    [blue] = [h for h in mem.search("blue", user_id="u") if h.memory.id == e.id]
+    assert blue.reasons["lexical"] > 0
+    assert all(h.reasons["lexical"] == 0 for h in mem.search("green", user_id="u"))
     mem.delete(e.id)
     assert mem.get(e.id) is None
     assert [h.event for h in mem.history(e.id)] == ["ADD", "UPDATE", "DELETE"]

@@ -39,7 +39,7 @@ class RecallConfig:
     next_weight: float = 0.15  # share of the next turn's relevance a turn inherits
     speaker_boost: float = 2.0  # bonus for turns by the one speaker the query names
     time_boost: float = 1.0  # bonus for memories inside a time window the query names
-    hops: int = 1  # passes over memory; 2 = a second pass conditioned on the first
+    hops: int = 1  # passes over memory: 1, or 2 = a second pass conditioned on the first (anything else is refused)
     hop_feedback: int = 2  # at most this many top memories condition the second pass
     hop_gate: float = 1.0  # ... and only those within this many z of the best one
     hop_weight: float = 0.5  # weight of those memories in the second-pass query vector

@@ -320,15 +320,17 @@ class Memory:
 
     # -- portability and working memory (see portability.py, working.py) -------
     def export(self, path: str | Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
-        """Write the tenant's memories (or one user's / agent's) to a JSONL file; returns the count."""
+        """Write the tenant's memories (only this user's / agent's when given) to a JSONL file."""
         from memlm.portability import export_jsonl
 
+        Scope(user_id, agent_id, None).validate(require_owner=False)
         return export_jsonl(self, Path(path), user_id=user_id, agent_id=agent_id)
 
     def import_(self, path: str | Path) -> int:
+        """Load a JSONL export; memories already here unchanged are skipped. Returns how many were written."""
         from memlm.portability import import_jsonl
 
-        return import_jsonl(self, Path(path))
+        return import_jsonl(self, Path(path)).imported
 
     def session(self, user_id: str, session_id: str, *, budget_tokens: int = 1000,
                 agent_id: str | None = None, consolidate_every: int = 8):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +25,30 @@ FORMAT = "memlm-export"
 VERSION = 1
 
 
+@dataclass
+class ImportCounts:
+    """What an import did."""
+
+    imported: int  # memories written
+    skipped: int  # memories already here with the same content (an import is idempotent)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"imported": self.imported, "skipped": self.skipped}
+
+
 def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
-    """Write every memory of the handle's tenant (or only of that user / agent) to path
-    (atomically); returns the count."""
+    """Write every memory of the handle's tenant (only `user_id`'s / `agent_id`'s when given) to
+    path (atomically); returns the count."""
     enc = memory.encoder
+    header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}
+    header.update({k: v for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v is not None})
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps({"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}) + "\n")
+        f.write(json.dumps(header) + "\n")
         for record, vector, history in memory.store.iter_all(memory.tenant):
-            if (user_id is not None and record.user_id != user_id) or (agent_id is not None and record.agent_id != agent_id):
+            if (user_id is not None and record.user_id != user_id) or (agent_id is not None and
+                                                                       record.agent_id != agent_id):
                 continue
             row = record.to_dict()
             del row["tenant"]
@@ -47,13 +62,26 @@ def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agen
     return n
 
 
-def import_jsonl(memory: Memory, path: Path) -> int:
-    """Load an export into this handle's tenant; vectors are re-computed if the encoder differs."""
-    with open(path, encoding="utf-8") as f:
-        header = _header(f.readline(), path)
-        same_encoder = header.get("encoder") == memory.encoder.name and header.get("dim") == memory.encoder.dim
-        rows = [_parse(line, path, i + 2) for i, line in enumerate(f) if line.strip()]
+def import_jsonl(memory: Memory, path: Path) -> ImportCounts:
+    """Load an export into this handle's tenant; vectors are re-computed if the encoder differs.
+    Memories already here with the same content are skipped (importing a file twice, or into
+    the database it came from, changes nothing); one here under the same id with other content
+    is an error, and then nothing is imported."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            header = _header(f.readline(), path)
+            same_encoder = header.get("encoder") == memory.encoder.name and header.get("dim") == memory.encoder.dim
+            rows = [_parse(line, path, i + 2) for i, line in enumerate(f) if line.strip()]
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a memlm export (not UTF-8 text)") from None
     records = [_record(row, memory.tenant) for row in rows]
+    existing = memory.store.fetch(memory.tenant, [r.id for r in records])
+    changed = [r.id for r in records if r.id in existing and _content(existing[r.id]) != _content(r)]
+    if changed:
+        raise ValueError(f"{len(changed)} memories of {path} exist here with other content (first: {changed[0]}); "
+                         f"nothing imported: delete them first, or import into another database or tenant")
+    keep = [i for i, r in enumerate(records) if r.id not in existing]
+    rows, records = [rows[i] for i in keep], [records[i] for i in keep]
     if same_encoder:
         vectors = [np.frombuffer(base64.b64decode(row["vector"]), dtype=np.float32) for row in rows]
     else:
@@ -63,7 +91,12 @@ def import_jsonl(memory: Memory, path: Path) -> int:
             history = [HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
                        for h in row.get("history", [])]
             memory.store.restore(record, vector, history)
-    return len(records)
+    return ImportCounts(len(records), len(existing))
+
+
+def _content(record: MemoryRecord) -> dict[str, Any]:
+    """What makes two copies of a memory the same one (everything its export line holds but vectors)."""
+    return json.loads(json.dumps(record.to_dict(), sort_keys=True, default=str))
 
 
 def _header(line: str, path: Path) -> dict[str, Any]:

@@ -85,6 +85,7 @@ def test_context(run):
     (("memory", "add", "x", "--user", "u", "--when", "whenever"), "cannot read a date"),
 ])
 def test_errors_are_one_line_and_non_zero(run, args, message):
+    run("memory", "add", "a first memory makes the database", "--user", "seed")  # reads need one
     result = run(*args, ok=False)
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]

@@ -85,7 +85,8 @@ def test_bad_requests_and_missing_llm_are_json_errors(proxy, tmp_path):
     with TestClient(app) as client:
         r = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {keys['acme']}"},
                         json={"messages": [{"role": "user", "content": "x"}], "user": "ana"})
-    assert r.status_code == 503 and "--llm" in r.json()["error"]["message"]
+    assert r.status_code == 400 and r.json()["error"]["type"] == "llm_not_configured"
+    assert "memlm serve --llm local" in r.json()["error"]["message"]
 
 
 def test_an_llm_failure_is_a_502_and_nothing_is_written(proxy):

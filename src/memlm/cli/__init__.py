@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "memlm.cli.migrate:migrate",
     "train": "memlm.cli.train:train",
     "sample": "memlm.cli.lab:sample",
+    "ask": "memlm.cli.lab:ask",
     "eval": "memlm.cli.lab:eval_",
     "lab": "memlm.cli.lab:lab",
     "classify": "memlm.cli.classifier:classify",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from memlm.cli.common import emit, errors_as_messages, plain_option
+from memlm.cli.common import emit, encoder_option, errors_as_messages, plain_option
 
 
 @click.group()
@@ -19,7 +19,7 @@ def bench() -> None:
 @bench.command()
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), envvar="MEMLM_LOCOMO", default=None,
               help="LoCoMo JSON (default ../shared/data/locomo/locomo-dev.json, else the shipped sample).")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@encoder_option
 @click.option("--hops", type=int, default=None, help="Passes over memory (default from config).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the figures to this file.")
@@ -61,7 +61,7 @@ def render_locomo(r: dict) -> str:
 
 @bench.command("search")
 @click.option("--memories", "n", type=int, default=100_000, show_default=True, help="Memories in the file.")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@encoder_option
 @click.option("--repeats", type=int, default=25, show_default=True, help="Rounds over the query set.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -104,7 +104,7 @@ def _shakespeare() -> str | None:
               help="Server worker threads per process (`memlm serve --threads`).")
 @click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Server processes (`memlm serve --workers`; 2 x 2 threads is the best setting on 2 cores).")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@encoder_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @plain_option
 @errors_as_messages

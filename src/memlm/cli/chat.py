@@ -19,8 +19,7 @@ QUIT = {"/quit", "/exit", "/bye"}
 @click.option("--user", "user_id", envvar="MEMLM_USER_ID", required=True, help="Whose memory [env MEMLM_USER_ID].")
 @click.option("--session", "session_id", envvar="MEMLM_SESSION_ID", default=None,
               help="Session id [env MEMLM_SESSION_ID; default: a new one per chat].")
-@click.option("--llm", envvar="MEMLM_LLM", default="local", show_default=True,
-              help="LLM: local, local:PATH.gguf, openai:MODEL [env MEMLM_LLM].")
+@click.option("--llm", default=None, help="LLM: local, local:PATH.gguf, openai:MODEL [env MEMLM_LLM; default local].")
 @click.option("--show-memory", is_flag=True, help="Print the memory recalled for each message.")
 @click.option("--extract/--no-extract", default=False, show_default=True,
               help="Have the LLM extract facts from each turn.")
@@ -30,9 +29,9 @@ QUIT = {"/quit", "/exit", "/bye"}
 @errors_as_messages
 def chat(db, encoder, user_id, session_id, llm, show_memory, extract, budget_tokens, max_tokens):
     """Chat with an LLM that remembers you across sessions (type /quit or Ctrl-D to end)."""
-    from memlm.cli.common import open_memory
+    from memlm.cli.common import open_memory, settings
 
-    memory = open_memory(db, encoder, llm)
+    memory = open_memory(db, encoder, settings(db, encoder, llm).llm or "local")
     if memory.llm is None:
         raise ValueError("memlm chat needs an LLM: --llm local or --llm openai:MODEL")
     session_id = session_id or datetime.now(timezone.utc).strftime("chat-%Y%m%d-%H%M%S")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from memlm.cli.common import errors_as_messages
+from memlm.cli.common import encoder_option, errors_as_messages
 
 QUESTIONS_PER_CATEGORY = 2
 
@@ -17,7 +17,7 @@ QUESTIONS_PER_CATEGORY = 2
               help="LoCoMo JSON (default ../shared/data/locomo/locomo-dev.json, else the shipped sample).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Memory file to create (default: a temporary one).")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None, help="Encoder spec [env MEMLM_ENCODER].")
+@encoder_option
 @click.option("-k", "k", type=int, default=3, show_default=True, help="Memories recalled per question.")
 @errors_as_messages
 def demo(data, db, encoder, k):

@@ -9,23 +9,24 @@ from typing import Any
 
 import click
 
-from memlm.cli.common import emit, errors_as_messages, plain_option
-from memlm.config import default_db_path
+from memlm.cli.common import db_option, emit, errors_as_messages, plain_option, require_database, settings
 
 
 def _db_option(func: Callable) -> Callable:
-    return click.option("--db", envvar="MEMLM_DB", default=None,
-                        help="Memory file or postgresql:// URL the server uses (default $MEMLM_HOME/memory.db) "
-                             "[env MEMLM_DB]")(func)
+    return db_option(func, help="Memory file or postgresql:// URL the server uses (default $MEMLM_HOME/memory.db) "
+                                "[env MEMLM_DB]")
 
 
 @contextmanager
-def _key_store(db: str | Path | None) -> Iterator[Any]:
+def _key_store(db: str | Path | None, *, create: bool = False) -> Iterator[Any]:
     """The key store of the database, closed afterwards."""
     from memlm.server.keys import KeyStore
     from memlm.stores import open_store
 
-    store = open_store(db or default_db_path())
+    target = settings(db).db_path
+    if not create:
+        require_database(target)
+    store = open_store(target)
     try:
         yield KeyStore(store)
     finally:
@@ -45,7 +46,7 @@ def keys() -> None:
 @errors_as_messages
 def create(tenant, name, db, plain):
     """Create a key for TENANT and print it (the only time it is shown)."""
-    with _key_store(db) as ks:
+    with _key_store(db, create=True) as ks:
         record, key = ks.create(tenant, name)
     emit({**record.to_dict(), "key": key}, plain,
          lambda d: f"{d['key']}\n(key id {d['key_id']}, tenant {d['tenant']}; store it now: it is not shown again)")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from typing import Any
 
 import click
+
+from memlm.cli.common import errors_as_messages
 
 EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -114,13 +117,15 @@ def join_tokens(vocab: list[str], ids: list[int]) -> str:
 @click.option("--top-k", "--top_k", default=0, show_default=True, help="0 = no top-k filtering.")
 @click.option("--seed", default=1337, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the text.")
+@errors_as_messages
 def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float, top_k: int, seed: int, as_json: bool) -> None:
-    """Generate text from a trained CHECKPOINT."""
+    """Generate text from a trained CHECKPOINT (a language model; ask a DMN with `memlm ask`)."""
     import torch
 
-    from memlm.lab.checkpoint import load_checkpoint
-
-    model, ckpt = load_checkpoint(checkpoint)
+    model, ckpt = _load(checkpoint)
+    if not hasattr(model, "generate"):
+        raise ValueError(f"{checkpoint} is a {ckpt['model_name']} question-answering model, not a language model: "
+                         f"ask it with `memlm ask {checkpoint} --story TEXT --question TEXT`")
     vocab = ckpt["vocab"]
     ids = encode_prompt(vocab, prompt) or [0]
     gen = torch.Generator().manual_seed(seed)
@@ -132,6 +137,56 @@ def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float
         click.echo(text)
 
 
+def _load(checkpoint: str) -> tuple[Any, dict[str, Any]]:
+    """load_checkpoint, with a one-line error for a file that is not a lab checkpoint."""
+    from memlm.lab.checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(checkpoint)
+    except ValueError:
+        raise
+    except Exception as exc:  # torch.load's unpickling errors, a truncated zip, a config from another version
+        raise ValueError(f"{checkpoint} is not a memlm lab checkpoint ({type(exc).__name__})") from None
+
+
+@click.command()
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.option("--story", required=True, help="The facts: sentences ending in '.', or one per line.")
+@click.option("--question", required=True, help="The question, e.g. 'Where is Mary?'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the answer.")
+@errors_as_messages
+def ask(checkpoint: str, story: str, question: str, as_json: bool) -> None:
+    """Ask a trained question-answering CHECKPOINT (a DMN on bAbI) a QUESTION about a STORY."""
+    import torch
+
+    from memlm.lab.tasks.vocab import QEND, QUESTION, SEP, UNK, tokenize
+
+    model, ckpt = _load(checkpoint)
+    if hasattr(model, "generate"):
+        raise ValueError(f"{checkpoint} is a {ckpt['model_name']} language model: continue text with "
+                         f"`memlm sample {checkpoint} --prompt TEXT`")
+    stoi = {w: i for i, w in enumerate(ckpt["vocab"])}
+    facts = [f for f in re.split(r"[.\n]+", story) if tokenize(f)]
+    if not facts or not tokenize(question):
+        raise ValueError("give a story with at least one sentence and a question with words")
+    unknown = sorted({w for text in [*facts, question] for w in tokenize(text) if w not in stoi})
+    ids: list[int] = []
+    for fact in facts:
+        ids += [stoi.get(w, stoi[UNK]) for w in tokenize(fact)] + [stoi[SEP]]
+    ids += [stoi[QUESTION]] + [stoi.get(w, stoi[UNK]) for w in tokenize(question)] + [stoi[QEND]]
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.tensor([ids]))[0][0, -1], dim=-1)
+    best = int(probs.argmax())
+    out = {"model": ckpt["model_name"], "answer": ckpt["vocab"][best], "probability": round(float(probs[best]), 4),
+           "facts": len(facts), "unknown_words": unknown}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(out["answer"])
+        if unknown:
+            click.echo(f"(words the model never saw: {', '.join(unknown)})", err=True)
+
+
 @click.command("eval", context_settings=EXTRA)
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.argument("task")
@@ -140,12 +195,12 @@ def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float
 @click.option("--seed", default=0, show_default=True)
 @click.option("--split", default="val", show_default=True)
 @click.pass_context
+@errors_as_messages
 def eval_(ctx: click.Context, checkpoint: str, task: str, iters: int, batch_size: int, seed: int, split: str) -> None:
     """Evaluate CHECKPOINT on TASK (--key=value sets task arguments); prints one JSON object."""
-    from memlm.lab.checkpoint import load_checkpoint
     from memlm.lab.train import evaluate, get_task, is_lm_task
 
-    model, ckpt = load_checkpoint(checkpoint)
+    model, ckpt = _load(checkpoint)
     task_kw = dict(ckpt["task"]["kwargs"]) if ckpt["task"]["name"] == task else {}
     task_kw.update(parse_overrides(ctx.args))
     task_obj = get_task(task, **task_kw)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from memlm.cli.common import db_options, emit, errors_as_messages, open_memory, plain_option, scope_options
+from memlm.cli.common import (
+    db_option,
+    db_options,
+    emit,
+    encoder_option,
+    errors_as_messages,
+    open_memory,
+    plain_option,
+    scope_options,
+    settings,
+)
 
 
 @click.group()
@@ -73,7 +84,7 @@ def _json_object(raw: str, what: str) -> dict:
 @errors_as_messages
 def search(query, k, kinds, since, until, hops, neighbors, user_id, agent_id, session_id, db, encoder, plain):
     """Recall the memories most relevant to QUERY."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         hits = mem.search(query, user_id=user_id, agent_id=agent_id, session_id=session_id, k=k,
                           kinds=kinds or None, since=since, until=until, hops=hops, neighbors=neighbors)
     emit([h.to_dict() for h in hits], plain, _render_hits)
@@ -99,7 +110,7 @@ def _render_hits(hits) -> str:
 @errors_as_messages
 def list_(kinds, limit, offset, user_id, agent_id, session_id, db, encoder, plain):
     """List memories, oldest first."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         records = mem.list(user_id=user_id, agent_id=agent_id, session_id=session_id, kinds=kinds or None,
                            limit=limit, offset=offset)
     emit([r.to_dict() for r in records], plain,
@@ -113,7 +124,7 @@ def list_(kinds, limit, offset, user_id, agent_id, session_id, db, encoder, plai
 @errors_as_messages
 def get(memory_id, db, encoder, plain):
     """Show one memory."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         record = mem.get(memory_id)
     if record is None:
         raise KeyError(f"no memory {memory_id!r}")
@@ -129,7 +140,7 @@ def get(memory_id, db, encoder, plain):
 @errors_as_messages
 def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, plain):
     """Delete MEMORY_ID, or with --all every memory of --user/--agent/--session."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         if everything:
             n = mem.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
             emit({"deleted": n}, plain, lambda d: f"deleted {d['deleted']} memories")
@@ -146,7 +157,7 @@ def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, pl
 @errors_as_messages
 def history(memory_id, db, encoder, plain):
     """Every change to a memory, oldest first."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         entries = mem.history(memory_id)
     emit([e.to_dict() for e in entries], plain,
          lambda es: "\n".join(f"{e['at']}  {e['event']:6} {e['old_text']!r} -> {e['new_text']!r}" for e in es))
@@ -154,13 +165,15 @@ def history(memory_id, db, encoder, plain):
 
 @memory.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "user_id", default=None, help="Only this user's memories.")
+@click.option("--agent", "agent_id", default=None, help="Only this agent's memories.")
 @db_options
 @plain_option
 @errors_as_messages
-def export_(path, db, encoder, plain):
-    """Write every memory (with vectors and history) to PATH as JSONL."""
-    with open_memory(db, encoder) as mem:
-        n = mem.export(path)
+def export_(path, user_id, agent_id, db, encoder, plain):
+    """Write every memory (with vectors and history) to PATH as JSONL; --user / --agent: only theirs."""
+    with open_memory(db, encoder, create=False) as mem:
+        n = mem.export(path, user_id=user_id, agent_id=agent_id)
     emit({"exported": n, "path": str(path)}, plain, lambda d: f"exported {d['exported']} memories to {d['path']}")
 
 
@@ -170,10 +183,12 @@ def export_(path, db, encoder, plain):
 @plain_option
 @errors_as_messages
 def import_(path, db, encoder, plain):
-    """Load a JSONL export."""
+    """Load a JSONL export; memories already here unchanged are skipped (and counted)."""
+    from memlm.portability import import_jsonl
+
     with open_memory(db, encoder) as mem:
-        n = mem.import_(path)
-    emit({"imported": n}, plain, lambda d: f"imported {d['imported']} memories")
+        counts = import_jsonl(mem, path)
+    emit(counts.to_dict(), plain, lambda d: f"imported {d['imported']} memories, skipped {d['skipped']} already here")
 
 
 @memory.command()
@@ -186,17 +201,16 @@ def import_(path, db, encoder, plain):
 @errors_as_messages
 def context(query, budget_tokens, k, user_id, agent_id, session_id, db, encoder, plain):
     """The prompt block for QUERY: working memory plus recalled memories, within the budget."""
-    with open_memory(db, encoder) as mem:
+    with open_memory(db, encoder, create=False) as mem:
         ctx = mem.context(query, user_id=user_id, agent_id=agent_id, session_id=session_id,
                           budget_tokens=budget_tokens, k=k)
     emit(ctx.to_dict(), plain, lambda d: d["text"])
 
 
 @memory.command()
-@click.option("--db", envvar="MEMLM_DB", default=None,
-              help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")
-@click.option("--encoder", required=True,
-              help="The NEW encoder spec, e.g. minilm, minilm@DIR (a `memlm train encoder` folder), hashing:384.")
+@db_option
+@functools.partial(encoder_option, required=True,
+                   help="The NEW encoder spec, e.g. minilm, minilm@DIR (a `memlm train encoder` folder), hashing:384.")
 @click.option("--batch", "batch_size", type=int, default=256, show_default=True, help="Memories encoded per batch.")
 @plain_option
 @errors_as_messages
@@ -207,10 +221,9 @@ def reembed(db, encoder, batch_size, plain):
     servers and other processes using the database first, and reopen them with the new
     --encoder afterwards. Progress goes to stderr when it is a terminal.
     """
-    from memlm.config import default_db_path
     from memlm.engine import reembed as reembed_store
 
     if batch_size < 1:
         raise ValueError("--batch must be at least 1")
-    result = reembed_store(db or default_db_path(), encoder, batch_size=batch_size, progress=sys.stderr.isatty())
+    result = reembed_store(settings(db).db_path, encoder, batch_size=batch_size, progress=sys.stderr.isatty())
     emit(result, plain, lambda r: f"re-embedded {r['reembedded']} memories: {r['previous_encoder']} -> {r['encoder']}")

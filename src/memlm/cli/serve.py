@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from memlm.cli.common import errors_as_messages
+from memlm.cli.common import db_option, encoder_option, errors_as_messages
 
 if TYPE_CHECKING:
     from memlm.server.settings import ServerSettings
@@ -23,14 +23,12 @@ if TYPE_CHECKING:
               help="Address to listen on [env MEMLM_HOST].")
 @click.option("--port", envvar="MEMLM_PORT", type=click.IntRange(0, 65535), default=8420, show_default=True,
               help="Port [env MEMLM_PORT].")
-@click.option("--db", envvar="MEMLM_DB", default=None,
-              help="Memory file, sqlite:///path or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB].")
-@click.option("--encoder", envvar="MEMLM_ENCODER", default=None,
-              help="Encoder spec: minilm (default), hashing, ... [env MEMLM_ENCODER].")
-@click.option("--llm", envvar="MEMLM_LLM", default=None,
+@db_option
+@encoder_option
+@click.option("--llm", default=None,
               help="LLM for /v1/chat/completions and fact extraction: local, local:PATH.gguf, openai:MODEL "
                    "[env MEMLM_LLM; default none].")
-@click.option("--rate-limit", envvar="MEMLM_RATE_LIMIT", type=click.IntRange(min=0), default=None,
+@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
               help="Requests per API key per minute; 0: no limit [env MEMLM_RATE_LIMIT; default 600].")
 @click.option("--max-body-bytes", type=click.IntRange(min=1024), default=None,
               help="Largest request body accepted [default 1 MiB].")
@@ -50,10 +48,9 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
     from memlm.server.limits import describe
     from memlm.server.settings import ServerSettings
 
-    settings = ServerSettings(db=db, encoder=encoder, llm=llm, **{k: v for k, v in {
-        "rate_limit_per_minute": rate_limit, "max_body_bytes": max_body_bytes, "worker_threads": worker_threads,
-    }.items() if v is not None})
-    _warn_without_keys(settings.db_path)
+    settings = ServerSettings.from_env(db=db, encoder=encoder, llm=llm, rate_limit_per_minute=rate_limit,
+                                       max_body_bytes=max_body_bytes, worker_threads=worker_threads)
+    _preflight(settings)
     from memlm.stores import redact
 
     click.echo(f"memlm: serving {redact(settings.db_path)} ({describe(settings)})", err=True)
@@ -84,12 +81,21 @@ def shared_rate_limit(settings: ServerSettings, workers: int) -> Iterator[Server
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _warn_without_keys(db: Path | str) -> None:
+def _preflight(settings: ServerSettings) -> None:
+    """Check --encoder, --llm and --db before uvicorn starts, so a bad one is a one-line error, not a
+    traceback from the app's start-up: the specs parse, the database opens (migrated; a new file
+    records the encoder) and was built with this encoder. Warns when it holds no API key yet."""
+    from memlm.encoders import get_encoder
+    from memlm.llm import get_llm
     from memlm.server.keys import KeyStore
     from memlm.stores import open_store
 
+    encoder = get_encoder(settings.encoder)  # builds it; the model loads at the app's start-up
+    get_llm(settings.llm or "none")
+    db = settings.db_path
     store = open_store(db)
     try:
+        store.check_encoder(encoder.name, encoder.dim)
         if not KeyStore(store).list(include_revoked=False):
             click.echo(f"memlm: no API keys in {db} yet; create one with `memlm keys create TENANT --db {db}`",
                        err=True)

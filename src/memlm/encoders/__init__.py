@@ -26,7 +26,6 @@ Constructing an encoder loads nothing; the model loads on the first ``encode``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .base import Encoder, encode_queries
@@ -46,7 +45,9 @@ _MINILM_BACKENDS = {"": "auto", "auto": "auto", "onnx": "onnx", "torch": "torch"
 def get_encoder(spec: str | None = None) -> Encoder:
     """Build the encoder named by ``spec`` (see the module docstring for the forms)."""
     if spec is None:
-        spec = os.environ.get("MEMLM_ENCODER") or DEFAULT_SPEC
+        from memlm.settings import from_env
+
+        spec = from_env("encoder") or DEFAULT_SPEC
     head, at, model_dir = spec.strip().partition("@")  # the folder keeps its case
     kind, _, arg = head.strip().lower().partition(":")
     if at and not model_dir.strip():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from memlm.llm.base import LLM, LLMError, Prompt
 
 
@@ -15,7 +13,10 @@ def get_llm(spec: str | None = None) -> LLM | None:
     The openai backend reads $MEMLM_LLM_BASE_URL (or $OPENAI_BASE_URL) and
     $MEMLM_LLM_API_KEY (or $OPENAI_API_KEY).
     """
-    spec = spec if spec is not None else os.environ.get("MEMLM_LLM")
+    if spec is None:
+        from memlm.settings import from_env
+
+        spec = from_env("llm")
     if spec is None or spec.strip().lower() in ("", "none", "off"):
         return None
     kind, _, arg = spec.strip().partition(":")

@@ -44,6 +44,9 @@ class Retriever:
 
     def search(self, query: str, filters: Filters, k: int, *, hops: int | None = None,
                neighbors: int = 0, now: datetime | None = None) -> list[Hit]:
+        hops = self.config.hops if hops is None else hops
+        if isinstance(hops, bool) or hops not in (1, 2):  # 0 or 3 would otherwise quietly mean something else
+            raise ValueError(f"hops must be 1 (one pass) or 2 (a second pass conditioned on the first), got {hops!r}")
         view = self.store.owner(filters)
         if view.n == 0:
             return []
@@ -51,7 +54,7 @@ class Retriever:
         qvec = np.asarray(encode_queries(self.encoder, [qplan.dense_text])[0], dtype=np.float32)
         mask = view.mask(filters)  # once a search: every pass filters with it
         at, score, parts = self._attend(view, filters, mask, qvec, qplan.terms, qplan)
-        if (hops or self.config.hops) >= 2:
+        if hops == 2:
             at, score, parts = self._second_pass(view, filters, mask, qvec, qplan, at, score, parts)
         window = parse_window(query, now or datetime.now(timezone.utc))
         if window is not None:

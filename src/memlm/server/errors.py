@@ -77,8 +77,25 @@ async def _validation_error(request: Request, exc: Exception) -> ErrorResponse:
     details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
                for e in exc.errors()]
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
-    message = f"{'.'.join(first['loc']) or 'request'}: {first['msg']}"
+    message = _body_not_json(request, details) or f"{'.'.join(first['loc']) or 'request'}: {first['msg']}"
     return ErrorResponse(error_body(422, message, details=details), 422)
+
+
+def _body_not_json(request: Request, details: list[dict[str, Any]]) -> str | None:
+    """The message when the body as a whole is not a JSON object: the usual cause is a client
+    (curl -d) sending form data or no Content-Type."""
+    whole = [d for d in details if d["loc"][:1] == ["body"] and (len(d["loc"]) == 1 or d["type"] == "json_invalid")]
+    if not whole:
+        return None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if whole[0]["type"] == "json_invalid":
+        return "the request body is not valid JSON"
+    if whole[0]["type"] == "missing":
+        return "the request needs a JSON body (Content-Type: application/json)"
+    if kind != "application/json":
+        return (f"the request body must be JSON, sent with Content-Type: application/json "
+                f"(got {kind or 'no Content-Type'}; with curl add -H 'Content-Type: application/json')")
+    return "the request body must be a JSON object"
 
 
 async def _unexpected(request: Request, exc: Exception) -> ErrorResponse:

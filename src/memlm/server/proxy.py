@@ -64,15 +64,18 @@ class ChatRequest(BaseModel):
 
 
 @router.post("/chat/completions", summary="OpenAI-compatible chat with memory (needs `memlm serve --llm`)",
-             responses={code: {"model": ErrorOut, "description": desc} for code, desc in
-                        ((502, "the LLM failed"), (503, "no LLM configured"))})
+             responses={200: {"description": "The completion; with \"stream\": true, server-sent events",
+                              "content": {"application/json": {}, "text/event-stream": {}}},
+                        **{code: {"model": ErrorOut, "description": desc} for code, desc in
+                           ((400, "bad request, or no LLM configured on this server"), (502, "the LLM failed"))}})
 async def chat_completions(body: ChatRequest, who: Auth,
                            x_memlm_user: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None,
                            x_memlm_session: Annotated[str | None, Header(min_length=1, max_length=MAX_ID)] = None):
     memory = await who.authenticate()
     llm = memory.llm
     if llm is None:
-        raise ApiError(503, "no LLM configured: start the server with `memlm serve --llm local` (or openai:MODEL)")
+        raise ApiError(400, "this server has no LLM: start it with `memlm serve --llm local` (or --llm openai:MODEL, "
+                            "or set MEMLM_LLM) to enable /v1/chat/completions", type="llm_not_configured")
     user = x_memlm_user or body.user
     if user is None:
         raise ApiError(400, "say whose memory: the X-Memlm-User header or the request's 'user' field")

@@ -247,8 +247,9 @@ EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/export", response_class=StreamingResponse, responses=EXPORT_RESPONSE,
-            summary="Every memory of the tenant (or of one user / agent) as JSONL (memlm export format)")
+            summary="Every memory of the tenant (or of one user or agent) as JSONL (memlm export format)")
 async def export(who: Auth, user_id: ScopeParam = None, agent_id: ScopeParam = None) -> StreamingResponse:
+    """user_id / agent_id: only that user's / agent's memories."""
     await who.authenticate()  # before the temporary folder: a bad key never touches the disk
     folder = FsPath(tempfile.mkdtemp(prefix="memlm-export-"))  # private (0700), removed when the stream ends
     path = folder / "export.jsonl"

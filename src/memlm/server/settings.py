@@ -42,14 +42,12 @@ class ServerSettings(BaseModel):
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:
-        """Settings from MEMLM_DB / MEMLM_ENCODER / MEMLM_RATE_LIMIT, then the given overrides (None ignored)."""
-        env: dict[str, object] = {}
-        if os.environ.get("MEMLM_DB"):
-            env["db"] = os.environ["MEMLM_DB"]
-        if os.environ.get("MEMLM_ENCODER"):
-            env["encoder"] = os.environ["MEMLM_ENCODER"]
-        if os.environ.get("MEMLM_LLM"):
-            env["llm"] = os.environ["MEMLM_LLM"]
+        """Settings from memlm.settings.Settings.from_env (MEMLM_DB / MEMLM_ENCODER / MEMLM_LLM) and
+        MEMLM_RATE_LIMIT, then the given overrides (None ignored)."""
+        from memlm.settings import Settings
+
+        common = Settings.from_env(**{k: overrides.pop(k) for k in ("db", "encoder", "llm") if k in overrides})
+        env: dict[str, object] = {"db": common.db, "encoder": common.encoder, "llm": common.llm}
         if os.environ.get("MEMLM_RATE_LIMIT"):
             env["rate_limit_per_minute"] = os.environ["MEMLM_RATE_LIMIT"]
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -30,6 +30,7 @@ from memlm.stores.base import (
     where_clause,
 )
 from memlm.stores.migrate import migrate_sqlite
+from memlm.stores.sqlite_file import connect, open_writer
 from memlm.stores.sqlite_lexical import (
     Lexicon,
     index_text,
@@ -63,6 +64,7 @@ class SQLiteStore:
         self._readers: list[sqlite3.Connection] = []  # every read connection, closed with the store
         self._readers_lock = threading.Lock()  # guards _readers
         self._lexicon_of_file: Lexicon | None = None  # BM25 over FTS5's data (sqlite_lexical.py), on first use
+        self.read_only: str | None = None  # how the file is opened when it cannot be written ("ro", "immutable")
 
     # -- connection and schema -------------------------------------------------
     @property
@@ -83,8 +85,7 @@ class SQLiteStore:
         if reader is None:
             if self._conn is None:
                 self.conn  # opens and migrates the file first
-            reader = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
-                                     check_same_thread=False)
+            reader = connect(self.path, self.busy_timeout_s, self.read_only)
             reader.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             with self._readers_lock:
                 self._readers.append(reader)
@@ -92,13 +93,17 @@ class SQLiteStore:
         return reader
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-        migrate_sqlite(conn, _now())
+        # a folder, a non-SQLite or damaged file, another application's database: DatabaseFileError;
+        # a file that cannot be written opens read-only (self.read_only; writes get StoreWriteError)
+        conn, self.read_only = open_writer(self.path, self.busy_timeout_s, self.synchronous)
+        try:
+            migrate_sqlite(conn, _now())
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if self.read_only and _write_fault(exc):
+                raise StoreWriteError(f"{self.path} is read-only and needs a schema upgrade: open it once "
+                                      f"where it can be written") from exc
+            raise
         return conn
 
     def schema_versions(self) -> list[int]:
@@ -112,15 +117,16 @@ class SQLiteStore:
             return self.conn.execute(statement, tuple(params)).fetchall()
 
     def check_encoder(self, name: str, dim: int) -> None:
-        with self.transaction():
-            meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
-            if not meta:
-                self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [("encoder", name), ("dim", str(dim))])
-            elif meta.get("encoder") != name or int(meta.get("dim", -1)) != dim:
-                raise ValueError(
-                    f"{self.path} was built with encoder {meta.get('encoder')!r} (dim {meta.get('dim')}), "
-                    f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
-                )
+        if self.encoder_info() is None:  # a new file: record the encoder (a write); else only read (read-only files)
+            with self.transaction():
+                if self.encoder_info() is None:
+                    self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [("encoder", name), ("dim", str(dim))])
+        found = self.encoder_info() or (None, None)
+        if found != (name, dim):
+            raise ValueError(
+                f"{self.path} was built with encoder {found[0]!r} (dim {found[1]}), "
+                f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
+            )
         if self._cache is None or self._cache.dim != dim:  # handles sharing this store share its cache
             self._cache = ViewCache(dim)
 
