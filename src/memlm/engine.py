@@ -299,12 +299,19 @@ class Memory:
 
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                    session_id: str | None = None) -> int:
-        """Erase every memory in the scope, with its vectors, index rows and history. Refuses an empty scope."""
+        """Erase every memory in the scope (superseded facts too), with its vectors, index rows and
+        history; the bytes leave the store's files too (see `purge`). Refuses an empty scope."""
         scope = Scope(user_id, agent_id, session_id)
         if scope.is_empty():
             raise ValueError("delete_all needs a scope (user_id, agent_id or session_id); refusing to erase everything")
         scope.validate(require_owner=False)
         return self.store.delete_scope(Filters(self.tenant, user_id, agent_id, session_id))
+
+    def purge(self, wait_s: float | None = None) -> str:
+        """Remove the bytes of every memory deleted so far from the store's files: "complete",
+        "pending" (a reader holds an older snapshot; retried in the background) or "logical"
+        (PostgreSQL: gone from every table and pg_dump). docs/forgetting.md."""
+        return self.store.purge(wait_s)
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         entries = self.store.history(self.tenant, memory_id)

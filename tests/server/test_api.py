@@ -88,7 +88,7 @@ def test_delete_all_needs_a_scope(api):
     add(api, text="fact two", user_id="bob")
     refused = api.call("acme", "DELETE", "/v1/memories")
     assert refused.status_code == 400 and "scope" in refused.json()["error"]["message"]
-    assert api.call("acme", "DELETE", "/v1/memories", params={"user_id": "ana"}).json() == {"deleted": 1}
+    assert api.call("acme", "DELETE", "/v1/memories", params={"user_id": "ana"}).json() == {"deleted": 1, "erasure": "complete"}
     left = api.call("acme", "GET", "/v1/memories").json()["memories"]
     assert [m["user_id"] for m in left] == ["bob"]
 

@@ -1,4 +1,4 @@
-"""`memlm memory ...`: add, search, list, get, delete, history, export, import, context, reembed."""
+"""`memlm memory ...`: add, search, list, get, delete, purge, history, export, import, context, reembed."""
 
 from __future__ import annotations
 
@@ -139,15 +139,37 @@ def get(memory_id, db, encoder, plain):
 @plain_option
 @errors_as_messages
 def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, plain):
-    """Delete MEMORY_ID, or with --all every memory of --user/--agent/--session."""
+    """Delete MEMORY_ID, or with --all every memory of --user/--agent/--session (its bytes too)."""
     with open_memory(db, encoder, create=False) as mem:
         if everything:
             n = mem.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
-            emit({"deleted": n}, plain, lambda d: f"deleted {d['deleted']} memories")
+            erasure = mem.purge(0.0)
+            emit({"deleted": n, "erasure": erasure}, plain, lambda d: f"deleted {d['deleted']} memories")
+            _warn_pending(erasure)
             return
         if memory_id is None:
             raise ValueError("give MEMORY_ID, or --all with a scope")
         emit(mem.delete(memory_id).to_dict(), plain, lambda e: f"deleted {e['id']}")
+
+
+@memory.command()
+@click.option("--wait", "wait_s", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
+              help="Seconds to wait for readers that hold an older snapshot.")
+@db_options
+@plain_option
+@errors_as_messages
+def purge(wait_s, db, encoder, plain):
+    """Remove the bytes of every deleted memory from the file (WAL and full-text index included)."""
+    with open_memory(db, encoder) as mem:
+        erasure = mem.purge(wait_s)
+    emit({"erasure": erasure}, plain, lambda d: f"erasure {d['erasure']}")
+    _warn_pending(erasure)
+
+
+def _warn_pending(erasure: str) -> None:
+    if erasure == "pending":
+        click.echo("Warning: another connection holds an older snapshot, so deleted text is still in the file; "
+                   "run `memlm memory purge` once it has finished", err=True)
 
 
 @memory.command()

@@ -217,6 +217,9 @@ class HistoryOut(Out):
 
 class DeletedOut(Out):
     deleted: int
+    # complete: no byte of deleted text remains in the store's files; pending: a reader holds an
+    # older snapshot (retried); logical: PostgreSQL, gone from every table and pg_dump
+    erasure: Literal["complete", "pending", "logical"]
 
 
 class ContextOut(Out):

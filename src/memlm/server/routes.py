@@ -198,7 +198,7 @@ async def list_memories(who: Auth, user_id: ScopeParam = None, agent_id: ScopePa
 async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopeParam = None,
                        session_id: ScopeParam = None) -> dict[str, Any]:
     n = await who.run(Memory.delete_all, user_id=user_id, agent_id=agent_id, session_id=session_id)
-    return {"deleted": n}
+    return {"deleted": n, "erasure": await who.run(Memory.purge, 0.0)}
 
 
 @router.get("/memories/{memory_id}", response_model=MemoryOut, responses=NOT_FOUND, summary="One memory")

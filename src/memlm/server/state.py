@@ -19,7 +19,7 @@ from memlm.server.errors import ApiError
 from memlm.server.keys import KeyStore
 from memlm.server.limits import RateLimiter
 from memlm.server.settings import ServerSettings
-from memlm.stores import StoreUnavailable, StoreWriteError, open_store
+from memlm.stores import StoreBusy, StoreUnavailable, StoreWriteError, open_store
 
 T = TypeVar("T")
 
@@ -99,5 +99,7 @@ class ServerState:
             raise ApiError(404, str(exc.args[0]) if exc.args else "not found") from None
         except (ValueError, OverflowError) as exc:
             raise ApiError(400, str(exc) or type(exc).__name__) from None
+        except StoreBusy as exc:  # another write held the lock past the busy timeout: nothing was written
+            raise ApiError(503, str(exc), headers={"Retry-After": "1"}) from None
         except (StoreUnavailable, StoreWriteError) as exc:  # database down, disk full, read-only: retry later
             raise ApiError(503, str(exc).splitlines()[0] if str(exc) else "store unavailable") from None

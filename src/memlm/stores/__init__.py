@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memlm.stores.base import Filters, Store, StoreUnavailable, StoreWriteError
+from memlm.stores.base import Filters, Store, StoreBusy, StoreUnavailable, StoreWriteError
 
-__all__ = ["Filters", "Store", "StoreUnavailable", "StoreWriteError", "is_postgres", "open_store", "sqlite_path"]
+__all__ = ["Filters", "Store", "StoreBusy", "StoreUnavailable", "StoreWriteError", "is_postgres", "open_store",
+           "sqlite_path"]
 
 PG_SCHEMES = ("postgresql://", "postgres://")
 

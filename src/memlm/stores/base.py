@@ -86,6 +86,15 @@ def query_words(terms: Sequence[str]) -> list[str]:
     return out
 
 
+def history_owner(filters: Filters, *, ph: str) -> tuple[str, list]:
+    """The history rows of the scope's owner, as (clause, params), when the scope is a whole
+    owner (a user and/or an agent, no session); ("", []) otherwise. `ph`: the placeholder."""
+    if filters.session_id is not None or (filters.user_id is None and filters.agent_id is None):
+        return "", []
+    owner = [(col, getattr(filters, col)) for col in ("user_id", "agent_id") if getattr(filters, col) is not None]
+    return " AND ".join(f"history.{col} = {ph}" for col, _ in owner), [value for _, value in owner]
+
+
 def record_values(r: MemoryRecord, when: Callable[[datetime | None], Any], dump: Callable[[Any], Any]) -> tuple:
     """The record as its 15 column values (id .. superseded_by, the backends' COLUMNS order);
     `when` converts datetimes and `dump` the JSON fields for the driver."""
@@ -132,6 +141,11 @@ class StoreUnavailable(ConnectionError):
     """The store's server cannot be reached right now (the HTTP API answers 503); retry later."""
 
 
+class StoreBusy(StoreUnavailable):
+    """Another write held the store's write lock longer than the busy timeout; nothing of this
+    write was stored (the HTTP API answers 503, the CLI one line); retry later."""
+
+
 class StoreWriteError(OSError):
     """The store cannot take writes: disk full, read-only file or database. The transaction was
     rolled back, nothing of it is stored, and reads still work (the HTTP API answers 503)."""
@@ -170,7 +184,8 @@ class Store(Protocol):
         ...
 
     def delete(self, tenant: str, memory_id: str) -> MemoryRecord | None:
-        """Delete one memory (history keeps a DELETE entry); None if it is not the tenant's."""
+        """Delete one memory with its vector and lexical row; its history keeps every event and
+        time but no text, plus a DELETE entry without text. None if it is not the tenant's."""
         ...
 
     def supersede(self, tenant: str, memory_id: str, at: datetime, by: str | None) -> MemoryRecord | None:
@@ -179,7 +194,22 @@ class Store(Protocol):
         ...
 
     def delete_scope(self, filters: Filters) -> int:
-        """Erase every memory matching filters, with its vectors, lexical rows and history text."""
+        """Erase every memory of the filter's scope, superseded ones included, with its vectors,
+        lexical rows and history, and the history of the owner's memories deleted before (a
+        scope without a session); then purge as far as `purge()` can without a long wait.
+        Returns the number of memories deleted."""
+        ...
+
+    def purge(self, wait_s: float | None = None) -> str:
+        """Remove the bytes of every memory deleted so far from the store's files, waiting up to
+        wait_s for readers of older snapshots. "complete": no byte remains (SQLite: database,
+        -wal, -shm, FTS index); "pending": a reader still holds an older snapshot, retried in
+        the background; "logical": PostgreSQL, gone from every table and pg_dump, the server's
+        files may keep dead bytes until VACUUM reuses them (docs/forgetting.md)."""
+        ...
+
+    def erasure(self) -> str:
+        """What `purge()` would answer now, without waiting or writing."""
         ...
 
     def get(self, tenant: str, memory_id: str) -> MemoryRecord | None: ...

@@ -46,6 +46,7 @@ INSERT_SQL = (
 # dimension, rewrite every row's vector, then type the column with the new dimension and re-index
 REEMBED_BEGIN = ("DROP INDEX IF EXISTS memories_vector", "ALTER TABLE memories ALTER COLUMN vector TYPE vector")
 REEMBED_UPDATE = "UPDATE memories SET vector = %s WHERE tenant = %s AND id = %s"
+SCRUB_HISTORY = "UPDATE history SET old_text = NULL, new_text = NULL WHERE tenant = %s AND memory_id = %s"
 SET_ENCODER = ("INSERT INTO meta VALUES ('encoder', %s), ('dim', %s) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 

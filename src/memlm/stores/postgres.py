@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -26,7 +26,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from memlm.stores import pg_sql as q
 from memlm.stores import redact
-from memlm.stores.base import Embed, Filters, Progress, Scored, StoreUnavailable, StoreWriteError, embedded
+from memlm.stores.base import (
+    Embed,
+    Filters,
+    Progress,
+    Scored,
+    StoreUnavailable,
+    StoreWriteError,
+    embedded,
+    history_owner,
+)
 from memlm.stores.migrate import migrations
 from memlm.stores.vecindex import OwnerView, Row, ViewCache
 from memlm.text import norm_hash
@@ -262,7 +271,8 @@ class PostgresStore:
             if row is None:
                 return None
             record = q.record(row)
-            self._log(conn, record, "DELETE", record.text, None, datetime.now(timezone.utc))
+            conn.execute(q.SCRUB_HISTORY, (tenant, memory_id))  # events and times stay, the text goes
+            self._log(conn, record, "DELETE", None, None, datetime.now(timezone.utc))
             self._bump(conn)
             return record
 
@@ -279,12 +289,27 @@ class PostgresStore:
             return record
 
     def delete_scope(self, filters: Filters) -> int:
-        clause, params = q.where(filters)
+        """Store.delete_scope: rows (their tsvector with them), history, superseded facts too."""
+        clause, params = q.where(replace(filters, include_superseded=True))
         with self.transaction(), self._conn() as conn:
             ids = [i for (i,) in conn.execute(f"DELETE FROM memories m WHERE {clause} RETURNING m.id", params)]
             conn.execute("DELETE FROM history WHERE tenant=%s AND memory_id = ANY(%s)", (filters.tenant, ids))
+            owner, owner_params = history_owner(filters, ph="%s")
+            if owner:  # memories of the owner deleted one by one before: their events go too
+                conn.execute(f"DELETE FROM history WHERE tenant=%s AND {owner} AND NOT EXISTS "
+                             "(SELECT 1 FROM memories m WHERE m.tenant = history.tenant AND m.id = history.memory_id)",
+                             (filters.tenant, *owner_params))
             self._bump(conn)
         return len(ids)
+
+    def purge(self, wait_s: float | None = None) -> str:
+        """Store.purge: "logical". A committed delete is gone from every table, index lookup and
+        pg_dump at once; the bytes of dead tuples stay in the server's heap, index and WAL files
+        until VACUUM and new writes reuse them (docs/forgetting.md says how to force it)."""
+        return "logical"
+
+    def erasure(self) -> str:
+        return "logical"
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
         with self.transaction(), self._conn() as conn:

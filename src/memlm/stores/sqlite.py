@@ -2,16 +2,20 @@
 
 A memory's row holds its vector, and its FTS5 row is written in the same transaction,
 so a crash can never leave one without the other. Writers take ``BEGIN IMMEDIATE``,
-which serialises them across threads and processes; readers never block.
+which serialises them across threads and processes; readers never block. A writer that
+waits longer than the busy timeout gets `StoreBusy` (HTTP 503). Deletes erase the text
+physically as well (sqlite_erase.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,8 +26,10 @@ from memlm.stores.base import (
     Filters,
     Progress,
     Scored,
+    StoreBusy,
     StoreWriteError,
     embedded,
+    history_owner,
     record_from,
     record_values,
     scored_ids,
@@ -31,6 +37,7 @@ from memlm.stores.base import (
 )
 from memlm.stores.migrate import migrate_sqlite
 from memlm.stores.sqlite_file import connect, open_writer
+from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete
 from memlm.stores.sqlite_lexical import (
     Lexicon,
     index_text,
@@ -52,10 +59,14 @@ PLACEHOLDERS = ", ".join("?" * 17)  # COLUMNS, norm_hash, vector
 class SQLiteStore:
     """A memory store in one SQLite file (``:memory:`` is refused: use a temp file)."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float | None = None,
+                 erase: EraseConfig | None = None) -> None:
         self.path = Path(path)  # the database file; created on first use
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
-        self.busy_timeout_s = busy_timeout_s  # how long a writer waits for another's lock
+        # how long a writer waits for another's lock before StoreBusy; None: $MEMLM_BUSY_TIMEOUT, else 60 s
+        self.busy_timeout_s = float(os.environ.get("MEMLM_BUSY_TIMEOUT") or 60.0) if busy_timeout_s is None \
+            else busy_timeout_s
+        self._eraser = Eraser(self, erase or EraseConfig())  # the physical half of deletes (sqlite_erase.py)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the writer connection: one write transaction at a time
         self._cache: ViewCache | None = None
@@ -156,7 +167,7 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._lock:
+        with self.write_lock(self.busy_timeout_s):
             conn = self.conn
             if conn.in_transaction:  # nested: join the outer transaction
                 yield
@@ -171,9 +182,25 @@ class SQLiteStore:
                     conn.execute("ROLLBACK")
                 if _write_fault(exc):
                     raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
+                if _busy(exc):
+                    raise self._busy() from exc
                 raise
             finally:
                 self._local.writing = False
+
+    @contextmanager
+    def write_lock(self, timeout_s: float) -> Iterator[None]:
+        """The writer connection, for this thread alone; StoreBusy after timeout_s."""
+        if not self._lock.acquire(timeout=max(timeout_s, 0.0)):
+            raise self._busy()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _busy(self) -> StoreBusy:
+        return StoreBusy(f"{self.path} is busy: another write held its lock for more than "
+                         f"{self.busy_timeout_s:g} s; nothing was written, retry later")
 
     def optimize(self) -> None:
         """Merge the full-text index into one segment and refresh the planner's statistics. Each
@@ -191,7 +218,20 @@ class SQLiteStore:
         finally:
             self.optimize()
 
+    def purge(self, wait_s: float | None = None) -> str:
+        """Erase the bytes of every memory deleted so far from the file, WAL and FTS index
+        (Store.purge; sqlite_erase.py): "complete", or "pending" while a reader holds an older
+        snapshot after wait_s (default EraseConfig.wait_s); a background thread keeps trying."""
+        return self._eraser.purge(wait_s)
+
+    def erasure(self) -> str:
+        """"complete" when every deleted memory's bytes are gone from the files, else "pending"."""
+        return self._eraser.state()
+
     def close(self) -> None:
+        self._eraser.stop()
+        if self._conn is not None:
+            self._eraser.final()
         with self._lock:
             with self._readers_lock:
                 for reader in self._readers:
@@ -236,7 +276,10 @@ class SQLiteStore:
             rid = self._rid(tenant, memory_id)
             self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
             self.conn.execute("DELETE FROM memories WHERE rid=?", (rid,))
-            self._log(record, "DELETE", record.text, None, datetime.now(timezone.utc))
+            self.conn.execute("UPDATE history SET old_text=NULL, new_text=NULL WHERE tenant=? AND memory_id=?",
+                              (tenant, memory_id))  # events and times stay, the text goes
+            self._log(record, "DELETE", None, None, datetime.now(timezone.utc))
+            count_delete(self.conn)
             self._bump()
             return record
 
@@ -253,17 +296,23 @@ class SQLiteStore:
             return record
 
     def delete_scope(self, filters: Filters) -> int:
-        where, params = _where(filters)
+        """Store.delete_scope; then the bytes are erased from the file (up to EraseConfig.wait_s,
+        then in the background: `erasure()` says where it stands)."""
+        where, params = _where(replace(filters, include_superseded=True))  # superseded facts too
         with self.transaction():
-            rows = self.conn.execute(f"SELECT rid, id FROM memories m WHERE {where}", params).fetchall()
-            for rid, mid in rows:
-                self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
-                self.conn.execute("DELETE FROM history WHERE tenant=? AND memory_id=?", (filters.tenant, mid))
-            self.conn.execute(f"DELETE FROM memories AS m WHERE {where}", params)
+            conn = self.conn
+            rows = conn.execute(f"SELECT rid, id FROM memories m WHERE {where}", params).fetchall()
+            conn.executemany("DELETE FROM memories_fts WHERE rowid=?", [(rid,) for rid, _ in rows])
+            conn.executemany("DELETE FROM history WHERE tenant=? AND memory_id=?", [(filters.tenant, m) for _, m in rows])
+            conn.execute(f"DELETE FROM memories AS m WHERE {where}", params)
+            owner, owner_params = history_owner(filters, ph="?")
+            if owner:  # memories of the owner deleted one by one before: their events go too
+                conn.execute(f"DELETE FROM history WHERE tenant=? AND {owner} AND NOT EXISTS "
+                             "(SELECT 1 FROM memories m WHERE m.id = history.memory_id AND m.tenant = history.tenant)",
+                             (filters.tenant, *owner_params))
+            ticket = count_delete(conn)
             self._bump()
-        if rows:  # purge deleted terms from the FTS segments and the WAL, so nothing readable remains
-            self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._eraser.purge(ticket=ticket)  # never raises: the delete has committed
         return len(rows)
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
@@ -442,6 +491,12 @@ def _dt(value: str | None) -> datetime | None:
 
 def _now() -> str:
     return _ts(datetime.now(timezone.utc))
+
+
+def _busy(exc: BaseException) -> bool:
+    """Another connection held the lock past the busy timeout."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return isinstance(exc, sqlite3.OperationalError) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _write_fault(exc: BaseException) -> bool:

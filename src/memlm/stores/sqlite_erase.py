@@ -1,0 +1,199 @@
+"""Erasure on SQLite: the bytes of deleted memories leave the database file, its WAL and the FTS5 index.
+
+Where a deleted memory's text lives after its DELETE commits, and what removes it:
+- its rows (memories, history, the FTS5 content table): ``PRAGMA secure_delete=ON`` on the
+  writing connection overwrites each deleted cell, and each page it frees, with zeros;
+- the FTS5 index: a delete only writes a delete marker into a new segment, and the row's
+  tokens stay in the older segments until they are merged. ``'optimize'`` merges every
+  segment into one, which holds no token of a deleted row;
+- the WAL (``-wal``): it keeps the page images written before the delete (the text) until a
+  checkpoint copies the newest images into the database file and truncates it
+  (``PRAGMA wal_checkpoint(TRUNCATE)``). That is only possible when no connection still reads
+  a snapshot older than the delete: such a reader can still SELECT the text, so its bytes
+  must exist. SQLite cannot take the snapshot away, and memlm does not claim otherwise.
+
+`Eraser.purge` merges the index (one write transaction), then tries the checkpoint: each try
+holds the writer lock and waits for readers at most `attempt_s`, so other writes keep going
+between tries, until it succeeds or the caller's wait runs out. It answers "complete" only
+after a checkpoint that followed the merge truncated the WAL to zero bytes; else "pending",
+and a background thread keeps trying (backing off to one try per `retry_max_s`) until it
+succeeds or the store closes. Two counters in ``meta`` make this hold across processes and
+restarts: ``deletes`` (every delete adds one, in its own transaction) and ``erased_through``
+(the ``deletes`` value every delete up to which is physically gone), so any later `purge`
+by any process finishes what an earlier one left pending. memlm's own readers hold a snapshot
+for one statement at a time, so only another program's long read transaction (or a process
+that keeps a statement open) can keep an erasure pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from memlm.stores.base import StoreUnavailable, StoreWriteError
+
+if TYPE_CHECKING:
+    from memlm.stores.sqlite import SQLiteStore
+
+log = logging.getLogger("memlm.stores")
+
+COMPLETE = "complete"  # no byte of a deleted memory's text remains in the database, -wal, -shm or FTS index
+PENDING = "pending"  # a reader holds a snapshot older than the delete: the bytes stay until it ends (retried)
+LOGICAL = "logical"  # PostgreSQL: gone from every table, index lookup and pg_dump (see docs/forgetting.md)
+
+
+@dataclass(frozen=True)
+class EraseConfig:
+    """How long a delete waits to erase its bytes physically (SQLite)."""
+
+    wait_s: float = 2.0  # how long delete_scope waits for readers of an older snapshot before answering "pending"
+    attempt_s: float = 0.2  # one checkpoint try's wait for readers (other writers wait at most this long for it)
+    retry_max_s: float = 1.0  # the background retry backs off to one try per this many seconds
+
+
+def count_delete(conn: sqlite3.Connection) -> int:
+    """Inside a write transaction that deletes: count it; returns this delete's ticket."""
+    conn.execute("INSERT INTO meta VALUES ('deletes', '1') "
+                 "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+    return _counter(conn, "deletes")
+
+
+def _counter(conn: sqlite3.Connection, key: str) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+class Eraser:
+    """The physical half of a delete for one SQLiteStore (thread-safe)."""
+
+    def __init__(self, store: SQLiteStore, config: EraseConfig) -> None:
+        self.store = store
+        self.config = config
+        self._target: int | None = 0  # the ticket the background thread must see erased (None: the latest)
+        self._guard = threading.Lock()  # guards _target and _thread
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def state(self) -> str:
+        """COMPLETE when every delete so far is physically gone, else PENDING (reads two meta rows)."""
+        conn = self.store._db
+        return COMPLETE if _counter(conn, "erased_through") >= _counter(conn, "deletes") else PENDING
+
+    def purge(self, wait_s: float | None = None, ticket: int | None = None) -> str:
+        """Erase the bytes of every delete up to `ticket` (default: every delete so far), trying
+        until `wait_s` (default config.wait_s) has passed, at least once. COMPLETE or PENDING."""
+        deadline = time.monotonic() + (self.config.wait_s if wait_s is None else max(0.0, wait_s))
+        try:
+            if ticket is None:
+                ticket = _counter(self.store._db, "deletes")
+            while True:
+                merged = self._merge(ticket)
+                if merged is None:
+                    return COMPLETE
+                if self._checkpoint():
+                    self._record(merged)
+                    return COMPLETE  # merged >= ticket: everything up to it is gone
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(min(0.05, deadline - time.monotonic()))
+        except (StoreUnavailable, StoreWriteError, sqlite3.Error) as exc:  # busy or read-only now: the thread retries
+            log.info("erasure of %s deferred: %s", self.store.path, exc)
+        self._later(ticket)
+        return PENDING
+
+    def _merge(self, ticket: int) -> int | None:
+        """Merge the FTS index into one segment (dropping deleted rows' tokens); the deletes
+        count it covers, or None when everything up to `ticket` is already erased."""
+        with self.store.transaction():
+            conn = self.store.conn
+            if _counter(conn, "erased_through") >= ticket:
+                return None
+            conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+            return _counter(conn, "deletes")
+
+    def _checkpoint(self) -> bool:
+        """One try at copying the WAL into the database and truncating it: True when it did."""
+        store = self.store
+        wait = self.config.attempt_s
+        if not store._lock.acquire(timeout=wait):  # another thread is writing: try again later
+            return False
+        try:
+            conn = store.conn
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            try:
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(store.busy_timeout_s * 1000)}")
+            wal = store.path.with_name(store.path.name + "-wal")
+            return busy == 0 and (not wal.exists() or wal.stat().st_size == 0)
+        finally:
+            store._lock.release()
+
+    def _record(self, merged: int) -> None:
+        with self.store.transaction():
+            conn = self.store.conn
+            if _counter(conn, "erased_through") < merged:
+                conn.execute("INSERT INTO meta VALUES ('erased_through', ?) ON CONFLICT(key) DO UPDATE "
+                             "SET value = excluded.value", (str(merged),))
+
+    # -- the background retry ------------------------------------------------------
+    def _later(self, ticket: int | None) -> None:
+        """Keep trying in a background thread until every delete up to `ticket` (None: every
+        delete when it tries) is erased, or the store closes."""
+        with self._guard:
+            self._target = None if ticket is None or self._target is None else max(self._target, ticket)
+            if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(target=self._retry, name="memlm-erase", daemon=True)
+            self._thread.start()
+
+    def _retry(self) -> None:
+        delay = 0.05
+        while not self._stop.wait(delay):
+            with self._guard:
+                target = self._target
+            try:
+                if self._try_once(target):
+                    with self._guard:
+                        if self._target == target:  # nothing newer was asked for meanwhile
+                            self._thread, self._target = None, 0
+                            return
+            except Exception as exc:  # noqa: BLE001 - keep trying; state() and purge() report where it stands
+                log.info("erasure of %s still pending: %s", self.store.path, exc)
+            delay = min(delay * 2, self.config.retry_max_s)
+
+    def _try_once(self, target: int | None) -> bool:
+        if target is None:
+            target = _counter(self.store._db, "deletes")
+        merged = self._merge(target)
+        if merged is None:
+            return True
+        if self._stop.is_set():
+            return False
+        if self._checkpoint():
+            self._record(merged)
+            return True
+        return False
+
+    def final(self) -> None:
+        """The store is closing: one last try, no wait and no thread, if anything is pending."""
+        try:
+            if self.state() == PENDING:
+                self._try_once(None)
+        except Exception as exc:  # noqa: BLE001 - closing must not fail; the next purge() finishes it
+            log.info("erasure of %s left pending at close: %s", self.store.path, exc)
+
+    def stop(self) -> None:
+        """Stop the background thread before the store closes (a later purge() starts a new one)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.config.attempt_s * 4 + 2.0)
+        with self._guard:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = None
+                self._stop.clear()
