@@ -16,7 +16,8 @@ import numpy as np
 from memlm.encoders.base import Encoder
 from memlm.stores.base import Store
 from memlm.text import memory_text
-from memlm.types import HistoryEntry, MemoryRecord
+from memlm.types import HistoryEntry, MemoryRecord, Scope
+from memlm.validate import check_id
 from memlm.write.inputs import check_kind, check_metadata, check_text, parse_time
 
 FORMAT = "memlm-export"
@@ -84,10 +85,14 @@ def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
 
 
 def _record(row: dict[str, Any], tenant: str) -> MemoryRecord:
+    Scope(row.get("user_id"), row.get("agent_id"), row.get("session_id")).validate(require_owner=False)
+    if row.get("role") is not None:
+        check_id(row["role"], "role")
     return MemoryRecord(
         id=row["id"], kind=check_kind(row.get("kind")), text=check_text(row.get("text"), max_chars=10**7),
         user_id=row.get("user_id"), agent_id=row.get("agent_id"), session_id=row.get("session_id"),
-        role=row.get("role"), created_at=parse_time(row.get("created_at")), updated_at=parse_time(row.get("updated_at")),
+        role=row.get("role"), created_at=parse_time(row.get("created_at")),
+        updated_at=parse_time(row.get("updated_at")),
         occurred_at=parse_time(row.get("occurred_at")), metadata=check_metadata(row.get("metadata")),
         source_ids=list(row.get("source_ids") or []), tenant=tenant, valid_to=parse_time(row.get("valid_to")),
         superseded_by=row.get("superseded_by"),
