@@ -164,14 +164,17 @@ class Memory:
                since: Any = None, until: Any = None, hops: int | None = None, neighbors: int = 0,
                now: Any = None, include_superseded: bool = False) -> list[Hit]:
         """Recall the k memories most relevant to the query, best first, scores in [0, 1].
-        Superseded facts are left out unless `include_superseded`."""
+        Superseded facts are left out unless `include_superseded`; of two current values of one
+        single-valued attribute the newer ranks first (recall/current.py)."""
         query = check_text(query, max_chars=self.config.max_text_chars)
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
                                 include_superseded=include_superseded)
+        from memlm.recall.current import newest_first
+
         retriever = Retriever(self.store, self.encoder, self.config.recall)
-        return retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now))
+        return newest_first(retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now)))
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False) -> Filters:
