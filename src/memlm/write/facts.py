@@ -30,10 +30,13 @@ _NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[ -](" + "|".join
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # words that change nothing in a statement (articles, intensifiers, particles)
 _EN_SKIP = {"a", "an", "the", "really", "actually", "just", "also", "so", "quite", "indeed", "definitely", "truly",
-            "totally", "honestly", "basically"}
-_ZH_SKIP = {"了", "的", "啊", "呢", "吧", "呀", "嘛", "哦", "啦", "喔"}
+            "totally", "honestly", "basically", "can"}
+_ZH_SKIP = {"了", "的", "啊", "呢", "吧", "呀", "嘛", "哦", "啦", "喔", "很", "非常", "真的", "特别", "挺", "超级"}
+# words that say when, not what: left out when comparing what two statements of one value add
+_TIME_FILLERS = {"now", "currently", "still", "today", "nowadays", "anymore", "again", "year", "现在", "目前", "今年",
+                 "已经", "还", "仍然", "依然", "一直"}
 _SYNONYMS = {"own": "have", "owns": "have", "reside": "live", "resides": "live", "favorite": "favourite",
-             "colour": "color", **{k: v for k, v in slots.RELATIONS.items()}}
+             "colour": "color", "讲": "说", "上班": "工作", **{k: v for k, v in slots.RELATIONS.items()}}
 _NEGATORS = {"not", "no", "never", "longer", "anymore", "any", "more", "do", "does", "did",
              "不再", "不", "没", "没有", "再", "已经", "别"}
 _EN_CUT = re.compile(r"\b(?:with|since|for|because|and|but|who|which|that|as of|until|till|from|to be|so)\b|,|;|\(")
@@ -59,6 +62,7 @@ class Statement:
     tokens: tuple[str, ...]  # the statement's words, canonical (same statement <=> same tokens)
     core: tuple[str, ...]  # tokens without negation words (a negated statement has the same core)
     content: frozenset[str]  # content words, canonical (for "adds nothing" checks)
+    detail: frozenset[str] = frozenset()  # content words besides the attribute's own words (who, value, the rest)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -70,10 +74,11 @@ def parse(text: str) -> Statement:
     core = tuple(t for t in (_strip_negator(t) for t in toks) if t and t not in _NEGATORS)
     content = frozenset(_SYNONYMS.get(w, w) for w in content_words(norm))
     negated, modal = _markers(norm, zh)
-    attribute, single, value, subject, clean = _attribute(norm, text, zh)
+    modal = modal or re.search(slots.ZH_PAST if zh else slots.EN_PAST, norm) is not None
+    attribute, single, value, subject, clean, detail = _attribute(norm, text, zh)
     if attribute is None:
         subject, clean = _leading_subject(norm, zh)
-    return Statement(norm, subject, attribute, single, value, negated, modal, clean, toks, core, content)
+    return Statement(norm, subject, attribute, single, value, negated, modal, clean, toks, core, content, detail)
 
 
 def compare(old: Statement, new: Statement) -> str | None:
@@ -89,9 +94,9 @@ def compare(old: Statement, new: Statement) -> str | None:
     if old.value == new.value:
         if old.negated != new.negated:
             return "UPDATE"
-        if new.content <= old.content:
+        if new.detail <= old.detail:
             return "NOOP"  # the same value in fewer or other words ("I moved to Paris" after "I live in Paris")
-        return "UPDATE" if old.content <= new.content else None  # the same value with more detail
+        return "UPDATE" if old.detail <= new.detail else None  # the same value with more detail
     if old.negated or new.negated:
         return None  # "I don't live in Rome" does not replace "I live in Paris"
     return "UPDATE"
@@ -125,7 +130,10 @@ def _normalise_en(text: str, lower: bool = True) -> str:
     t = (text.lower() if lower else text).replace("\u2019", "'")
     for pattern, repl in _CONTRACTIONS:
         t = pattern.sub(repl, t)
-    t = " ".join(_TOKEN.findall(t))
+    t = re.sub(r"\b(ha(?:ve|s)) got\b", r"\1", t)  # "I've got a cat" = "I have a cat"
+    t = re.sub(r"[,;:!?]+|\.(?=\s|$)", " , ", t)  # clause breaks stay, as ","
+    t = " ".join(x for x in re.findall(r"[^\W_]+(?:[-.@+/:][^\W_]+)*|,", t))
+    t = re.sub(r"^(?:, )+|(?: ,)+$", "", re.sub(r"(?:, )+", ", ", t)).strip()
     return _NUMBER_WORDS.sub(_number, t)
 
 
@@ -136,13 +144,14 @@ def _number(m: re.Match) -> str:
 
 
 def _normalise_zh(text: str) -> str:
-    return "".join(_TOKEN.findall(text.lower()))
+    t = re.sub(r"[，,；;：:！!？?。]+", ",", text.lower())
+    return ",".join(p for p in ("".join(_TOKEN.findall(part)) for part in t.split(",")) if p)
 
 
 def _tokens(norm: str, zh: bool) -> list[str]:
     if zh:
-        return [_SYNONYMS.get(w, w) for w in words(norm) if w not in _ZH_SKIP]
-    return [stem(_SYNONYMS.get(w, w)) for w in norm.split() if w not in _EN_SKIP]
+        return [_SYNONYMS.get(w, w) for w in words(norm) if w not in _ZH_SKIP and w != ","]
+    return [stem(_SYNONYMS.get(w, w)) for w in norm.split() if w not in _EN_SKIP and w != ","]
 
 
 def _strip_negator(token: str) -> str:
@@ -162,37 +171,46 @@ def _markers(norm: str, zh: bool) -> tuple[bool, bool]:
 
 
 def _attribute(norm: str, original: str, zh: bool):
-    """(attribute, single, value, subject, clean) of the first attribute stated, or Nones."""
+    """(attribute, single, value, subject, clean, detail) of the first attribute stated, or Nones."""
     for attr in slots.CHINESE if zh else slots.ENGLISH:
         m = attr.pattern.search(norm)
         if m is None:
             continue
-        value = _value(m.group("v"), attr, zh)
+        value, remainder = _value(m.group("v"), attr, zh)
         if not value or not _value_fits(attr, m, value, original, zh):
             continue
         subject, clean = _subject(m.group("pre"), zh)
         key = attr.key
         if "a" in m.groupdict() and m.group("a"):
             key = f"{attr.key}:{_SYNONYMS.get(m.group('a').strip(), m.group('a').strip())}"
-        return key, attr.single, value, subject, clean
-    return None, False, None, "", False
+        rest = f"{m.group('pre')} {remainder}"
+        detail = frozenset(w for w in (_SYNONYMS.get(x, x) for x in content_words(rest)) if w not in _TIME_FILLERS)
+        return key, attr.single, value, subject, clean, detail | {f"={value}"}
+    return None, False, None, "", False, frozenset()
 
 
-def _value(raw: str, attr: slots.Attribute, zh: bool) -> str:
+def _value(raw: str, attr: slots.Attribute, zh: bool) -> tuple[str, str]:
+    """(the value, normalised; what the statement says after it)."""
     v = raw.strip()
     if zh:
         v = _ZH_CUT.split(v)[0]
+        remainder = raw.strip()[len(v):]
         v = _ZH_TAIL.sub("", v)
         v = re.sub(r"^(?:现在|目前|在|了|是)+", "", v)
-        return str(_zh_number(v)) if attr.value == "number" else v
+        if attr.value == "number":
+            return str(_zh_number(v)), remainder
+        return re.sub(r"^[零〇一二两三四五六七八九十百]+(?=[^零〇一二两三四五六七八九十百])",
+                      lambda n: str(_zh_number(n.group(0))), v), remainder
     v = _EN_CUT.split(v)[0]
     if attr.key in ("job", "name", "manager", "spouse"):
         v = _EN_CUT_NAMES.split(v)[0]
+    remainder = raw.strip()[len(v):]
     v = _EN_TAIL.sub(" ", v)
     v = " ".join(w for w in v.split() if w not in ("a", "an", "the", "my", "our"))
     if attr.key == "phone":
-        return re.sub(r"\D", "", v)
-    return " ".join(stem(_SYNONYMS.get(w, w)) for w in v.split())
+        return re.sub(r"\D", "", v), remainder
+    v = re.sub(r"(\d) (?=[a-z])", r"\1", v)  # 80 kg = 80kg
+    return " ".join(stem(_SYNONYMS.get(w, w)) for w in v.split()), remainder
 
 
 def _value_fits(attr: slots.Attribute, m: re.Match, value: str, original: str, zh: bool) -> bool:
@@ -229,12 +247,15 @@ def _zh_number(text: str) -> int | str:
 
 def _subject(pre: str, zh: bool) -> tuple[str, bool]:
     """Who the words before the attribute name, and whether they were only that and markers."""
+    pre = pre.rsplit(",", 1)[-1].strip()
     if zh:
         rest = pre
         for marker in (*slots.ZH_NEGATION, *slots.ZH_MODALITY, *slots.ZH_FILLER):
             rest = rest.replace(marker, "")
-        if rest in slots.SELF:
+        if rest in slots.SELF or rest in slots.WE:
             return "self", True
+        if rest.startswith("我们"):
+            return "self", len(rest) == 2
         if rest.startswith("我"):
             who = rest[1:]
             return slots.RELATIONS.get(who, who), len(who) <= 4
@@ -251,7 +272,7 @@ def _subject(pre: str, zh: bool) -> tuple[str, bool]:
             return "self", True
         return slots.RELATIONS.get(rel[-1], rel[-1]), len(rel) <= 2
     if ws[0] in ("we", "us"):
-        return "we", len(ws) == 1
+        return "self", len(ws) == 1
     return " ".join(ws), len(ws) <= 2 and all(w.isalpha() for w in ws)
 
 
@@ -261,12 +282,14 @@ def _leading_subject(norm: str, zh: bool) -> tuple[str, bool]:
         ws = words(norm)
         if not ws:
             return "self", True
+        if ws[0] in ("我们", "咱们"):
+            return "self", True
         if ws[0] == "我":
             nxt = ws[1] if len(ws) > 1 else ""
             return (slots.RELATIONS[nxt], True) if nxt in slots.RELATIONS else ("self", True)
         return ws[0], True
     ws = norm.split()
-    if not ws or ws[0] in ("i", "me"):
+    if not ws or ws[0] in ("i", "me", "we"):
         return "self", True
     if ws[0] in ("my", "our") and len(ws) > 1:
         return slots.RELATIONS.get(ws[1], ws[1]), True

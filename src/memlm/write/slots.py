@@ -52,12 +52,13 @@ _ZH_CHANGE = r"(?:现在|目前|已经|也)?(?:是|改成了|改成|换成了|�
 ENGLISH: list[Attribute] = [
     *_en("residence", True,
          _P + r"\b(?:live|lives|living|reside|resides|residing|moved|relocated|settled)"
-              r"(?: back| over| away)?(?: now)? (?:in|to|at|into|near) " + _END,
+              r"(?: back| over| away)?(?: now)?(?: with [a-z ]+?)? (?:in|to|at|into|near) " + _END,
          _P + r"\b(?:home|house|apartment|flat) is (?:now )?(?:in|at|near) " + _END,
          _P + r"\b(?:am|is|are) (?:now |currently )?based in " + _END),
     *_en("age", True,
+         _P + r"\bage is (?:now )?" + _NUM + r"\b",
          _P + r"\b(?:am|is|are|turned|just turned) (?:now )?" + _NUM + r"(?: years?| yrs?)?(?: old)?(?: now| today)?$",
-         _P + r"\bage is (?:now )?" + _NUM + r"\b", value="number"),
+         value="number"),
     *_en("phone", True,
          _P + r"\b(?:phone|mobile|cell|telephone|cellphone)(?: number)? (?:is now|is|changed to|has changed to) " + _END,
          _P + r"\bnumber (?:is now|is|changed to) (?P<v>[\d +().-]{5,})"),
@@ -77,7 +78,8 @@ ENGLISH: list[Attribute] = [
     *_en("job", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working) as (?:an? )?" + _END,
          _P + r"\b(?:job|occupation|profession|position|job title) is (?:now )?(?:an? )?" + _END,
-         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?(?P<v>(?:" + _OCCUPATIONS + r"))$"),
+         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?(?P<v>(?:[a-z]+ )?(?:" + _OCCUPATIONS
+         + r"))(?: now| these days| currently)?$"),
     *_en("employer", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working|got a job) (?:at|for|by) " + _END,
          _P + r"\b(?:employer|company) is (?:now )?" + _END),
@@ -111,8 +113,8 @@ CHINESE: list[Attribute] = [
     *_zh("favourite", True, _P + r"最(?:喜欢|爱)的(?P<a>.{1,6}?)" + _ZH_CHANGE + _END),
     *_zh("manager", True, _P + r"(?:经理|老板|上司|领导|主管)" + _ZH_CHANGE + _END),
     *_zh("weight", True, _P + r"体重(?:现在|目前)?(?:是|有|为|变成了|变成|降到了|降到|涨到了|涨到|减到了|减到)?"
-                        + _ZH_NUM + r"(?:公斤|千克|斤|kg)?"),
-    *_zh("height", True, _P + r"身高(?:现在)?(?:是|有|为)?" + _ZH_NUM),
+                        + _ZH_NUM + r"(?:公斤|千克|斤|kg)?", value="number"),
+    *_zh("height", True, _P + r"身高(?:现在)?(?:是|有|为)?" + _ZH_NUM, value="number"),
     *_zh("job", True, _P + r"(?:工作|职业)" + _ZH_CHANGE + _END,
          _P + r"(?:现在|目前|已经)?(?:是一名|是一位|是名|当上了|当了|成为了一名|成为了|成了一名|改行做|改行当|转行做|转行当)" + _END),
     *_zh("employer", True, _P + r"(?:现在|目前|已经)?(?:在|去|到)(?P<v>[^在去到]{1,20}?)(?:工作|上班|任职)了?$",
@@ -136,14 +138,18 @@ EN_MODALITY = ("used to", "want to", "wants to", "would like to", "hope to", "ho
                "planning to", "am going to", "is going to", "going to", "will", "would", "might", "may", "could",
                "should", "wish", "dream of", "thinking about", "considering", "am about to", "soon")
 EN_FILLER = ("i think", "actually", "currently", "now", "still", "just", "recently", "finally", "also", "really",
+             "last month", "last week", "yesterday", "today", "this week", "this month", "please",
              "have", "has", "had", "am", "is", "are", "was", "were", "do", "does", "officially", "already",
              "these days", "nowadays", "at the moment", "as of today", "as of now", "since", "so", "and", "but",
              "by the way", "oh", "well", "yes", "yeah")
 ZH_NEGATION = ("不再", "已经不", "没有再", "不", "没有", "没", "别", "停止", "戒了")
 ZH_MODALITY = ("以前", "曾经", "过去", "原来", "之前", "想", "要", "打算", "计划", "准备", "希望", "将要", "将", "可能",
                "也许", "会")
-ZH_FILLER = ("现在", "目前", "已经", "刚刚", "刚", "终于", "也", "还", "今年", "最近", "都", "就", "又", "才",
-             "其实", "正在", "依然", "仍然", "一直", "的")
+# an explicit past date makes a statement an event, not a current value ("I moved to Canada in 2015")
+EN_PAST = r"\b(?:in|back in|during) (?:19|20)\d\d\b|\byears ago\b|\bwhen i was\b"
+ZH_PAST = r"(?:19|20)\d\d年|前年|小时候|那时候|当年|几年前"
+ZH_FILLER = ("现在", "目前", "已经", "刚刚", "刚满", "满", "刚", "终于", "也", "还", "今年", "最近", "都", "就", "又",
+             "才", "其实", "正在", "依然", "仍然", "一直", "上个月", "上周", "今天", "昨天", "前几天", "刚才", "新", "的")
 
 # who a statement is about: relation words by their canonical name
 RELATIONS = {
@@ -159,5 +165,6 @@ RELATIONS = {
     "女朋友": "女朋友", "奶奶": "奶奶", "爷爷": "爷爷", "外婆": "外婆", "姥姥": "外婆", "外公": "外公",
 }
 SELF = {"i", "me", "my", "mine", "myself", "the user", "user", "我", "我的", "本人", "自己", ""}
+WE = {"we", "us", "our", "我们", "咱们"}  # a household: compared as the speaker ("we moved to Bristol")
 EN_ADJECTIVES = {"older", "younger", "little", "big", "elder", "eldest", "oldest", "youngest", "best", "new", "ex",
                  "late", "old", "dear", "baby", "step", "twin", "favourite", "favorite"}
