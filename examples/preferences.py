@@ -39,11 +39,9 @@ from memlm import Event, GateConfig, Memory, MemoryConfig, MemoryRecord
 CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
 SAME_TOPIC = 0.75  # topic cosine at or above which a new preference replaces an old one
 
-# The app decides which fact replaces which, so the engine's similarity gate must not merge
-# facts by itself ("ana likes Italian dishes" would UPDATE "ana likes spicy food": they share
-# words). With this threshold no two different facts are similar enough; exact repeats are
-# still NOOPs.
-CONFIG = MemoryConfig(gate=GateConfig(update_threshold=1.01))
+# The app decides which fact replaces which, so the engine's gate must not update facts by
+# itself; exact repeats are still NOOPs.
+CONFIG = MemoryConfig(gate=GateConfig(updates=False))
 
 _DISLIKE = re.compile(
     r"\b(?:(?:don't|do not|doesn't|no longer|never|not) (?:really )?(?:like|love|enjoy|eat|want|care for)"

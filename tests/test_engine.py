@@ -172,7 +172,7 @@ def test_fact_provenance(mem):
 
 def test_supersede_keeps_the_fact_out_of_recall_but_in_history(mem):
     [old] = mem.add("I work at Acme as a plumber", user_id="u")
-    [new] = mem.add("I now work for Globex as an electrician", user_id="u")
+    [new] = mem.add("Globex hired me as an electrician", user_id="u")  # an ADD: the gate reads no attribute
     event = mem.supersede(old.id, by=new.id)
     assert (event.event, event.id, event.kind) == ("SUPERSEDE", old.id, "fact")
     assert [h.memory.id for h in mem.search("Where do I work?", user_id="u")] == [new.id]

@@ -10,12 +10,15 @@ from typing import Any
 
 @dataclass
 class GateConfig:
-    """The write gate: what is new (ADD), already known (NOOP) or a change (UPDATE)."""
+    """The write gate (write/gate.py): what is new (ADD), already known (NOOP) or a change (UPDATE).
 
-    duplicate_threshold: float = 0.90  # cosine at or above which a fact in other words is a paraphrase (NOOP)
-    episode_duplicate_threshold: float = 0.985  # same for an episode, same session and speaker only
-    update_threshold: float = 0.45  # cosine at or above which a fact may restate an older one
-    update_overlap: float = 0.5  # share of the shorter text's content words both must have for UPDATE
+    The rule gate reads statements by subject, attribute and value (write/facts.py), not by
+    cosine, so it needs no threshold per encoder; cosine only picks the candidates."""
+
+    neighbours: int = 8  # nearest stored memories (same owner and kind) each new one is compared with
+    updates: bool = True  # let the rule gate UPDATE a fact (a new value of a single-valued attribute); False: ADD
+    update_threshold: float = 0.45  # with an LLM: cosine at or above which a stored fact is shown to it to decide on
+    # (encoder-dependent: MiniLM's unrelated texts score ~0-0.3, multilingual-e5's ~0.7-0.8)
 
 
 @dataclass

@@ -1,19 +1,18 @@
 """`Memory`: the engine's public face. Backend-agnostic write and read paths.
 
-Write: validate -> chunk -> encode (batched) -> gate against neighbours -> one transaction.
-Read: recall (lexical + dense, time, hops) -> hits; context assembles a prompt block.
+Write: validate -> the Writer (write/writer.py: chunk, encode, gate, apply in one transaction).
+Read: the Retriever (recall/search.py: lexical + dense, time, hops) -> hits; context assembles a
+prompt block (working.py).
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from memlm.config import MemoryConfig, default_db_path
@@ -21,11 +20,10 @@ from memlm.encoders.base import Encoder
 from memlm.llm.base import LLM
 from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
-from memlm.text import memory_text, norm_hash
+from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
-from memlm.write.chunk import chunk_text
-from memlm.write.gate import Decision, decide
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
+from memlm.write.writer import Writer
 
 
 class Memory:
@@ -53,6 +51,7 @@ class Memory:
         self._llm: LLM | None = llm if llm is not None and not isinstance(llm, str) else None
         self._llm_resolved = self._llm is not None  # the spec has been turned into an LLM (or None)
         self._ready = False
+        self._writer: Writer | None = None
         self._lock = threading.Lock()
 
     # -- lazy parts ------------------------------------------------------------
@@ -85,6 +84,14 @@ class Memory:
                 self._store.check_encoder(self.encoder.name, self.encoder.dim)
                 self._ready = True
             return self._store
+
+    @property
+    def writer(self) -> Writer:
+        """The write path (write/writer.py) over this handle's store, encoder and config."""
+        store = self.store
+        if self._writer is None or self._writer.store is not store:
+            self._writer = Writer(store, self.encoder, self.config)
+        return self._writer
 
     @property
     def tenant(self) -> str:
@@ -123,9 +130,7 @@ class Memory:
             d.source_ids = list(sources)
         events = self._write(drafts)
         if extract:
-            from memlm.write.extract import FactExtractor
-
-            events += FactExtractor(self, self.llm).run(events)
+            events += self.writer.facts(events, self.llm)
         return events
 
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
@@ -151,81 +156,7 @@ class Memory:
         return events
 
     def _write(self, drafts: list[Draft]) -> list[Event]:
-        drafts = self._chunk(drafts)
-        vectors = self.encoder.encode([memory_text(d.text, d.role, d.metadata) for d in drafts])
-        store = self.store
-        events: list[Event] = []
-        with store.transaction():
-            pending: list[MemoryRecord] = []
-            pending_vecs: list[np.ndarray] = []
-            neighbours = self._neighbours(drafts, vectors)
-            for i, draft in enumerate(drafts):
-                near = neighbours[i] + _pending_neighbours(draft, vectors[i], pending, pending_vecs)
-                near.sort(key=lambda rs: -rs[1])
-                decision = self._exact(draft) or decide(draft, near, self.config.gate)
-                events.append(self._apply(decision, draft, vectors[i], pending, pending_vecs))
-            if pending:
-                store.insert(pending, np.stack(pending_vecs))
-        return events
-
-    def _chunk(self, drafts: list[Draft]) -> list[Draft]:
-        out: list[Draft] = []
-        for d in drafts:
-            pieces = chunk_text(d.text, self.config.chunk_tokens, self.encoder.count_tokens)
-            if len(pieces) == 1:
-                out.append(d)
-                continue
-            group = uuid.uuid4().hex
-            for i, piece in enumerate(pieces):
-                meta = {**d.metadata, "chunk": i, "chunks": len(pieces), "chunk_group": group}
-                out.append(Draft(piece, d.kind, d.scope, d.role, d.occurred_at, meta, list(d.source_ids)))
-        return out
-
-    def _neighbours(self, drafts: list[Draft], vectors: np.ndarray) -> list[list[tuple[MemoryRecord, float]]]:
-        """Each draft's nearest stored memories of the same owner and kind."""
-        out: list[list[tuple[MemoryRecord, float]]] = [[] for _ in drafts]
-        groups: dict[tuple, list[int]] = {}
-        for i, d in enumerate(drafts):
-            groups.setdefault((d.scope.user_id, d.scope.agent_id, d.kind), []).append(i)
-        for (user, agent, kind), idx in groups.items():
-            filters = Filters(self.tenant, user, agent, kinds=(kind,))
-            results = self.store.dense(filters, vectors[idx], 5)
-            records = self.store.fetch(self.tenant, list({m for r in results for m, _ in r}))
-            for i, scored in zip(idx, results):
-                out[i] = [(records[m], s) for m, s in scored if m in records]
-        return out
-
-    def _exact(self, draft: Draft) -> Decision | None:
-        filters = Filters(self.tenant, draft.scope.user_id, draft.scope.agent_id, kinds=(draft.kind,))
-        for rec in self.store.find_exact(filters, norm_hash(draft.text)):
-            if (rec.user_id, rec.agent_id) != (draft.scope.user_id, draft.scope.agent_id):
-                continue
-            if draft.kind != "episode" or (rec.session_id, rec.role, rec.occurred_at) == (
-                    draft.scope.session_id, draft.role, draft.occurred_at):
-                return Decision("NOOP", rec, 1.0)
-        return None
-
-    def _apply(self, decision: Decision, draft: Draft, vector: np.ndarray,
-               pending: list[MemoryRecord], pending_vecs: list[np.ndarray]) -> Event:
-        now = datetime.now(timezone.utc)
-        if decision.event == "NOOP":
-            return Event("NOOP", decision.target.id, decision.target.text, similarity=decision.similarity,
-                         kind=draft.kind)
-        if decision.event == "UPDATE":
-            target = decision.target
-            old = target.text
-            target.text, target.updated_at = draft.text, now
-            target.metadata = {**target.metadata, **draft.metadata}
-            target.source_ids = list(dict.fromkeys(target.source_ids + draft.source_ids))
-            if target in pending:
-                pending_vecs[pending.index(target)] = vector
-            else:
-                self.store.update(target, vector, old)
-            return Event("UPDATE", target.id, draft.text, previous=old, similarity=decision.similarity, kind=draft.kind)
-        record = draft.to_record(self.tenant, now)
-        pending.append(record)
-        pending_vecs.append(vector)
-        return Event("ADD", record.id, record.text, kind=draft.kind)
+        return self.writer.write(drafts)
 
     # -- reading ---------------------------------------------------------------
     def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
@@ -233,14 +164,17 @@ class Memory:
                since: Any = None, until: Any = None, hops: int | None = None, neighbors: int = 0,
                now: Any = None, include_superseded: bool = False) -> list[Hit]:
         """Recall the k memories most relevant to the query, best first, scores in [0, 1].
-        Superseded facts are left out unless `include_superseded`."""
+        Superseded facts are left out unless `include_superseded`; of two current values of one
+        single-valued attribute the newer ranks first (recall/current.py)."""
         query = check_text(query, max_chars=self.config.max_text_chars)
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
                                 include_superseded=include_superseded)
+        from memlm.recall.current import newest_first
+
         retriever = Retriever(self.store, self.encoder, self.config.recall)
-        return retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now))
+        return newest_first(retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now)))
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False) -> Filters:
@@ -265,14 +199,7 @@ class Memory:
 
     def update(self, memory_id: str, text: str) -> Event:
         """Replace a memory's text by hand; the old text stays in history."""
-        text = check_text(text, max_chars=self.config.max_text_chars)
-        with self.store.transaction():
-            record = self._require(memory_id)
-            old = record.text
-            record.text, record.updated_at = text, datetime.now(timezone.utc)
-            vector = self.encoder.encode([memory_text(text, record.role, record.metadata)])[0]
-            self.store.update(record, vector, old)
-        return Event("UPDATE", memory_id, text, previous=old, kind=record.kind)
+        return self.writer.revise(memory_id, check_text(text, max_chars=self.config.max_text_chars))
 
     def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
         """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:
@@ -287,9 +214,7 @@ class Memory:
     def consolidate(self, *, user_id: str | None = None, session_id: str, agent_id: str | None = None) -> Event:
         """Summarise a session into its `summary` memory, linked to its episodes (by the LLM if
         there is one, else extractively); a second call updates the summary."""
-        from memlm.write.consolidate import consolidate
-
-        return consolidate(self, Scope(user_id, agent_id, session_id).validate())
+        return self.writer.summary(Scope(user_id, agent_id, session_id).validate(), self.llm)
 
     def delete(self, memory_id: str) -> Event:
         record = self.store.delete(self.tenant, memory_id)
@@ -331,28 +256,37 @@ class Memory:
         from memlm.portability import export_jsonl
 
         Scope(user_id, agent_id, None).validate(require_owner=False)
-        return export_jsonl(self, Path(path), user_id=user_id, agent_id=agent_id)
+        return export_jsonl(self.store, self.encoder, self.tenant, Path(path), user_id=user_id, agent_id=agent_id)
 
     def import_(self, path: str | Path) -> int:
         """Load a JSONL export; memories already here unchanged are skipped. Returns how many were written."""
         from memlm.portability import import_jsonl
 
-        return import_jsonl(self, Path(path)).imported
+        return import_jsonl(self.store, self.encoder, self.tenant, Path(path)).imported
 
     def session(self, user_id: str, session_id: str, *, budget_tokens: int = 1000,
                 agent_id: str | None = None, consolidate_every: int = 8):
         """Working memory for one session; turns that overflow it get summarised (see consolidate)."""
         from memlm.working import WorkingMemory
 
-        return WorkingMemory(self, Scope(user_id, agent_id, session_id).validate(), budget_tokens, consolidate_every)
+        return WorkingMemory(self, self._reader(), Scope(user_id, agent_id, session_id).validate(), budget_tokens,
+                             consolidate_every)
 
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
                 agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None):
         """The prompt block for this query: working memory, then recalled memories with dates."""
         from memlm.working import build_context
 
-        return build_context(self, query, Scope(user_id, agent_id, session_id).validate(),
+        return build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
                              budget_tokens=budget_tokens, k=k, now=now)
+
+    def _reader(self):
+        from memlm.working import Reader
+
+        def search(query: str, scope: Scope, k: int, now: Any) -> list[Hit]:
+            return self.search(query, user_id=scope.user_id, agent_id=scope.agent_id, k=k, now=now)
+
+        return Reader(self.store, self.tenant, self.encoder.count_tokens, search)
 
 
 def reembed(path: str | Path, encoder: Encoder | str, *, batch_size: int = 256,
@@ -389,15 +323,6 @@ def _check_sources(source_ids: Sequence[str] | None) -> list[str]:
     if isinstance(source_ids, str) or not all(isinstance(x, str) and x for x in source_ids):
         raise ValueError("source_ids must be a list of memory ids (non-empty strings)")
     return list(source_ids)
-
-
-def _pending_neighbours(draft: Draft, vector: np.ndarray, pending: list[MemoryRecord],
-                        vecs: list[np.ndarray]) -> list[tuple[MemoryRecord, float]]:
-    """Drafts written earlier in the same batch are neighbours too."""
-    if not pending:
-        return []
-    sims = np.stack(vecs) @ vector
-    return [(rec, float(s)) for rec, s in zip(pending, sims) if rec.kind == draft.kind]
 
 
 __all__ = ["Memory", "KINDS", "reembed"]

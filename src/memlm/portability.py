@@ -10,16 +10,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from memlm.encoders.base import Encoder
+from memlm.stores.base import Store
 from memlm.text import memory_text
-from memlm.types import HistoryEntry, MemoryRecord
+from memlm.types import HistoryEntry, MemoryRecord, Scope
+from memlm.validate import check_id
 from memlm.write.inputs import check_kind, check_metadata, check_text, parse_time
-
-if TYPE_CHECKING:
-    from memlm.engine import Memory
 
 FORMAT = "memlm-export"
 VERSION = 1
@@ -36,17 +36,16 @@ class ImportCounts:
         return {"imported": self.imported, "skipped": self.skipped}
 
 
-def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
-    """Write every memory of the handle's tenant (only `user_id`'s / `agent_id`'s when given) to
+def export_jsonl(store: Store, enc: Encoder, tenant: str, path: Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
+    """Write every memory of the tenant (only `user_id`'s / `agent_id`'s when given) to
     path (atomically); returns the count."""
-    enc = memory.encoder
     header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}
     header.update({k: v for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v is not None})
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps(header) + "\n")
-        for record, vector, history in memory.store.iter_all(memory.tenant):
+        for record, vector, history in store.iter_all(tenant):
             if (user_id is not None and record.user_id != user_id) or (agent_id is not None and
                                                                        record.agent_id != agent_id):
                 continue
@@ -62,20 +61,20 @@ def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agen
     return n
 
 
-def import_jsonl(memory: Memory, path: Path) -> ImportCounts:
-    """Load an export into this handle's tenant; vectors are re-computed if the encoder differs.
+def import_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> ImportCounts:
+    """Load an export into this tenant; vectors are re-computed if the encoder differs.
     Memories already here with the same content are skipped (importing a file twice, or into
     the database it came from, changes nothing); one here under the same id with other content
     is an error, and then nothing is imported."""
     try:
         with open(path, encoding="utf-8") as f:
             header = _header(f.readline(), path)
-            same_encoder = header.get("encoder") == memory.encoder.name and header.get("dim") == memory.encoder.dim
+            same_encoder = header.get("encoder") == enc.name and header.get("dim") == enc.dim
             rows = [_parse(line, path, i + 2) for i, line in enumerate(f) if line.strip()]
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a memlm export (not UTF-8 text)") from None
-    records = [_record(row, memory.tenant) for row in rows]
-    existing = memory.store.fetch(memory.tenant, [r.id for r in records])
+    records = [_record(row, tenant) for row in rows]
+    existing = store.fetch(tenant, [r.id for r in records])
     changed = [r.id for r in records if r.id in existing and _content(existing[r.id]) != _content(r)]
     if changed:
         raise ValueError(f"{len(changed)} memories of {path} exist here with other content (first: {changed[0]}); "
@@ -85,12 +84,12 @@ def import_jsonl(memory: Memory, path: Path) -> ImportCounts:
     if same_encoder:
         vectors = [np.frombuffer(base64.b64decode(row["vector"]), dtype=np.float32) for row in rows]
     else:
-        vectors = list(memory.encoder.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
-    with memory.store.transaction():
+        vectors = list(enc.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
+    with store.transaction():
         for record, vector, row in zip(records, vectors, rows):
             history = [HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
                        for h in row.get("history", [])]
-            memory.store.restore(record, vector, history)
+            store.restore(record, vector, history)
     return ImportCounts(len(records), len(existing))
 
 
@@ -122,10 +121,14 @@ def _parse(line: str, path: Path, lineno: int) -> dict[str, Any]:
 
 
 def _record(row: dict[str, Any], tenant: str) -> MemoryRecord:
+    Scope(row.get("user_id"), row.get("agent_id"), row.get("session_id")).validate(require_owner=False)
+    if row.get("role") is not None:
+        check_id(row["role"], "role")
     return MemoryRecord(
         id=row["id"], kind=check_kind(row.get("kind")), text=check_text(row.get("text"), max_chars=10**7),
         user_id=row.get("user_id"), agent_id=row.get("agent_id"), session_id=row.get("session_id"),
-        role=row.get("role"), created_at=parse_time(row.get("created_at")), updated_at=parse_time(row.get("updated_at")),
+        role=row.get("role"), created_at=parse_time(row.get("created_at")),
+        updated_at=parse_time(row.get("updated_at")),
         occurred_at=parse_time(row.get("occurred_at")), metadata=check_metadata(row.get("metadata")),
         source_ids=list(row.get("source_ids") or []), tenant=tenant, valid_to=parse_time(row.get("valid_to")),
         superseded_by=row.get("superseded_by"),

@@ -30,11 +30,14 @@ class Scope:
         return cls(**{k: data.get(k) for k in SCOPE_KEYS})
 
     def validate(self, *, require_owner: bool = True) -> Scope:
-        """Check the ids are non-empty strings; require user_id or agent_id when asked."""
+        """Check the ids are non-empty, valid strings (memlm.validate.check_id); require user_id or
+        agent_id when asked."""
+        from memlm.validate import check_id
+
         for key in SCOPE_KEYS:
             value = getattr(self, key)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+            if value is not None:
+                check_id(value, key)
         if require_owner and self.user_id is None and self.agent_id is None:
             raise ValueError("a scope needs user_id or agent_id")
         return self

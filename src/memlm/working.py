@@ -9,14 +9,34 @@ the block's own count never exceeds the budget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from memlm.stores.base import Filters, Store
 from memlm.types import Event, Hit, MemoryRecord, Scope
 
-if TYPE_CHECKING:
-    from memlm.engine import Memory
+Count = Callable[[str], int]  # tokens in a text (the encoder's tokenizer)
+Search = Callable[[str, Scope, int, Any], list[Hit]]  # (query, scope, k, now) -> hits, best first
+
+
+class Remembers(Protocol):
+    """What a session's buffer writes through (the `Memory` handle)."""
+
+    def add(self, messages_or_text: Any, **kwargs: Any) -> list[Event]: ...
+
+    def consolidate(self, **scope: Any) -> Event: ...
+
+
+@dataclass
+class Reader:
+    """What working memory reads: the store, the tenant, the token counter and recall."""
+
+    store: Store
+    tenant: str
+    count_tokens: Count
+    search: Search
 
 WORKING_SHARE = 0.5  # share of the context budget working memory may take when a session is given
 RECENT_SCAN = 500  # most recent turns looked at when filling the working window
@@ -42,7 +62,8 @@ class Context:
 class WorkingMemory:
     """A session's buffer: `add` turns, read the recent ones that fit the budget."""
 
-    def __init__(self, memory: Memory, scope: Scope, budget_tokens: int, consolidate_every: int = 8) -> None:
+    def __init__(self, memory: Remembers, reader: Reader, scope: Scope, budget_tokens: int,
+                 consolidate_every: int = 8) -> None:
         if budget_tokens <= 0:
             raise ValueError("budget_tokens must be positive")
         if consolidate_every < 0:
@@ -50,6 +71,7 @@ class WorkingMemory:
         if scope.session_id is None:
             raise ValueError("working memory needs a session_id")
         self.memory = memory
+        self.reader = reader
         self.scope = scope
         self.budget_tokens = budget_tokens
         self.consolidate_every = consolidate_every  # overflowed turns not yet in the summary that trigger one; 0: never
@@ -71,42 +93,37 @@ class WorkingMemory:
 
     def _overflowed(self) -> int:
         """Turns that left the working window and the session summary does not cover yet."""
-        from memlm.stores.base import Filters
-
-        s = self.scope
-        recent = session_turns(self.memory, s)
-        window = len(fit_window(self.memory, recent, self.budget_tokens))
-        summary = self.memory.store.recent(Filters(self.memory.tenant, s.user_id, s.agent_id, s.session_id,
-                                                   ("summary",)), 1)
+        s, r = self.scope, self.reader
+        recent = session_turns(r, s)
+        window = len(fit_window(r.count_tokens, recent, self.budget_tokens))
+        summary = r.store.recent(Filters(r.tenant, s.user_id, s.agent_id, s.session_id, ("summary",)), 1)
         covered = set(summary[0].source_ids) if summary else set()
         return sum(r.id not in covered for r in recent[: len(recent) - window])
 
     def turns(self, budget_tokens: int | None = None) -> list[MemoryRecord]:
         """The most recent turns that fit the budget, oldest first."""
-        return recent_turns(self.memory, self.scope, budget_tokens or self.budget_tokens)
+        return recent_turns(self.reader, self.scope, budget_tokens or self.budget_tokens)
 
     def context(self, query: str, *, budget_tokens: int = 2000, k: int = 10, now: Any = None) -> Context:
-        return build_context(self.memory, query, self.scope, budget_tokens=budget_tokens, k=k, now=now)
+        return build_context(self.reader, query, self.scope, budget_tokens=budget_tokens, k=k, now=now)
 
 
-def recent_turns(memory: Memory, scope: Scope, budget: int) -> list[MemoryRecord]:
-    return fit_window(memory, session_turns(memory, scope), budget)
+def recent_turns(reader: Reader, scope: Scope, budget: int) -> list[MemoryRecord]:
+    return fit_window(reader.count_tokens, session_turns(reader, scope), budget)
 
 
-def session_turns(memory: Memory, scope: Scope) -> list[MemoryRecord]:
+def session_turns(reader: Reader, scope: Scope) -> list[MemoryRecord]:
     """The session's latest RECENT_SCAN turns, oldest first."""
-    from memlm.stores.base import Filters
-
-    filters = Filters(memory.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
-    return memory.store.recent(filters, RECENT_SCAN)
+    filters = Filters(reader.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
+    return reader.store.recent(filters, RECENT_SCAN)
 
 
-def fit_window(memory: Memory, turns: list[MemoryRecord], budget: int) -> list[MemoryRecord]:
+def fit_window(count_tokens: Count, turns: list[MemoryRecord], budget: int) -> list[MemoryRecord]:
     """The most recent of these turns (oldest first) whose lines fit the token budget."""
     kept: list[MemoryRecord] = []
     used = 0
     for record in reversed(turns):
-        cost = memory.encoder.count_tokens(turn_line(record)) + 1
+        cost = count_tokens(turn_line(record)) + 1
         if used + cost > budget:
             break
         kept.append(record)
@@ -114,19 +131,20 @@ def fit_window(memory: Memory, turns: list[MemoryRecord], budget: int) -> list[M
     return kept[::-1]
 
 
-def build_context(memory: Memory, query: str, scope: Scope, *, budget_tokens: int, k: int, now: Any) -> Context:
+def build_context(reader: Reader, query: str, scope: Scope, *, budget_tokens: int, k: int, now: Any) -> Context:
     """Working memory (if a session is given) then recalled memories, never over budget."""
     if budget_tokens <= 0:
         raise ValueError("budget_tokens must be positive")
-    count = memory.encoder.count_tokens
-    working = recent_turns(memory, scope, int(budget_tokens * WORKING_SHARE)) if scope.session_id else []
+    count = reader.count_tokens
+    working = recent_turns(reader, scope, int(budget_tokens * WORKING_SHARE)) if scope.session_id else []
     seen = {m.id for m in working}
-    hits = [h for h in memory.search(query, user_id=scope.user_id, agent_id=scope.agent_id, k=k + len(seen), now=now)
-            if h.memory.id not in seen][:k]
+    owner = Scope(scope.user_id, scope.agent_id)
+    hits = [h for h in reader.search(query, owner, k + len(seen), now) if h.memory.id not in seen][:k]
     sections = []
     if working:
         sections.append(("## Current session (working memory)", [turn_line(m) for m in working]))
-    sections.append(("## Recalled from long-term memory", [recall_line(h, _answer(memory, h, seen)) for h in hits]))
+    recalled = [recall_line(h, _answer(reader.store, h, seen)) for h in hits]
+    sections.append(("## Recalled from long-term memory", recalled))
     lines, kept_hits = _fit(sections, hits, budget_tokens, count)
     text = "\n".join(lines)
     return Context(text, count(text) if text else 0, working if working else [], kept_hits)
@@ -159,11 +177,11 @@ def turn_line(m: MemoryRecord) -> str:
     return f"[{when}] {m.role or 'unknown'}: {m.text}"
 
 
-def _answer(memory: Memory, hit: Hit, seen: set[str]) -> MemoryRecord | None:
+def _answer(store: Store, hit: Hit, seen: set[str]) -> MemoryRecord | None:
     """A recalled turn that asks a question brings the reply that followed it."""
     if hit.memory.kind != "episode" or "?" not in hit.memory.text:
         return None
-    after = memory.store.neighbors(hit.memory, 0, 1)
+    after = store.neighbors(hit.memory, 0, 1)
     return after[0] if after and after[0].id not in seen else None
 
 

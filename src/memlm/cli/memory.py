@@ -209,7 +209,7 @@ def import_(path, db, encoder, plain):
     from memlm.portability import import_jsonl
 
     with open_memory(db, encoder) as mem:
-        counts = import_jsonl(mem, path)
+        counts = import_jsonl(mem.store, mem.encoder, mem.tenant, path)
     emit(counts.to_dict(), plain, lambda d: f"imported {d['imported']} memories, skipped {d['skipped']} already here")
 
 

@@ -6,17 +6,19 @@ Limits here are part of the published schema; the engine still validates everyth
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from memlm import validate
+from memlm.validate import check_json
 
 Kind = Literal["episode", "fact", "summary"]
 MAX_ID = 256  # characters in a user / agent / session id
 MAX_TEXT = 200_000  # characters in one text (the engine's max_text_chars)
 MAX_MESSAGES = 1000  # messages in one add request
 MAX_K = 100  # memories one search or context may return
-MAX_DEPTH = 32  # nesting of metadata objects and lists
+MAX_DEPTH = validate.MAX_DEPTH  # nesting of metadata objects and lists
 
 
 
@@ -42,24 +44,7 @@ class Strict(BaseModel):
 
 
 def _check_json(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("a string is not valid Unicode (lone surrogate)") from None
-        if "\x00" in value:
-            raise ValueError("a string contains a NUL character")
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and Infinity are not JSON numbers")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_json(key, depth + 1)
-            _check_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
+    check_json(value, "the request body", max_depth=MAX_DEPTH - depth, max_chars=None)  # as the engine checks
 
 
 # -- requests --------------------------------------------------------------------

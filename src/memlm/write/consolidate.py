@@ -11,7 +11,6 @@ old text stays in history). `source_ids` lists the episodes summarised.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,12 +18,14 @@ import numpy as np
 from memlm import prompts
 from memlm.llm.output import ask, repetitive
 from memlm.stores.base import Filters
-from memlm.text import content_words, memory_text
+from memlm.text import content_words
 from memlm.types import Event, MemoryRecord, Scope
+from memlm.write.gate import Decision
 from memlm.write.inputs import Draft
+from memlm.write.writer import Batch, Writer
 
 if TYPE_CHECKING:
-    from memlm.engine import Memory
+    from memlm.llm.base import LLM
 
 MAX_EPISODES = 2000  # turns read from a session
 MAX_TRANSCRIPT_CHARS = 6000  # the latest part of a long session is what the LLM sees
@@ -32,46 +33,40 @@ MAX_SUMMARY_CHARS = 1200
 EXTRACTIVE_TURNS = 3  # turns an extractive summary keeps
 
 
-def consolidate(memory: Memory, scope: Scope) -> Event:
+def consolidate(writer: Writer, scope: Scope, llm: LLM | None) -> Event:
     """Summarise the scope's session into its summary memory (ADD the first time, then UPDATE)."""
     if scope.session_id is None:
         raise ValueError("consolidation needs a session_id")
-    base = Filters(memory.tenant, scope.user_id, scope.agent_id, scope.session_id)
-    episodes = memory.store.list(replace(base, kinds=("episode",)), limit=MAX_EPISODES)
+    store = writer.store
+    base = Filters(writer.tenant, scope.user_id, scope.agent_id, scope.session_id)
+    episodes = store.list(replace(base, kinds=("episode",)), limit=MAX_EPISODES)
     if not episodes:
         raise ValueError(f"session {scope.session_id!r} has no turns to summarise")
-    text, method, note = _summary(memory, episodes)
+    text, method, note = _summary(writer, llm, episodes)
     meta = {"summary_of": scope.session_id, "method": method, "turns": len(episodes)}
     if method == "llm":
-        meta.update(summarised_by=memory.llm.name, prompt_version=prompts.VERSION)
-    existing = memory.store.list(replace(base, kinds=("summary",)), limit=1)
-    vector = memory.encoder.encode([memory_text(text, None, meta)])[0]
-    sources = [e.id for e in episodes]
-    now = datetime.now(timezone.utc)
-    with memory.store.transaction():
-        if existing:
-            record = existing[0]
-            old = record.text
-            record.text, record.updated_at = text, now
-            record.metadata, record.source_ids, record.occurred_at = meta, sources, episodes[-1].occurred_at
-            memory.store.update(record, vector, old)
-            return Event("UPDATE", record.id, text, previous=old, kind="summary", note=note)
-        record = Draft(text, "summary", scope, None, episodes[-1].occurred_at, meta, sources).to_record(
-            memory.tenant, now)
-        memory.store.insert([record], vector[None])
-    return Event("ADD", record.id, text, kind="summary", note=note)
+        meta.update(summarised_by=llm.name, prompt_version=prompts.VERSION)
+    draft = Draft(text, "summary", scope, None, episodes[-1].occurred_at, meta, [e.id for e in episodes])
+    vector = writer.embed([draft])[0]
+    with store.transaction():
+        existing = store.list(replace(base, kinds=("summary",)), limit=1)
+        decision = Decision("UPDATE", existing[0], note=note, replace=True) if existing else Decision("ADD", note=note)
+        batch = Batch()
+        [event] = writer.apply(decision, draft, vector, batch)
+        writer.flush(batch)
+    return event
 
 
-def _summary(memory: Memory, episodes: list[MemoryRecord]) -> tuple[str, str, str | None]:
+def _summary(writer: Writer, llm: LLM | None, episodes: list[MemoryRecord]) -> tuple[str, str, str | None]:
     """(text, "llm" | "extractive", why the LLM's summary was not used)."""
-    if memory.llm is None:
-        return extractive(memory, episodes), "extractive", None
+    if llm is None:
+        return extractive(writer, episodes), "extractive", None
     transcript = "\n".join(_line(e) for e in episodes)[-MAX_TRANSCRIPT_CHARS:]
-    summary, why = ask(memory.llm, prompts.summarise(transcript), lambda raw: parse_summary(raw, transcript),
+    summary, why = ask(llm, prompts.summarise(transcript), lambda raw: parse_summary(raw, transcript),
                        max_tokens=200)
     if summary is not None:
         return summary, "llm", None
-    return extractive(memory, episodes), "extractive", f"LLM summary rejected, kept an extractive one: {why}"
+    return extractive(writer, episodes), "extractive", f"LLM summary rejected, kept an extractive one: {why}"
 
 
 def parse_summary(raw: str, transcript: str) -> str:
@@ -88,12 +83,12 @@ def parse_summary(raw: str, transcript: str) -> str:
     return text
 
 
-def extractive(memory: Memory, episodes: list[MemoryRecord]) -> str:
+def extractive(writer: Writer, episodes: list[MemoryRecord]) -> str:
     """The session's most central turns, in time order."""
     if len(episodes) <= EXTRACTIVE_TURNS:
         keep = list(range(len(episodes)))
     else:
-        vecs = memory.store.vectors(memory.tenant, [e.id for e in episodes])
+        vecs = writer.store.vectors(writer.tenant, [e.id for e in episodes])
         centre = vecs.mean(axis=0)
         keep = sorted(np.argsort(-(vecs @ centre))[:EXTRACTIVE_TURNS].tolist())
     when = episodes[0].occurred_at.strftime("%Y-%m-%d") if episodes[0].occurred_at else None

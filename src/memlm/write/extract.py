@@ -12,30 +12,26 @@ is compared with its nearest current facts of the same owner; if one is similar 
              history and export) and the new fact is stored;
   NOOP n     already known.
 Invalid output is retried once; then the turn keeps only its episode (extraction) or the
-similarity rule of write/gate.py decides (decision), and the event's `note` says so.
+rule gate of write/gate.py decides (decision), and the event's `note` says so. The LLM's
+decision goes through the Writer (write/writer.py), which checks it and applies it.
 Facts record the episodes they came from in `source_ids`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from memlm import prompts
 from memlm.llm.base import LLM
 from memlm.llm.output import ask, find_json, repetitive
-from memlm.stores.base import Filters
-from memlm.text import content_words, memory_text, norm_hash
+from memlm.text import content_words, norm_hash
 from memlm.types import Event, MemoryRecord, Scope
-from memlm.write.gate import decide
+from memlm.write.gate import Decision, same_text
 from memlm.write.inputs import Draft
-
-if TYPE_CHECKING:
-    from memlm.engine import Memory
+from memlm.write.writer import Batch, Candidates, Writer
 
 ASSISTANT_ROLES = frozenset({"assistant", "system", "tool", "ai", "bot"})
 FactText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
@@ -95,16 +91,16 @@ class Proposed:
 
 
 class FactExtractor:
-    """Runs extraction and the fact gate for one Memory handle and LLM."""
+    """Runs extraction for one Writer and LLM; the Writer decides and applies each fact."""
 
-    def __init__(self, memory: Memory, llm: LLM) -> None:
-        self.memory = memory
+    def __init__(self, writer: Writer, llm: LLM) -> None:
+        self.writer = writer
         self.llm = llm
 
     def run(self, events: list[Event]) -> list[Event]:
         """Facts from the turns these write events added; returns the fact events."""
         ids = [e.id for e in events if e.event == "ADD" and e.kind == "episode"]
-        episodes = self.memory.store.fetch(self.memory.tenant, ids)
+        episodes = self.writer.store.fetch(self.writer.tenant, ids)
         by_id = {e.id: e for e in events}
         proposed: list[Proposed] = []
         seen: set[str] = set()
@@ -129,59 +125,31 @@ class FactExtractor:
         return [f for f in facts if grounded(f, record.text, speaker) and not repetitive(f)], None
 
     def _write(self, p: Proposed) -> list[Event]:
-        mem, ep = self.memory, p.episode
+        writer, ep = self.writer, p.episode
         scope = Scope(ep.user_id, ep.agent_id, ep.session_id)
         draft = Draft(p.text, "fact", scope, None, ep.occurred_at,
                       {"extracted_by": self.llm.name, "prompt_version": prompts.VERSION}, [ep.id])
-        vector = mem.encoder.encode([memory_text(draft.text, None, draft.metadata)])[0]
-        near = self._near(scope, vector)
-        op, note = self._decide(draft, near)  # the LLM is asked outside the write transaction
-        with mem.store.transaction():
-            if op.index is not None and mem.store.get(mem.tenant, near[op.index][0].id) is None:
-                op = FactOp(op="ADD")  # the fact it referred to was deleted meanwhile
-            return self._apply(op, draft, vector, near, note)
+        vector = writer.embed([draft])[0]
+        near = writer.candidates([draft], vector[None], min_similarity=writer.config.gate.update_threshold)[0]
+        decision = self._decide(draft, near)  # the LLM is asked outside the write transaction
+        with writer.store.transaction():
+            batch = Batch()
+            events = writer.apply(writer.still_there(decision), draft, vector, batch)
+            writer.flush(batch)
+        return events
 
-    def _near(self, scope: Scope, vector: np.ndarray) -> list[tuple[MemoryRecord, float]]:
-        mem = self.memory
-        filters = Filters(mem.tenant, scope.user_id, scope.agent_id, kinds=("fact",))
-        scored = mem.store.dense(filters, vector[None], 5)[0]
-        records = mem.store.fetch(mem.tenant, [m for m, _ in scored])
-        threshold = mem.config.gate.update_threshold
-        return [(records[m], s) for m, s in scored if m in records and s >= threshold]
-
-    def _decide(self, draft: Draft, near: list[tuple[MemoryRecord, float]]) -> tuple[FactOp, str | None]:
-        digest = norm_hash(draft.text)
-        same = next((i for i, (r, _) in enumerate(near) if norm_hash(r.text) == digest), None)
-        if same is not None:  # stored already, word for word
-            return FactOp(op="NOOP", index=same), None
+    def _decide(self, draft: Draft, near: Candidates) -> Decision:
+        rule = self.writer.decide(draft, near)
+        if rule.event == "NOOP" and same_text(draft, rule.target):  # stored already, word for word
+            return rule
         if not near:
-            return FactOp(op="ADD"), None
+            return Decision("ADD")
         remembered = [r.text for r, _ in near]
         op, why = ask(self.llm, prompts.decide_fact(remembered, draft.text),
                       lambda raw: parse_op(raw, len(near)), max_tokens=12)
-        if op is not None:
-            return op, None
-        rule = decide(draft, near, self.memory.config.gate)  # the similarity rule, as without an LLM
-        index = [r.id for r, _ in near].index(rule.target.id) if rule.target is not None else None
-        return FactOp(op=rule.event, index=index), f"LLM decision failed, the similarity rule decided: {why}"
-
-    def _apply(self, op: FactOp, draft: Draft, vector: np.ndarray, near: list[tuple[MemoryRecord, float]],
-               note: str | None) -> list[Event]:
-        store, now = self.memory.store, datetime.now(timezone.utc)
+        if op is None:  # the rule gate, as without an LLM
+            rule.note = f"LLM decision failed, the similarity rule decided: {why}"
+            return rule
         target, sim = near[op.index] if op.index is not None else (None, None)
-        if op.op == "NOOP":
-            return [Event("NOOP", target.id, target.text, similarity=sim, kind="fact", note=note)]
-        if op.op == "UPDATE":
-            old = target.text
-            target.text, target.updated_at = draft.text, now
-            target.source_ids = list(dict.fromkeys(target.source_ids + draft.source_ids))
-            target.metadata = {**target.metadata, **draft.metadata}
-            store.update(target, vector, old)
-            return [Event("UPDATE", target.id, draft.text, previous=old, similarity=sim, kind="fact", note=note)]
-        record = draft.to_record(self.memory.tenant, now)
-        store.insert([record], vector[None])
-        events = [Event("ADD", record.id, record.text, kind="fact", note=note)]
-        if op.op == "DELETE":
-            store.supersede(self.memory.tenant, target.id, now, record.id)
-            events.append(Event("SUPERSEDE", target.id, target.text, similarity=sim, kind="fact"))
-        return events
+        event = {"DELETE": "SUPERSEDE"}.get(op.op, op.op)
+        return self.writer.decide(draft, near, Decision(event, target, sim))

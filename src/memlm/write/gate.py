@@ -1,16 +1,22 @@
-"""The write gate: the LSTM's input and forget gates as policy, without an LLM.
+"""The write gate: what is new (ADD), already known (NOOP) or a change (UPDATE), without an LLM.
 
-For each new memory the gate looks at its nearest stored neighbours in the same scope:
-- NOOP   the same text (after case/space normalisation) is stored already; or a fact is
-         similar (cosine >= update_threshold) and adds no content word the stored one lacks;
-         or it is a paraphrase in other words (cosine >= duplicate_threshold, little word
-         overlap); or an episode is a near-duplicate of one by the same speaker in the same
-         session (cosine >= episode_duplicate_threshold).
-- UPDATE a fact restates a stored fact with a change: cosine >= update_threshold, the two
-         share at least `update_overlap` of the shorter one's content words, and the new one
-         has content words the old one lacks ("I live in Paris" -> "I live in Berlin now",
-         "my number is 555-1234" -> "my number is 555-9876"). The old text stays in history.
-- ADD    anything else. Episodes are never UPDATEd: they record what was said, when.
+When in doubt, ADD: a duplicate costs a little context, a lost fact costs trust. For each new
+memory the gate reads its candidates (stored memories of the same owner and kind with the
+same text, and the nearest ones; see write/writer.py) as statements (write/facts.py):
+- NOOP   the same statement: the same words once case, spacing, punctuation, contractions,
+         articles and particles are set aside ("I'm vegetarian" / "I am a vegetarian"); or the
+         same value of the same attribute of the same subject in no more words ("I moved to
+         Paris" after "I live in Paris"). A turn (episode) is a NOOP only when it is the same
+         turn ingested again (same text, session, speaker and time).
+- UPDATE the same subject's single-valued attribute gets a new value ("I live in Paris" ->
+         "I moved to Berlin", 我今年三十岁 -> 我今年三十一岁), or the same statement is negated
+         ("I eat meat" -> "I no longer eat meat"). A different subject (my sister / my brother,
+         I / my wife), a multi-valued relation (allergies, languages, pets, hobbies, places),
+         a past or wished-for statement ("used to", "want to", 以前, 打算) is never an update.
+         The old text stays in history. Episodes are never UPDATEd: they record what was said.
+- ADD    anything else.
+An LLM's UPDATE / DELETE (with `extract=True`) goes through `check_proposal`: refused, it is
+recorded as an ADD with a note saying why.
 """
 
 from __future__ import annotations
@@ -18,46 +24,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memlm.config import GateConfig
-from memlm.text import content_words
+from memlm.text import norm_hash
 from memlm.types import MemoryRecord
+from memlm.write.facts import compare, differs, parse
 from memlm.write.inputs import Draft
 
 
 @dataclass
 class Decision:
-    event: str  # "ADD" | "UPDATE" | "NOOP"
-    target: MemoryRecord | None = None  # the memory matched (NOOP) or to update (UPDATE)
-    similarity: float | None = None
+    event: str  # "ADD" | "UPDATE" | "NOOP" | "SUPERSEDE" (add the new memory, mark the target no longer true)
+    target: MemoryRecord | None = None  # the memory matched (NOOP), to update (UPDATE) or to supersede
+    similarity: float | None = None  # cosine between the draft and the target
+    note: str | None = None  # why, when the decision took a fallback or refused a proposal
+    replace: bool = False  # UPDATE: the draft's metadata and sources replace the target's (a summary)
 
 
 def decide(draft: Draft, neighbours: list[tuple[MemoryRecord, float]], config: GateConfig) -> Decision:
-    """Gate one draft against its nearest neighbours (same owner, most similar first)."""
-    for record, sim in neighbours:
-        if not _comparable(draft, record):
-            continue
-        if draft.kind == "episode":
-            if sim >= config.episode_duplicate_threshold and record.role == draft.role:
-                return Decision("NOOP", record, sim)
-            continue
-        if sim < config.update_threshold:
-            continue
-        verdict = restatement(record.text, draft.text, config.update_overlap)
-        if verdict is not None:
-            return Decision(verdict, record, sim)
-        if sim >= config.duplicate_threshold:  # a paraphrase in other words
+    """Gate one draft against its candidates (same owner, most similar first)."""
+    comparable = [(r, s) for r, s in neighbours if _comparable(draft, r)]
+    for record, sim in comparable:
+        if same_text(draft, record):
             return Decision("NOOP", record, sim)
+    if draft.kind == "episode":
+        return Decision("ADD")
+    new = parse(draft.text)
+    updates: list[tuple[MemoryRecord, float]] = []
+    for record, sim in comparable:
+        verdict = compare(parse(record.text), new)
+        if verdict == "NOOP":
+            return Decision("NOOP", record, sim)
+        if verdict == "UPDATE" and config.updates:
+            updates.append((record, sim))
+    if updates:  # the newest current value is the one replaced
+        record, sim = max(updates, key=lambda rs: _when(rs[0]))
+        return Decision("UPDATE", record, sim)
     return Decision("ADD")
 
 
-def restatement(old: str, new: str, min_overlap: float) -> str | None:
-    """"UPDATE" if new restates old with a change, "NOOP" if it adds nothing, else None."""
-    a, b = set(content_words(old)), set(content_words(new))
-    if not a or not b:
-        return None
-    if b <= a:
-        return "NOOP"
-    overlap = len(a & b) / min(len(a), len(b))
-    return "UPDATE" if overlap >= min_overlap else None
+def check_proposal(draft: Draft, proposal: Decision, config: GateConfig) -> Decision:
+    """An LLM's proposed decision, after the rule gate's final check: an UPDATE or SUPERSEDE of a
+    memory about another subject or attribute (or another value of a multi-valued relation) is
+    refused and becomes an ADD with a note; the rest stands."""
+    if proposal.event not in ("UPDATE", "SUPERSEDE") or proposal.target is None:
+        return proposal
+    why = differs(parse(proposal.target.text), parse(draft.text))
+    if why is None:
+        return proposal
+    op = "DELETE" if proposal.event == "SUPERSEDE" else "UPDATE"
+    return Decision("ADD", note=f"the LLM's {op} of {proposal.target.id} was refused ({why}); added as a new fact")
+
+
+def same_text(draft: Draft, record: MemoryRecord) -> bool:
+    """The same statement word for word (case and spacing aside); a turn only as the same
+    turn re-ingested (same session, speaker and time)."""
+    if norm_hash(record.text) != norm_hash(draft.text):
+        return False
+    return draft.kind != "episode" or (record.session_id, record.role, record.occurred_at) == (
+        draft.scope.session_id, draft.role, draft.occurred_at)
+
+
+def _when(record: MemoryRecord) -> float:
+    stamp = record.occurred_at or record.updated_at or record.created_at
+    return stamp.timestamp() if stamp is not None else 0.0
 
 
 def _comparable(draft: Draft, record: MemoryRecord) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from dateutil import parser as dateparser
 
 from memlm.types import KINDS, SCOPE_KEYS, MemoryRecord, Scope
+from memlm.validate import check_id, check_json
 
 MESSAGE_KEYS = {"role", "speaker", "content", "text", "occurred_at", "metadata", "name", "kind"}
 
@@ -73,11 +74,12 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def check_metadata(metadata: Any) -> dict[str, Any]:
+    """A JSON object safe to store (memlm.validate.check_json); None is {}."""
     if metadata is None:
         return {}
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
-        raise ValueError("metadata must be a JSON object with string keys")
-    return dict(metadata)
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a JSON object, got {type(metadata).__name__}")
+    return dict(check_json(metadata, "metadata"))
 
 
 def check_kind(kind: Any) -> str:
@@ -122,8 +124,8 @@ def _from_message(msg: Any, scope: Scope, when, meta, kind, max_chars) -> Draft:
         raise ValueError(f"unknown message key(s): {', '.join(sorted(unknown))}")
     text = msg.get("content", msg.get("text"))
     role = msg.get("speaker") or msg.get("name") or msg.get("role")
-    if role is not None and not isinstance(role, str):
-        raise ValueError("a message's role/speaker must be a string")
+    if role is not None:
+        check_id(role, "a message's role/speaker")
     own_scope = Scope.from_dict({**scope.as_dict(), **{k: msg[k] for k in SCOPE_KEYS if k in msg}}).validate()
     merged_meta = {**meta, **check_metadata(msg.get("metadata"))}
     if msg.get("role") and msg.get("speaker") and msg["role"] != msg["speaker"]:
