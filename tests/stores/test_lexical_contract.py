@@ -10,9 +10,18 @@ from memlm import Memory
 from memlm.config import MemoryConfig
 from memlm.stores.base import Filters, lexical_text, query_words
 from memlm.text import memory_text
-from tests.stores.test_contract import make_store, rec, store, vec  # noqa: F401 (store: the fixture)
+from tests.stores.test_contract import DIM, make_store, rec, vec
 
 A = Filters("A", "u1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """A fresh store of each backend (as test_contract's)."""
+    s = make_store(request.param, tmp_path, request)
+    s.check_encoder("test-encoder", DIM)
+    yield s
+    s.close()
 
 
 def _ids(found):
@@ -136,7 +145,7 @@ def test_the_migration_segments_the_chinese_of_an_old_database(store, tmp_path, 
     assert any("我对花生过敏" in body for body in old)
     store.close()
     again = make_store(backend, tmp_path, request)  # same file / database: migrates on open
-    again.check_encoder("test-encoder", 8)
+    again.check_encoder("test-encoder", DIM)
     try:
         assert again.schema_versions()[-1] >= (4 if backend == "sqlite" else 2)
         assert _ids(again.lexical(A, ["花生"], 5)) == [rows[0].id]

@@ -10,8 +10,10 @@ avgdl their mean body length, a term's df how many of them hold it. Nothing anot
 writes changes any of these, so no tenant (or other user) can move this owner's ranking or
 scores, nor read its vocabulary off them. It is computed in numpy from FTS5's own index: each
 query token's instances from an `fts5vocab` table (doc ids; offsets for a phrase), kept where
-they are the view's rows, and each row's body length from FTS5's docsize record (loaded with the
-vectors; the scope column's owner tokens are not counted, in lengths or anywhere else). A term
+they are the view's rows (an owner holding a small share of the file: its rows holding each
+term by a MATCH of its scope tokens, counts from highlight(); see Lexicon.bm25), and each row's
+body length from FTS5's docsize record (loaded with the vectors; the scope column's owner
+tokens are not counted, in lengths or anywhere else). A term
 that is several index tokens ("e-mail") is a phrase: its instances are its tokens' instances at
 consecutive offsets. idf is ln(1 + (N - df + 0.5) / (df + 0.5)), which stays positive: per owner,
 N is often small and a word in half of the owner's memories still counts a little
