@@ -195,3 +195,17 @@ def test_a_full_term_cache_starts_again_without_losing_a_query(mem, monkeypatch)
         got = store.lexical(f, q, 5)  # the third query finds the cache full while "river" is in it
         assert got == expected.get(tuple(q), got) and got
     assert len(lexicon._tokens) <= 3
+
+
+def test_an_owner_named_by_user_and_agent_matches_both_scope_tokens(tmp_path, hashing):
+    with Memory(tmp_path / "ua.db", encoder=hashing) as m:
+        m.add_many([[{"role": "user", "content": f"river filler {i}"}] for i in range(100)], user_id="other")
+        m.add_many([[{"role": "user", "content": t} for t in ("the river", "river river bank", "no match")]],
+                   user_id="u", agent_id="x")
+        m.add_many([[{"role": "user", "content": "river of u without the agent"}]], user_id="u")
+        f = Filters("default", "u", "x")
+        view, lexicon = m.store.owner(f), m.store._lexicon(m.store._db)
+        by_match = lexicon.bm25(m.store._db, view, ["river"], sqlite_lexical.owner_match(f))
+        instances = lexicon.bm25(m.store._db, view, ["river"])
+        assert view.n == 3 and by_match[0].tolist() == instances[0].tolist() == [0, 1]
+        assert by_match[1] == pytest.approx(instances[1], rel=1e-12)
