@@ -210,13 +210,16 @@ def reindex(conn: sqlite3.Connection) -> int:
     """Migration 4: every FTS5 row whose memory has Chinese in it is indexed again with its
     words segmented (rows written before it held a run of Han characters as one token); the
     others are unchanged by segmentation and left alone. Returns the rows re-indexed."""
-    done = 0
-    for rid, text, role, meta in conn.execute("SELECT rid, text, role, metadata FROM memories").fetchall():
-        metadata = _metadata(meta)
-        body = lexical_text(text, role, metadata)
-        if body != memory_text(text, role, metadata):
-            conn.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (body, rid))
-            done += 1
+    done, after = 0, 0
+    sql = "SELECT rid, text, role, metadata FROM memories WHERE rid > ? ORDER BY rid LIMIT 5000"
+    while rows := conn.execute(sql, (after,)).fetchall():  # a batch at a time: any size of file
+        for rid, text, role, meta in rows:
+            metadata = _metadata(meta)
+            body = lexical_text(text, role, metadata)
+            if body != memory_text(text, role, metadata):
+                conn.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (body, rid))
+                done += 1
+        after = rows[-1][0]
     return done
 
 
