@@ -10,9 +10,18 @@ from memlm import Memory
 from memlm.config import MemoryConfig
 from memlm.stores.base import Filters, lexical_text, query_words
 from memlm.text import memory_text
-from tests.stores.test_contract import make_store, rec, store, vec  # noqa: F401 (store: the fixture)
+from tests.stores.test_contract import DIM, make_store, rec, vec
 
 A = Filters("A", "u1")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """A fresh store of each backend (as test_contract's)."""
+    s = make_store(request.param, tmp_path, request)
+    s.check_encoder("test-encoder", DIM)
+    yield s
+    s.close()
 
 
 def _ids(found):
@@ -136,7 +145,7 @@ def test_the_migration_segments_the_chinese_of_an_old_database(store, tmp_path, 
     assert any("我对花生过敏" in body for body in old)
     store.close()
     again = make_store(backend, tmp_path, request)  # same file / database: migrates on open
-    again.check_encoder("test-encoder", 8)
+    again.check_encoder("test-encoder", DIM)
     try:
         assert again.schema_versions()[-1] >= (4 if backend == "sqlite" else 2)
         assert _ids(again.lexical(A, ["花生"], 5)) == [rows[0].id]
@@ -161,3 +170,17 @@ def test_postgres_indexes_chinese_words_as_the_simple_configuration_does(pg_url)
             assert han and all(english.get(w) == p for w, p in han.items()), text  # same lexemes, same positions
         assert "run" in dict(conn.execute("SELECT lexeme, positions FROM unnest(to_tsvector('english', %s))",
                                           (lexical_text(texts[1], None, None),)).fetchall())
+
+
+def test_odd_text_is_indexed_and_searched(store):
+    long_zh = "今天天气很好我们去公园散步然后吃了火锅" * 500  # 10,000 characters without punctuation
+    rows = [rec("我喜欢🐼熊猫🎉和 emoji 😀", tenant="A"), rec("ＦＵＬＬ　ｗｉｄｔｈ：全角标点，“引号”！", tenant="A"),
+            rec(long_zh, tenant="A"), rec("mixed中文English混合text", tenant="A")]
+    store.insert(rows, np.stack([vec(i) for i in range(4)]))
+    assert _ids(store.lexical(A, ["熊猫"], 5)) == [rows[0].id]
+    assert _ids(store.lexical(A, ["emoji"], 5)) == [rows[0].id]
+    assert _ids(store.lexical(A, ["标点"], 5)) == [rows[1].id]
+    assert _ids(store.lexical(A, ["火锅"], 5)) == [rows[2].id]
+    assert _ids(store.lexical(A, ["混合"], 5)) == [rows[3].id] and _ids(store.lexical(A, ["english"], 5)) == [rows[3].id]
+    for terms in (["🐼"], ["，"], ["“"], ["\u3000"], ["😀熊猫"]):
+        assert set(_ids(store.lexical(A, terms, 5))) <= {rows[0].id, rows[1].id}, terms  # an answer, never an error

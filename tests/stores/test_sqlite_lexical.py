@@ -77,6 +77,29 @@ def test_numpy_route_is_bm25_over_the_owners_rows(mem, user):
     assert matched >= (12 if user == "ana" else 5)  # the queries really match
 
 
+@pytest.mark.parametrize("user", ["ana", "bob"])
+def test_the_match_route_scores_as_the_instances_route(mem, user):
+    store = mem.store
+    f = Filters("default", user)
+    view = store.owner(f)
+    lexicon = Lexicon.of(store._db)
+    for terms in QUERIES + [["a a"], ["river river"], ['say "hi"'], ["running", "running"]]:
+        rows, scores = lexicon.bm25(store._db, view, terms)
+        by_match, match_scores = lexicon.bm25(store._db, view, terms, sqlite_lexical.owner_match(f))
+        assert rows.tolist() == by_match.tolist(), terms
+        assert match_scores == pytest.approx(scores, rel=1e-12), terms
+
+
+def test_a_small_owner_takes_the_match_route_a_large_one_the_instances(mem, monkeypatch):
+    store = mem.store
+    calls = []
+    real = sqlite_lexical._matches
+    monkeypatch.setattr(sqlite_lexical, "_matches", lambda *a: calls.append(a[3]) or real(*a))
+    assert store.lexical(Filters("default", "ana"), ["river", "running"], 5) and calls == []
+    assert store.lexical(Filters("default"), ["river"], 5) and calls == []  # tenant-wide: no scope token
+    assert store.lexical(Filters("default", "bob"), ["river", "café"], 5) and calls == [["river", "café"]]
+
+
 def test_phrases_need_consecutive_tokens(mem):
     store = mem.store
     view = store.owner(Filters("default", "ana"))
@@ -172,3 +195,17 @@ def test_a_full_term_cache_starts_again_without_losing_a_query(mem, monkeypatch)
         got = store.lexical(f, q, 5)  # the third query finds the cache full while "river" is in it
         assert got == expected.get(tuple(q), got) and got
     assert len(lexicon._tokens) <= 3
+
+
+def test_an_owner_named_by_user_and_agent_matches_both_scope_tokens(tmp_path, hashing):
+    with Memory(tmp_path / "ua.db", encoder=hashing) as m:
+        m.add_many([[{"role": "user", "content": f"river filler {i}"}] for i in range(100)], user_id="other")
+        m.add_many([[{"role": "user", "content": t} for t in ("the river", "river river bank", "no match")]],
+                   user_id="u", agent_id="x")
+        m.add_many([[{"role": "user", "content": "river of u without the agent"}]], user_id="u")
+        f = Filters("default", "u", "x")
+        view, lexicon = m.store.owner(f), m.store._lexicon(m.store._db)
+        by_match = lexicon.bm25(m.store._db, view, ["river"], sqlite_lexical.owner_match(f))
+        instances = lexicon.bm25(m.store._db, view, ["river"])
+        assert view.n == 3 and by_match[0].tolist() == instances[0].tolist() == [0, 1]
+        assert by_match[1] == pytest.approx(instances[1], rel=1e-12)

@@ -149,15 +149,18 @@ def reindex(conn: Connection) -> int:
     """Migration 2: every row whose memory has Chinese in it gets its tsvector made again from
     the segmented text (earlier rows held a run of Han characters as one lexeme); the others are
     unchanged by segmentation and left alone. Returns the rows re-indexed."""
-    done = 0
+    done, after = 0, 0
+    sql = "SELECT rid, text, role, metadata FROM memories WHERE rid > %s ORDER BY rid LIMIT 5000"
     with conn.cursor() as cur:
-        rows = cur.execute("SELECT rid, text, role, metadata FROM memories").fetchall()
-        for rid, text, role, meta in rows:
-            metadata = meta if isinstance(meta, dict) else None
-            body = lexical_text(text, role, metadata)
-            if body != memory_text(text, role, metadata):
-                cur.execute(f"UPDATE memories SET tsv = to_tsvector('{TS_CONFIG}', %s) WHERE rid = %s", (body, rid))
-                done += 1
+        while rows := cur.execute(sql, (after,)).fetchall():  # a batch at a time: any size of table
+            for rid, text, role, meta in rows:
+                metadata = meta if isinstance(meta, dict) else None
+                body = lexical_text(text, role, metadata)
+                if body != memory_text(text, role, metadata):
+                    cur.execute(f"UPDATE memories SET tsv = to_tsvector('{TS_CONFIG}', %s) WHERE rid = %s",
+                                (body, rid))
+                    done += 1
+            after = rows[-1][0]
     return done
 
 

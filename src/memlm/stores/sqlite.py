@@ -401,12 +401,15 @@ class SQLiteStore:
         if view.n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         conn = self._db
-        return rank(conn, self._lexicon(conn), view, filters, terms, k)
+        return rank(conn, self._lexicon(conn), view, filters, terms, k, self._row_estimate())
 
     def _lexicon(self, conn: sqlite3.Connection) -> Lexicon:
         if self._lexicon_of_file is None:
             self._lexicon_of_file = Lexicon.of(conn)
         return self._lexicon_of_file
+
+    def _row_estimate(self) -> int:
+        return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
 
     def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         return self.owner(filters).search(filters, np.atleast_2d(queries), k)

@@ -10,8 +10,10 @@ avgdl their mean body length, a term's df how many of them hold it. Nothing anot
 writes changes any of these, so no tenant (or other user) can move this owner's ranking or
 scores, nor read its vocabulary off them. It is computed in numpy from FTS5's own index: each
 query token's instances from an `fts5vocab` table (doc ids; offsets for a phrase), kept where
-they are the view's rows, and each row's body length from FTS5's docsize record (loaded with the
-vectors; the scope column's owner tokens are not counted, in lengths or anywhere else). A term
+they are the view's rows (an owner holding a small share of the file: its rows holding each
+term by a MATCH of its scope tokens, counts from highlight(); see Lexicon.bm25), and each row's
+body length from FTS5's docsize record (loaded with the vectors; the scope column's owner
+tokens are not counted, in lengths or anywhere else). A term
 that is several index tokens ("e-mail") is a phrase: its instances are its tokens' instances at
 consecutive offsets. idf is ln(1 + (N - df + 0.5) / (df + 0.5)), which stays positive: per owner,
 N is often small and a word in half of the owner's memories still counts a little
@@ -48,10 +50,12 @@ _NONE: RowScores = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
 def rank(conn: sqlite3.Connection, lexicon: Lexicon, view: OwnerView, filters: Filters, terms: Sequence[str],
-         k: int) -> RowScores:
+         k: int, file_rows: int) -> RowScores:
     """The best k matches of any term among the view's rows that pass the filters: (rows, BM25 /
-    the best's), best first (ties by row order)."""
-    rows, scores = lexicon.bm25(conn, view, terms)
+    the best's), best first (ties by row order). An owner holding under a quarter of the file's
+    `file_rows` (and named by a user or agent) takes the MATCH route (Lexicon.bm25)."""
+    small = view.n * 4 < file_rows and (filters.user_id is not None or filters.agent_id is not None)
+    rows, scores = lexicon.bm25(conn, view, terms, owner_match(filters) if small else None)
     mask = view.mask(filters)
     if mask is not None and len(rows):
         scores = np.where(mask[rows], scores, -np.inf)
@@ -77,23 +81,39 @@ class Lexicon:
         found = re.search(r"tokenize\s*=\s*('(?:[^']|'')*'|\"[^\"]*\")", sql)
         return cls(found.group(1) if found else "'unicode61'")
 
-    def bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str]) -> RowScores:
+    def bm25(self, conn: sqlite3.Connection, view: OwnerView, terms: Sequence[str],
+             scope: str | None = None) -> RowScores:
         """(rows of the view, scores) of every row matching any term (`base.query_words`: a
-        Chinese term is its words), each term counting once per time it is given."""
+        Chinese term is its words), each term counting once per time it is given.
+
+        Where each term's rows and counts come from (the scores are the same either way):
+        without `scope`, the term's instances in the whole file (an fts5vocab scan: ~1 us per
+        instance, every owner's); with `scope` (the owner's scope-token MATCH, for an owner
+        holding a small share of the file), an FTS5 MATCH of the owner's rows holding the term
+        (FTS5 intersects doclists: the cost follows the owner's matches), each row's count of
+        it read off highlight() (the markers it inserts). A phrase that can overlap itself
+        ("a a") is merged into one highlight, so it always takes the instances."""
         if view.n == 0:
             return _NONE
-        phrases = [t for t in self.tokens(conn, query_words(terms)) if t]  # a term without tokens matches nothing
-        if not phrases:
+        words = query_words(terms)
+        pairs = [(w, t) for w, t in zip(words, self.tokens(conn, words)) if t]  # a term without tokens matches nothing
+        if not pairs:
             return _NONE
-        in_phrase = {tok for p in phrases if len(p) > 1 for tok in p}
-        distinct = list(dict.fromkeys(tok for p in phrases for tok in p))
-        instances = dict(zip(distinct, self._read(conn, distinct, in_phrase)))
+        matched = [w for w, t in pairs if scope is not None and not _self_overlapping(t)]
+        by_match = _matches(conn, view, scope, list(dict.fromkeys(matched))) if matched else {}
+        rest = [t for w, t in pairs if w not in by_match]
+        in_phrase = {tok for p in rest if len(p) > 1 for tok in p}
+        distinct = list(dict.fromkeys(tok for p in rest for tok in p))
+        instances = dict(zip(distinct, self._read(conn, distinct, in_phrase))) if distinct else {}
         lengths = view.columns["tokens"]
         avgdl = float(lengths.mean()) or 1.0
         found: list[RowScores] = []
-        for phrase in phrases:
-            rows, tf = (_postings(view, instances[phrase[0]]) if len(phrase) == 1
-                        else _phrase_postings(view, [instances[tok] for tok in phrase]))
+        for word, phrase in pairs:
+            if word in by_match:
+                rows, tf = by_match[word]
+            else:
+                rows, tf = (_postings(view, instances[phrase[0]]) if len(phrase) == 1
+                            else _phrase_postings(view, [instances[tok] for tok in phrase]))
             if len(rows):
                 idf = math.log(1.0 + (view.n - len(rows) + 0.5) / (len(rows) + 0.5))
                 norm = K1 * (1.0 - B + B * lengths[rows] / avgdl)
@@ -148,6 +168,35 @@ def owner_tokens(tenant: str, user_id: str | None, agent_id: str | None) -> list
     return tokens or ["t" + _digest(tenant, "tenant", "")]
 
 
+def owner_match(filters: Filters) -> str:
+    """An FTS5 expression matching the rows of the filter's owner by their scope tokens (an
+    owner named by a user and/or agent: a tenant-wide owner's rows carry their users' tokens)."""
+    return " AND ".join(owner_tokens(filters.tenant, filters.user_id, filters.agent_id))
+
+
+def _matches(conn: sqlite3.Connection, view: OwnerView, scope: str | None,
+             words: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each word's (rows of the view holding it, its count in each) by FTS5 MATCHes of the owner's
+    scope, in ONE statement (one commit): highlight() inserts a one-character marker before
+    each instance, so the row's count is how much longer the highlighted body is."""
+    sql = " UNION ALL ".join(f"SELECT {i}, rowid, length(highlight(memories_fts, 1, char(1), '')) - length(body) "
+                             "FROM memories_fts WHERE memories_fts MATCH ?" for i in range(len(words)))
+    params = [f'scope : ({scope}) AND body : "' + w.replace('"', '""') + '"' for w in words]
+    got = np.array(conn.execute(sql, params).fetchall(), dtype=np.int64).reshape(-1, 3)
+    out = {}
+    for i, word in enumerate(words):
+        mine = got[got[:, 0] == i]
+        rows = view.rows_of_rids(mine[:, 1])  # ascending: MATCH returns rowid order, rows follow rowids
+        keep = rows >= 0  # rows newer than the view
+        out[word] = rows[keep], mine[keep, 2].astype(np.float64)
+    return out
+
+
+def _self_overlapping(tokens: tuple[str, ...]) -> bool:
+    """Whether two instances of the phrase can overlap (a proper suffix equals a prefix)."""
+    return any(tokens[s:] == tokens[: len(tokens) - s] for s in range(1, len(tokens)))
+
+
 def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -161,13 +210,16 @@ def reindex(conn: sqlite3.Connection) -> int:
     """Migration 4: every FTS5 row whose memory has Chinese in it is indexed again with its
     words segmented (rows written before it held a run of Han characters as one token); the
     others are unchanged by segmentation and left alone. Returns the rows re-indexed."""
-    done = 0
-    for rid, text, role, meta in conn.execute("SELECT rid, text, role, metadata FROM memories").fetchall():
-        metadata = _metadata(meta)
-        body = lexical_text(text, role, metadata)
-        if body != memory_text(text, role, metadata):
-            conn.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (body, rid))
-            done += 1
+    done, after = 0, 0
+    sql = "SELECT rid, text, role, metadata FROM memories WHERE rid > ? ORDER BY rid LIMIT 5000"
+    while rows := conn.execute(sql, (after,)).fetchall():  # a batch at a time: any size of file
+        for rid, text, role, meta in rows:
+            metadata = _metadata(meta)
+            body = lexical_text(text, role, metadata)
+            if body != memory_text(text, role, metadata):
+                conn.execute("UPDATE memories_fts SET body = ? WHERE rowid = ?", (body, rid))
+                done += 1
+        after = rows[-1][0]
     return done
 
 
