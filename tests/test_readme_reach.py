@@ -11,9 +11,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client as McpClient, StdioServerParameters
+from mcp import Client as McpClient
+from mcp import StdioServerParameters
 
-from tests.client.conftest import served  # noqa: F401 - the session's real `memlm serve`
 from tests.server.test_serve_process import _memlm
 from tests.test_mcp_tools import TOOLS
 
@@ -24,7 +24,7 @@ def block(heading: str, lang: str) -> str:
     """The first ```lang block under the README heading."""
     text = README.read_text()
     section = text.split(heading, 1)[1].split("\n## ", 1)[0]
-    match = re.search(rf"```{lang}\n(.*?)```", section, re.S)
+    match = re.search(rf"```{lang}\n(.*?)```", section, re.DOTALL)
     assert match, f"no {lang} block under {heading}"
     return match.group(1)
 

@@ -179,7 +179,7 @@ def test_layout_maps_labels_to_memlm_scope(backend, user):
     assert records["prefers window seats"].session_id is None
     with pytest.raises(InvalidNamespaceError, match="owner"):
         store.put(("memories",), "m3", {"text": "no user here"})
-    assert [h.key for h in store.search(("memories", user), query="flights Oslo")][0] == "m1"
+    assert store.search(("memories", user), query="flights Oslo")[0].key == "m1"
     with pytest.raises(ValueError, match="owner"):
         MemlmStore(backend, layout=("session_id",))
     with pytest.raises(ValueError):
