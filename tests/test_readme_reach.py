@@ -68,3 +68,16 @@ def test_mcp_config_launches(tmp_path):
             return {t.name for t in (await client.list_tools()).tools}
 
     assert anyio.run(go) == TOOLS
+
+
+def test_docs_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    client_block = re.search(r"```python\n(.*?)```", (docs / "client.md").read_text(), re.S).group(1)
+    _run(client_block)  # builds a client (nothing is sent)
+    blocks = re.findall(r"```python\n(.*?)```", (docs / "integrations.md").read_text(), re.S)
+    assert len(blocks) == 2
+    assert _run(blocks[0]).strip() == "I recall 0 things"
+    out = _run(blocks[1]).strip()
+    assert out.startswith("['Ana is vegetarian']") and out.endswith("Hello!")
