@@ -166,3 +166,13 @@ def with_database(url: str, name: str) -> str:
 
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """One real `memlm serve` for the session (loopback, hashing encoder, no rate limit): (base URL, key of acme).
+    Shared by the client, integration and README tests; each test uses its own owner ids."""
+    from tests.server.test_serve_process import serve_process
+
+    with serve_process(tmp_path_factory.mktemp("served"), "--rate-limit", "0", ready_s=60.0) as running:
+        yield running

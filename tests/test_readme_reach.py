@@ -11,9 +11,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-from mcp import Client as McpClient, StdioServerParameters
+from mcp import Client as McpClient
+from mcp import StdioServerParameters
 
-from tests.client.conftest import served  # noqa: F401 - the session's real `memlm serve`
 from tests.server.test_serve_process import _memlm
 from tests.test_mcp_tools import TOOLS
 
@@ -24,7 +24,7 @@ def block(heading: str, lang: str) -> str:
     """The first ```lang block under the README heading."""
     text = README.read_text()
     section = text.split(heading, 1)[1].split("\n## ", 1)[0]
-    match = re.search(rf"```{lang}\n(.*?)```", section, re.S)
+    match = re.search(rf"```{lang}\n(.*?)```", section, re.DOTALL)
     assert match, f"no {lang} block under {heading}"
     return match.group(1)
 
@@ -68,3 +68,16 @@ def test_mcp_config_launches(tmp_path):
             return {t.name for t in (await client.list_tools()).tools}
 
     assert anyio.run(go) == TOOLS
+
+
+def test_docs_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    client_block = re.search(r"```python\n(.*?)```", (docs / "client.md").read_text(), re.S).group(1)
+    _run(client_block)  # builds a client (nothing is sent)
+    blocks = re.findall(r"```python\n(.*?)```", (docs / "integrations.md").read_text(), re.S)
+    assert len(blocks) == 2
+    assert _run(blocks[0]).strip() == "I recall 0 things"
+    out = _run(blocks[1]).strip()
+    assert out.startswith("['Ana is vegetarian']") and out.endswith("Hello!")

@@ -73,8 +73,8 @@ def build_server(memory: Any) -> Any:
                     raise ToolError(str(exc.args[0]) if exc.args else "not found") from None
                 except (ValueError, ApiError) as exc:
                     raise ToolError(str(exc)) from None
-            hints = ToolAnnotations(readOnlyHint=read_only, destructiveHint=destructive, idempotentHint=idempotent,
-                                    openWorldHint=False)
+            hints = ToolAnnotations(read_only_hint=read_only, destructive_hint=destructive,
+                                    idempotent_hint=idempotent, open_world_hint=False)
             return server.tool(description=describe(func), annotations=hints)(checked)
         return register
 

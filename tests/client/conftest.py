@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from memlm import AsyncClient, Client, Memory
-from tests.server.test_serve_process import serve_process
 
 
 class Synced:
@@ -37,13 +36,6 @@ class Synced:
     def close(self) -> None:
         self.loop.run_until_complete(self.client.aclose())
         self.loop.close()
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory):
-    """One real server for the session: (base URL, API key of tenant acme)."""
-    with serve_process(tmp_path_factory.mktemp("served"), "--rate-limit", "0", ready_s=60.0) as running:
-        yield running
 
 
 BACKENDS = ["memory", "client", "async"]

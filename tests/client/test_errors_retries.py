@@ -29,9 +29,8 @@ FAST = RetryPolicy(attempts=3, backoff_s=0.01, max_backoff_s=0.05, jitter=0)
 
 def test_a_bad_key_is_an_authentication_error(served):
     base, _ = served
-    with Client(base, api_key="mlm_not_a_key") as client:
-        with pytest.raises(AuthenticationError) as raised:
-            client.search("q", user_id="u")
+    with Client(base, api_key="mlm_not_a_key") as client, pytest.raises(AuthenticationError) as raised:
+        client.search("q", user_id="u")
     assert raised.value.status == 401 and raised.value.type == "unauthorized"
     assert isinstance(raised.value, PermissionError)
     with Client(base, api_key="") as anonymous, pytest.raises(AuthenticationError, match="missing API key"):
@@ -161,3 +160,13 @@ def test_api_key_from_the_environment(monkeypatch):
     with Client("http://memlm.test", transport=httpx.MockTransport(handler)) as client:
         client.health()
     assert seen == ["Bearer mlm_from_env"]
+
+
+def test_the_core_import_pulls_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, memlm, memlm.client, memlm.integrations; from memlm import Client; "
+            "print(sorted(m for m in ('langgraph', 'langchain_core', 'mcp') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,7 +31,7 @@ def test_add_and_its_events(api, ids):
     assert [e.kind for e in turns] == ["episode", "episode"]
     record = api.get(turns[1].id)
     assert isinstance(record, MemoryRecord) and record.role == "assistant" and record.session_id == "s1"
-    assert record.occurred_at == datetime(2024, 5, 3, 18, 30, tzinfo=timezone.utc)
+    assert record.occurred_at == datetime(2024, 5, 3, 18, 30, tzinfo=UTC)
     assert api.get(first[0].id).metadata == {"source": "chat"}
     sourced = api.add("Ana eats out on Fridays", user_id=ana, source_ids=[turns[0].id])
     assert api.get(sourced[0].id).source_ids == [turns[0].id]
@@ -59,7 +59,7 @@ def test_search_hits_filters_and_time(api, ids):
     facts = api.search("bees", user_id=ana, kinds=["fact"])
     assert {h.memory.kind for h in facts} == {"fact"}
     assert all(h.memory.kind == "episode" for h in api.search("bees", user_id=ana, kinds="episode"))
-    recent = api.search("bees", user_id=ana, since=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    recent = api.search("bees", user_id=ana, since=datetime(2024, 1, 1, tzinfo=UTC))
     assert {h.memory.text for h in recent} <= {"the bees swarmed yesterday", "My sister lives in Porto"}
     assert "I keep bees on my roof" in {h.memory.text for h in api.search("bees", user_id=ana, until="2023-12-31")}
     assert api.search("bees", user_id=ids("nobody")) == []
@@ -123,7 +123,7 @@ def test_update_history_delete(api, ids):
     assert all(isinstance(h, HistoryEntry) for h in history)
     assert [h.event for h in history] == ["ADD", "UPDATE", "DELETE"]
     assert history[1].old_text == "Ana works at a bakery" and history[1].new_text == "Ana works at a bookshop"
-    assert history[0].at <= history[2].at <= datetime.now(timezone.utc) + timedelta(seconds=5)
+    assert history[0].at <= history[2].at <= datetime.now(UTC) + timedelta(seconds=5)
 
 
 def test_not_found_is_a_key_error(api):

@@ -56,3 +56,17 @@ def test_main_with_the_packaged_local_llm(langgraph_agent, tmp_path, capsys, mon
     assert langgraph_agent.main(["--db", str(tmp_path / "a.db"), "--user", "ana", "--say", "I love Thai food"]) == 0
     out = capsys.readouterr().out
     assert "agent: " in out and out.split("agent: ", 1)[1].strip()
+
+
+def test_the_agent_over_a_memlm_server(langgraph_agent, served, monkeypatch, capsys):
+    import uuid
+
+    base, key = served
+    monkeypatch.setenv("MEMLM_API_KEY", key)
+    user = f"ana-{uuid.uuid4().hex[:6]}"
+    assert langgraph_agent.main(["--server", base, "--user", user, "--say", "I'm allergic to peanuts"],
+                                llm=StubChat()) == 0
+    assert langgraph_agent.main(["--server", base, "--user", user, "--say", "What should I cook?"],
+                                llm=StubChat()) == 0
+    out = capsys.readouterr().out
+    assert "recalled: (nothing)" in out and "recalled: I'm allergic to peanuts" in out

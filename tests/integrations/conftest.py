@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from memlm import Client, Memory
-from tests.client.conftest import served  # noqa: F401 - the session's real `memlm serve`
 
 
 @pytest.fixture(params=["memory", "client"])

@@ -179,7 +179,7 @@ def test_layout_maps_labels_to_memlm_scope(backend, user):
     assert records["prefers window seats"].session_id is None
     with pytest.raises(InvalidNamespaceError, match="owner"):
         store.put(("memories",), "m3", {"text": "no user here"})
-    assert [h.key for h in store.search(("memories", user), query="flights Oslo")][0] == "m1"
+    assert store.search(("memories", user), query="flights Oslo")[0].key == "m1"
     with pytest.raises(ValueError, match="owner"):
         MemlmStore(backend, layout=("session_id",))
     with pytest.raises(ValueError):
@@ -210,3 +210,42 @@ def test_owners_are_isolated_and_search_spans_them_without_a_prefix(backend):
     assert [h.namespace for h in store.search((a,), query="sailing")] == [(a,)]
     if isinstance(backend, Memory):  # a fresh file: everything in it is ours
         assert {h.namespace for h in store.search((), query="sailing")} == {(a,), (b,)}
+
+
+def test_same_answers_as_langgraph_s_in_memory_store(tmp_path):
+    """A seeded random run of puts, deletes, gets, filtered searches and namespace listings gives
+    what LangGraph's reference InMemoryStore gives (search order aside: memlm's is most recently
+    updated first, compared as sets)."""
+    import random
+
+    from langgraph.store.memory import InMemoryStore
+
+    rng = random.Random(7)
+    ref = InMemoryStore()
+    words = ["apple", "river", "engine", "violin", "garden", "rocket", "lantern", "meadow"]
+    with Memory(tmp_path / "diff.db", encoder="hashing") as memory:
+        ours = MemlmStore(memory)
+        spaces = [("ana", "a"), ("ana", "a", "x"), ("ana", "b"), ("bob", "a"), ("bob",)]
+        for step in range(120):
+            ns, key = rng.choice(spaces), f"k{rng.randrange(6)}"
+            roll = rng.random()
+            if roll < 0.45:
+                value = {"text": f"{rng.choice(words)} {rng.choice(words)} {step}", "n": rng.randrange(5),
+                         "tag": rng.choice(["x", "y"])}
+                ref.put(ns, key, value)
+                ours.put(ns, key, value)
+            elif roll < 0.6:
+                ref.delete(ns, key)
+                ours.delete(ns, key)
+            elif roll < 0.8:
+                a, b = ref.get(ns, key), ours.get(ns, key)
+                assert (a and (a.namespace, a.key, a.value)) == (b and (b.namespace, b.key, b.value)), step
+            elif roll < 0.95:
+                prefix = rng.choice([("ana",), ("bob",), ("ana", "a"), ()])
+                flt = rng.choice([None, {"tag": "x"}, {"n": {"$gte": 2}}, {"n": {"$ne": 1}, "tag": "y"}])
+                a = {(i.namespace, i.key, str(i.value)) for i in ref.search(prefix, filter=flt, limit=100)}
+                b = {(i.namespace, i.key, str(i.value)) for i in ours.search(prefix, filter=flt, limit=100)}
+                assert a == b, step
+            else:
+                kw = rng.choice([{}, {"prefix": ("ana",)}, {"suffix": ("a",)}, {"max_depth": 1}])
+                assert ref.list_namespaces(**kw) == ours.list_namespaces(**kw), (step, kw)

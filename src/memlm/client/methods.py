@@ -9,6 +9,7 @@ parity test (tests/client/test_parity.py) pick it up.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class Call:
 
     method: str
     path: str
-    params: list[tuple[str, str]] | None = None  # query string (a key may repeat)
+    params: Any = None  # query string: a list of (name, value) pairs (a name may repeat)
     json: Any = None  # request body
     download: Path | None = None  # stream the response body into this file (written whole, then renamed)
     missing_ok: bool = False  # a 404 comes back as the response instead of raising MemoryNotFound
@@ -219,7 +220,7 @@ class Methods:
         return out
 
     @operation
-    def history(self, memory_id: str) -> Plan[list[HistoryEntry]]:
+    def history(self, memory_id: str) -> Plan[builtins.list[HistoryEntry]]:
         return [wire.history_entry(e) for e in (yield Call("GET", _id_path(memory_id, "/history"))).json()["history"]]
 
     @operation

@@ -8,8 +8,9 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+import anyio
 import httpx
 
 from memlm.client import wire
@@ -111,8 +112,7 @@ class Client(_Base):
         with self._http.stream(call.method, call.path, params=call.params) as response:
             if response.status_code < 300:
                 with open(_part(call.download), "wb") as f:
-                    for chunk in response.iter_bytes():
-                        f.write(chunk)
+                    f.writelines(response.iter_bytes())
                 os.replace(_part(call.download), call.download)
             else:
                 response.read()
@@ -121,7 +121,7 @@ class Client(_Base):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -168,9 +168,9 @@ class AsyncClient(_Base):
             return await self._http.request(call.method, call.path, params=call.params, json=call.json)
         async with self._http.stream(call.method, call.path, params=call.params) as response:
             if response.status_code < 300:
-                with open(_part(call.download), "wb") as f:  # local disk writes: short, not worth a thread
+                async with await anyio.open_file(_part(call.download), "wb") as f:
                     async for chunk in response.aiter_bytes():
-                        f.write(chunk)
+                        await f.write(chunk)
                 os.replace(_part(call.download), call.download)
             else:
                 await response.aread()
@@ -179,7 +179,7 @@ class AsyncClient(_Base):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

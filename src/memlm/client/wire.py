@@ -6,7 +6,7 @@ from __future__ import annotations
 import email.utils
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -56,8 +56,8 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def should_retry(response: httpx.Response) -> bool:
@@ -123,7 +123,7 @@ def event(data: dict[str, Any]) -> Event:
 def history_entry(data: dict[str, Any]) -> HistoryEntry:
     at = _time(data.get("at"))
     return HistoryEntry(data["memory_id"], data["event"], data.get("old_text"), data.get("new_text"),
-                        at if at is not None else datetime.fromtimestamp(0, timezone.utc))
+                        at if at is not None else datetime.fromtimestamp(0, UTC))
 
 
 def context(data: dict[str, Any]) -> Context:
@@ -135,10 +135,10 @@ def iso(value: Any) -> Any:
     """A time argument as the server reads it: datetimes as ISO 8601 (naive ones taken as UTC,
     as the engine does), epoch seconds as an ISO date, strings as given."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc).isoformat()
+            return datetime.fromtimestamp(value, tz=UTC).isoformat()
         except (OverflowError, OSError, ValueError):
             raise ValueError(f"cannot read a date from {value!r}") from None
     return value

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -21,6 +21,7 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
 
 from memlm.integrations._calls import Do, Steps, run_async, run_sync
 from memlm.types import Hit, MemoryRecord
@@ -38,7 +39,7 @@ class MemlmRetriever(BaseRetriever):
     session_id: str | None = None  # only this session's memories, if given
     k: int = 4  # documents per query
     kinds: list[str] | None = None  # e.g. ["fact", "summary"]; None: every kind
-    search_kwargs: dict[str, Any] = {}  # more `Memory.search` arguments (since, until, hops, neighbors, ...)
+    search_kwargs: dict[str, Any] = Field(default_factory=dict)  # more `Memory.search` arguments (since, until, hops, neighbors, ...)
 
     def _steps(self, query: str) -> Steps[list[Document]]:
         hits = yield Do("search", (query,), {"user_id": self.user_id, "agent_id": self.agent_id,
@@ -89,7 +90,7 @@ class MemlmChatMessageHistory(BaseChatMessageHistory):
         turns = [{"role": _role(m), "content": _content(m)} for m in messages]
         turns = [t for t in turns if t["content"].strip()]  # memlm keeps no empty turns (e.g. a bare tool call)
         if turns:
-            yield Do("add", (turns,), {**self.scope, "occurred_at": datetime.now(timezone.utc)})
+            yield Do("add", (turns,), {**self.scope, "occurred_at": datetime.now(UTC)})
 
     def _clear(self) -> Steps[None]:
         yield Do("delete_all", kwargs=self.scope)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import (
@@ -88,13 +88,14 @@ class MemlmStore(BaseStore):
             if isinstance(op, GetOp):
                 results.append((yield from self._get(op)))
             elif isinstance(op, PutOp):
-                results.append((yield from self._put(op)))
+                yield from self._put(op)
+                results.append(None)
             elif isinstance(op, SearchOp):
                 results.append((yield from self._search(op)))
             elif isinstance(op, ListNamespacesOp):
                 results.append((yield from self._list_namespaces(op)))
             else:
-                raise ValueError(f"unknown operation {type(op).__name__}")
+                raise TypeError(f"unknown operation {type(op).__name__}")
         return results
 
     # -- mapping ---------------------------------------------------------------
@@ -131,7 +132,7 @@ class MemlmStore(BaseStore):
 
     def _put(self, op: PutOp) -> Steps[None]:
         namespace = tuple(op.namespace)
-        scope = self._scope(namespace, require_owner=True)
+        scope = self._scope(namespace, require_owner=True) or {}
         old = yield from self._find(namespace, op.key)
         for record in old:  # replaced: the item keeps its created_at
             try:
@@ -142,7 +143,7 @@ class MemlmStore(BaseStore):
             return None
         value = dict(op.value)
         fields = self.index_fields if op.index is None else op.index
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         meta: dict[str, Any] = {META: {"namespace": list(namespace), "key": op.key, "value": value,
                                        "indexed": fields is not False}}
         if old:
@@ -163,21 +164,21 @@ class MemlmStore(BaseStore):
         scope = self._scope(prefix, require_owner=False)
         if op.query:
             if scope is None:  # no owner in the prefix: recall each owner's memories, merged by score
-                owners = {tuple(sorted(self._scope(_address(r)[0], require_owner=True).items()))
+                owners = {tuple(sorted((self._scope(_address(r)[0], require_owner=True) or {}).items()))
                           for r in (yield from self._records(None)) if _starts(_address(r)[0], prefix)}
                 scopes = [dict(o) for o in sorted(owners)]
             else:
                 scopes = [scope]
-            scored: list[tuple[float, MemoryRecord]] = []
+            scored: list[tuple[float | None, MemoryRecord]] = []
             for s in scopes:
                 hits = yield Do("search", (op.query,), {**s, "k": SEARCH_K, "kinds": ["episode"]})
                 scored += [(h.score, h.memory) for h in hits if isinstance(h.memory.metadata.get(META), dict)
                            and h.memory.metadata[META].get("indexed", True)]
-            scored.sort(key=lambda sr: -sr[0])
+            scored.sort(key=lambda sr: -(sr[0] or 0.0))
         else:
             records = yield from self._records(scope)
-            records.sort(key=lambda r: r.updated_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
-            scored = [(None, r) for r in records]  # type: ignore[misc]
+            records.sort(key=lambda r: r.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+            scored = [(None, r) for r in records]
         out: list[SearchItem] = []
         seen: set[tuple] = set()
         for score, record in scored:
@@ -187,7 +188,7 @@ class MemlmStore(BaseStore):
             seen.add(address)
             if op.filter and not _matches(record.metadata[META]["value"], op.filter):
                 continue
-            out.append(_item(record, score=score, search=True))
+            out.append(_search_item(record, score))
         return out[op.offset: op.offset + op.limit]
 
     def _list_namespaces(self, op: ListNamespacesOp) -> Steps[list[tuple[str, ...]]]:
@@ -209,14 +210,24 @@ def _address(record: MemoryRecord) -> tuple[tuple[str, ...], str]:
     return tuple(meta["namespace"]), meta["key"]
 
 
-def _item(record: MemoryRecord, *, score: float | None = None, search: bool = False) -> Item:
+def _times(record: MemoryRecord) -> tuple[datetime, datetime]:
     meta = record.metadata[META]
     created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else record.created_at
-    updated = record.updated_at or created
+    created = created or datetime.now(UTC)
+    return created, record.updated_at or created
+
+
+def _item(record: MemoryRecord) -> Item:
     namespace, key = _address(record)
-    if search:
-        return SearchItem(namespace, key, meta["value"], created, updated, score=score)
-    return Item(value=meta["value"], key=key, namespace=namespace, created_at=created, updated_at=updated)
+    created, updated = _times(record)
+    return Item(value=record.metadata[META]["value"], key=key, namespace=namespace, created_at=created,
+                updated_at=updated)
+
+
+def _search_item(record: MemoryRecord, score: float | None) -> SearchItem:
+    namespace, key = _address(record)
+    created, updated = _times(record)
+    return SearchItem(namespace, key, record.metadata[META]["value"], created, updated, score=score)
 
 
 def _text(value: dict[str, Any], fields: list[str] | None) -> str:
