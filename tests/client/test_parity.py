@@ -122,7 +122,8 @@ def test_update_history_delete(api, ids):
     history = api.history(mid)
     assert all(isinstance(h, HistoryEntry) for h in history)
     assert [h.event for h in history] == ["ADD", "UPDATE", "DELETE"]
-    assert history[1].old_text == "Ana works at a bakery" and history[1].new_text == "Ana works at a bookshop"
+    # a deleted memory's history keeps its events, not its text (forgetting leaves no trace)
+    assert all(h.old_text is None and h.new_text is None for h in history)
     assert history[0].at <= history[2].at <= datetime.now(UTC) + timedelta(seconds=5)
 
 
@@ -165,6 +166,10 @@ def test_export_writes_jsonl(api, ids, tmp_path):
     lines = out.read_text().splitlines()
     assert n >= 2 and len(lines) == n + 1  # a header line, then one memory per line
     assert {"Ana drinks green tea", "Ana plays chess on Sundays"} <= {json.loads(line).get("text") for line in lines[1:]}
+    bob = ids("bob")
+    api.add("Bob likes tea", user_id=bob)
+    assert api.export(out, user_id=bob) == 1  # one user's memories only
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()[1:]] == ["Bob likes tea"]
 
 
 @pytest.mark.parametrize("call", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from memlm.stores.migrate import migrations
+
 import hashlib
 import sqlite3
 
@@ -65,7 +67,7 @@ def test_migration_2_upgrades_an_old_file_and_keeps_tenant_first(tmp_path):
     store.conn.execute("DELETE FROM schema_migrations WHERE version = 2")
     store.close()
     again = SQLiteStore(tmp_path / "old.db")
-    assert again.schema_versions() == [1, 2, 3]
+    assert again.schema_versions() == [m.version for m in migrations("sqlite")]
     pk = [r[1] for r in sorted(again.conn.execute("PRAGMA table_info(api_keys)"), key=lambda r: r[5]) if r[5]]
     assert pk == ["tenant", "key_id"]
     KeyStore(again).create("acme")

@@ -235,9 +235,11 @@ class Methods:
 
     # -- portability -------------------------------------------------------------
     @operation
-    def export(self, path: str | Path) -> Plan[int]:
-        """Every memory of the key's tenant as a memlm JSONL file at `path`; returns the count."""
-        response = yield Call("GET", "/v1/export", download=Path(path))
+    def export(self, path: str | Path, *, user_id: str | None = None, agent_id: str | None = None) -> Plan[int]:
+        """Every memory of the key's tenant (only this user's / agent's when given) as a memlm JSONL
+        file at `path`; returns the count."""
+        params = [(k, v) for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v is not None]
+        response = yield Call("GET", "/v1/export", params=params or None, download=Path(path))
         return int(response.headers.get("X-Memlm-Count", "0"))
 
     @operation
