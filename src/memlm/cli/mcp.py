@@ -18,6 +18,7 @@ def mcp(db, encoder):
         raise ValueError("memlm mcp needs the MCP SDK: pip install 'memlm[mcp]'") from None
     memory = open_memory(db, encoder)
     try:
+        memory.store  # open the database now: a bad --db or --encoder is a one-line error, not a failed tool call
         build_server(memory).run("stdio")
     finally:
         memory.close()
