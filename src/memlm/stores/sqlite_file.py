@@ -33,18 +33,21 @@ def open_writer(path: Path, timeout_s: float, synchronous: str) -> tuple[sqlite3
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseFileError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
-    conn = connect(path, timeout_s)
+    conn = None
     try:
+        conn = connect(path, timeout_s)
         check_memlm(conn, path)  # before anything is written (WAL mode changes the file's header)
         conn.execute("PRAGMA journal_mode=WAL")
         mode = None
     except sqlite3.DatabaseError as exc:
-        conn.close()
+        if conn is not None:
+            conn.close()
         if not (path.is_file() and _unwritable(exc)):
             raise _file_error(path, exc) from None
         conn, mode = _read_only(path, timeout_s)
     except BaseException:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
     try:
         if mode is None:
