@@ -14,7 +14,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from memlm.server import errors
+from memlm.server import docs, errors
 from memlm.server.limits import BodyLimitMiddleware, describe
 from memlm.server.models import HealthOut
 from memlm.server.proxy import router as proxy_router
@@ -68,7 +68,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             state.pool.close()
             state.rate.close()
 
-    app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local assets below (server/docs.py)
+    docs.install(app, "memlm")
     app.state.memlm = state
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
