@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memlm.config import IndexConfig
 from memlm.stores.base import (
     Embed,
     Filters,
@@ -52,8 +53,10 @@ PLACEHOLDERS = ", ".join("?" * 17)  # COLUMNS, norm_hash, vector
 class SQLiteStore:
     """A memory store in one SQLite file (``:memory:`` is refused: use a temp file)."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float = 60.0,
+                 index: IndexConfig | None = None) -> None:
         self.path = Path(path)  # the database file; created on first use
+        self.index = index or IndexConfig()  # the vector index's sizes and BLAS switch
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         self.busy_timeout_s = busy_timeout_s  # how long a writer waits for another's lock
         self._conn: sqlite3.Connection | None = None
@@ -128,7 +131,7 @@ class SQLiteStore:
                 f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
             )
         if self._cache is None or self._cache.dim != dim:  # handles sharing this store share its cache
-            self._cache = ViewCache(dim)
+            self._cache = ViewCache(dim, config=self.index)
 
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
@@ -151,7 +154,7 @@ class SQLiteStore:
             self.conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                                   [("encoder", name), ("dim", str(dim))])
             self._bump()
-        self._cache = ViewCache(dim)  # every cached owner matrix holds old vectors (one atomic swap)
+        self._cache = ViewCache(dim, config=self.index)  # every cached owner matrix holds old vectors (one atomic swap)
         return done
 
     @contextmanager
