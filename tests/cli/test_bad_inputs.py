@@ -289,7 +289,7 @@ def _process(args: list[str], files: dict[str, Path], tmp: Path) -> subprocess.C
     env = {**os.environ, "MEMLM_ENCODER": "hashing", "MEMLM_HOME": str(tmp / "home"),
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
                                           os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "memlm", *argv], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "memlm", *argv], check=False, capture_output=True, text=True, env=env,
                           timeout=120, stdin=subprocess.DEVNULL, cwd=tmp)
 
 
