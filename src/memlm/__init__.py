@@ -6,11 +6,12 @@ embedding model. The lab (`memlm.nn`, `memlm.lab`) holds the neural memory mecha
 """
 
 from memlm.classify import Classifier, Prediction
-from memlm.config import GateConfig, MemoryConfig, RecallConfig
+from memlm.config import GateConfig, IndexConfig, MemoryConfig, RecallConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
 from memlm.errors import ApiError, AuthenticationError, InvalidRequest, MemoryNotFound, RateLimited, ServerUnavailable
 from memlm.llm import LLM, LLMError, Prompt, get_llm
+from memlm.settings import Settings
 from memlm.types import Event, HistoryEntry, Hit, MemoryRecord, Scope
 from memlm.working import Context, WorkingMemory
 
@@ -31,6 +32,7 @@ __all__ = [
     "GateConfig",
     "HistoryEntry",
     "Hit",
+    "IndexConfig",
     "LLM",
     "LLMError",
     "Memory",
@@ -40,6 +42,7 @@ __all__ = [
     "Prompt",
     "RecallConfig",
     "Scope",
+    "Settings",
     "WorkingMemory",
     "get_llm",
 ]

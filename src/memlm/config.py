@@ -31,7 +31,7 @@ class RecallConfig:
 
     lexical_candidates: int = 1000  # BM25 matches fetched per query (the rest count as no match)
     exact_below: int = 20_000  # owners with fewer memories are scored exhaustively; larger ones by candidates
-    # (the store's nearest-neighbour search switches at the same size: stores/vecindex.EXACT_SCAN_MAX)
+    # (the store's nearest-neighbour search switches at IndexConfig.exact_below, by default the same size)
     dense_candidates: int = 1000  # large owners: rows the coarse dense pass picks for exact scoring
     neighbor_candidates: int = 200  # large owners: the best candidates whose session neighbours are scored too
     lexical_weight: float = 0.7  # weight of the standardised BM25 score
@@ -52,11 +52,27 @@ class RecallConfig:
 
 
 @dataclass
+class IndexConfig:
+    """The store's in-memory vector index (stores/vecindex.py): nearest neighbours for the write
+    gate, and the coarse pass recall uses for large owners."""
+
+    exact_below: int = RecallConfig.exact_below  # owners with fewer rows are scanned exhaustively; larger via the coarse pass
+    coarse_candidates: int = 2000  # rows the coarse pass hands to exact scoring in a nearest-neighbour search
+    coarse_dims: int = 32  # dimensions of the coarse (PCA) projection large owners are pre-scored with
+    stats_sample: int = 4096  # rows whose cosines estimate a large owner's score statistics
+    # matrix-vector products through BLAS instead of numpy's einsum loop: 2-3x faster on the coarse
+    # pass's skinny matrices with BLAS pinned to one thread (`memlm serve` pins it and turns this on),
+    # slower and spinning with OpenBLAS's default threads
+    blas_gemv: bool = False
+
+
+@dataclass
 class MemoryConfig:
     """Everything `Memory` needs besides its path and encoder."""
 
     gate: GateConfig = field(default_factory=GateConfig)  # write-gate thresholds
     recall: RecallConfig = field(default_factory=RecallConfig)  # read-path weights
+    index: IndexConfig = field(default_factory=IndexConfig)  # the vector index of a store this handle opens
     chunk_tokens: int = 200  # texts longer than this are split into chunks of about this size
     max_text_chars: int = 200_000  # larger inputs are refused (ValueError), not truncated
     batch_size: int = 256  # memories per embedding batch and per transaction in add_many
@@ -69,8 +85,9 @@ class MemoryConfig:
         _check_keys(cls, data)
         gate = GateConfig(**_checked(GateConfig, data.get("gate", {})))
         recall = RecallConfig(**_checked(RecallConfig, data.get("recall", {})))
-        rest = {k: v for k, v in data.items() if k not in ("gate", "recall")}
-        return cls(gate=gate, recall=recall, **rest)
+        index = IndexConfig(**_checked(IndexConfig, data.get("index", {})))
+        rest = {k: v for k, v in data.items() if k not in ("gate", "recall", "index")}
+        return cls(gate=gate, recall=recall, index=index, **rest)
 
 
 def _check_keys(cls: type, data: dict[str, Any]) -> None:

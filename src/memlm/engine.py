@@ -79,7 +79,7 @@ class Memory:
             if self._store is None:
                 from memlm.stores import open_store
 
-                self._store = open_store(self.path)
+                self._store = open_store(self.path, index=self.config.index)
             if not self._ready:
                 self._store.check_encoder(self.encoder.name, self.encoder.dim)
                 self._ready = True

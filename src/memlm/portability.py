@@ -41,6 +41,8 @@ def export_jsonl(store: Store, enc: Encoder, tenant: str, path: Path, *, user_id
     path (atomically); returns the count."""
     header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}
     header.update({k: v for k, v in (("user_id", user_id), ("agent_id", agent_id)) if v is not None})
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from memlm import Memory
-from memlm.config import MemoryConfig, RecallConfig
+from memlm.config import IndexConfig, MemoryConfig, RecallConfig
 from memlm.stores import vecindex
 from memlm.stores.base import Filters
 
@@ -35,15 +35,17 @@ def test_candidate_scoring_ranks_like_exhaustive_scoring(tmp_path, hashing):
         small.close()
 
 
-def test_nearest_neighbours_of_a_large_owner_use_the_coarse_pass(tmp_path, hashing, monkeypatch):
+def test_nearest_neighbours_of_a_large_owner_use_the_coarse_pass(tmp_path, hashing):
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
         fill(m)
         f = Filters("default", "u")
         q = hashing.encode(["a trip to Lisbon with Rex"])
         exact = m.store.dense(f, q, 5)[0]
-        assert m.store.owner(f)._owner._coarse is None  # exact scan below EXACT_SCAN_MAX rows
-        monkeypatch.setattr(vecindex, "EXACT_SCAN_MAX", m.store.owner(f).n)  # from this size on: the coarse pass
-        monkeypatch.setattr(vecindex, "COARSE_CANDIDATES", 100)
+        assert m.store.owner(f)._owner._coarse is None  # exact scan below IndexConfig.exact_below rows
+        n = m.store.owner(f).n
+    # from this size on (a setting of the store's index): the coarse pass
+    index = IndexConfig(exact_below=n, coarse_candidates=100)
+    with Memory(tmp_path / "m.db", encoder=hashing, config=MemoryConfig(index=index)) as m:
         approx = m.store.dense(f, q, 5)[0]
         assert m.store.owner(f)._owner._coarse is not None
         assert [i for i, _ in approx] == [i for i, _ in exact]
@@ -53,23 +55,20 @@ def test_nearest_neighbours_of_a_large_owner_use_the_coarse_pass(tmp_path, hashi
 def test_blas_and_einsum_routes_agree_and_candidate_ranking_holds_on_both(tmp_path, hashing, monkeypatch):
     rng = np.random.default_rng(1)
     matrix, vector = rng.standard_normal((300, 32)).astype(np.float32), rng.standard_normal(32).astype(np.float32)
-    results = {}
-    for route in (False, True):
-        monkeypatch.setattr(vecindex, "_BLAS_GEMV", route)
-        results[route] = vecindex.matvec(matrix, vector)
-    assert np.allclose(results[False], results[True], atol=1e-5)
+    assert np.allclose(vecindex.matvec(matrix, vector, False), vecindex.matvec(matrix, vector, True), atol=1e-5)
+    routes = []
+    real = vecindex.matvec
+    monkeypatch.setattr(vecindex, "matvec", lambda a, b, blas=False: routes.append(blas) or real(a, b, blas))
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
         fill(m)
-        small = Memory(tmp_path / "m.db", encoder=hashing,
-                       config=MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50)))
         q = "How is Rex the beagle?"
         exact = [h.memory.id for h in m.search(q, user_id="u", k=5)]
-        vecindex.use_blas_gemv(True)
-        try:
-            assert [h.memory.id for h in small.search(q, user_id="u", k=5)] == exact
-        finally:
-            vecindex.use_blas_gemv(False)
-        small.close()
+        for blas in (False, True):  # a setting of the handle's store, not a process global
+            routes.clear()
+            config = MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50), index=IndexConfig(blas_gemv=blas))
+            with Memory(tmp_path / "m.db", encoder=hashing, config=config) as small:
+                assert [h.memory.id for h in small.search(q, user_id="u", k=5)] == exact
+            assert routes and set(routes) == {blas}
 
 
 def test_the_coarse_pass_score_statistics_equal_the_sample_s(tmp_path, hashing):
@@ -80,7 +79,7 @@ def test_the_coarse_pass_score_statistics_equal_the_sample_s(tmp_path, hashing):
         _, _, (mean, gram) = view.coarse()
         coarse = view._owner._coarse
         rng = np.random.default_rng(0)
-        sample = view.matrix[np.sort(rng.choice(view.n, size=min(view.n, vecindex.STATS_SAMPLE), replace=False))]
+        sample = view.matrix[np.sort(rng.choice(view.n, size=min(view.n, IndexConfig().stats_sample), replace=False))]
         assert coarse is not None and len(sample) == view.n  # 400 rows: the sample is every row
         q = hashing.encode(["the half marathon in May"])[0]
         cos = sample @ q

@@ -14,7 +14,6 @@ import click
 
 from memlm.settings import Settings
 
-
 DB_HELP = ("Memory file (a path), sqlite://PATH (sqlite:///abs/path is absolute, sqlite://rel/path relative) "
            "or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")
 ENCODER_HELP = "Encoder spec: minilm (default), minilm:torch, hashing, ... [env MEMLM_ENCODER]"

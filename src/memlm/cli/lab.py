@@ -145,7 +145,7 @@ def _load(checkpoint: str) -> tuple[Any, dict[str, Any]]:
         return load_checkpoint(checkpoint)
     except ValueError:
         raise
-    except Exception as exc:  # torch.load's unpickling errors, a truncated zip, a config from another version
+    except Exception as exc:  # noqa: BLE001 - torch.load's unpickling errors, a truncated zip, a config from another version
         raise ValueError(f"{checkpoint} is not a memlm lab checkpoint ({type(exc).__name__})") from None
 
 

@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from memlm.cli.common import db_options, errors_as_messages
+from memlm.cli.common import db_options, errors_as_messages, open_memory, settings
 
 
 @click.command()
 @db_options
-@click.option("--tenant", envvar="MEMLM_TENANT", default=None,
-              help="Tenant whose memories the tools read and write (default: default) [env MEMLM_TENANT]")
-@click.option("--server", "server_url", envvar="MEMLM_SERVER_URL", default=None,
+@click.option("--server", "server_url", default=None,
               help="Serve a memlm server's memories (its URL; the key in $MEMLM_API_KEY picks the tenant) "
                    "instead of a local file [env MEMLM_SERVER_URL]")
 @errors_as_messages
-def mcp(db, encoder, tenant, server_url):
+def mcp(db, encoder, server_url):
     """Serve the Model Context Protocol over stdio: add, search, context, list, get, update, history, delete."""
     try:
         from memlm.mcp_tools import build_server
     except ImportError:  # pragma: no cover - the extra is part of the test install
         raise ValueError("memlm mcp needs the MCP SDK: pip install 'memlm[mcp]'") from None
+    server_url = server_url or os.environ.get("MEMLM_SERVER_URL") or None
     if server_url:
-        if db or tenant:
+        s = settings(db, encoder)
+        if db or s.tenant != "default":
             raise ValueError("--server serves a memlm server's memories: --db and --tenant do not apply "
                              "(the API key decides the tenant)")
         from memlm.client import Client
 
         backend = Client(server_url)
     else:
-        from memlm.config import MemoryConfig, default_db_path
-        from memlm.engine import Memory
-
-        backend = Memory(db or default_db_path(), encoder=encoder,
-                         config=MemoryConfig(tenant=tenant) if tenant else None)
+        backend = open_memory(db, encoder)
+        backend.store  # open the database now: a bad --db or --encoder is a one-line error, not a failed tool call
     try:
         build_server(backend).run("stdio")
     finally:

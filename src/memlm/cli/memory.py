@@ -76,7 +76,7 @@ def _json_object(raw: str, what: str) -> dict:
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]), help="Only these kinds.")
 @click.option("--since", default=None, help="Only memories that occurred at or after this time.")
 @click.option("--until", default=None, help="Only memories that occurred before this time.")
-@click.option("--hops", type=int, default=None, help="Passes over memory (2 = multi-hop).")
+@click.option("--hops", type=int, default=None, help="Passes over memory: 1, or 2 (multi-hop); default RecallConfig.hops.")
 @click.option("--neighbors", type=int, default=0, help="Neighbouring turns to attach to each hit.")
 @scope_options
 @db_options

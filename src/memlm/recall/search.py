@@ -24,7 +24,7 @@ from memlm.encoders.base import Encoder, encode_queries
 from memlm.recall.query import QueryPlan, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
-from memlm.stores.vecindex import OwnerView, about_top, lookup_sorted, matvec, topk
+from memlm.stores.vecindex import OwnerView, about_top, lookup_sorted, topk
 from memlm.types import Hit
 
 Parts = dict[str, np.ndarray]
@@ -105,7 +105,7 @@ class Retriever:
         `at`, and the base score of a row outside them (an average memory with no match)."""
         cfg = self.config
         basis, projected, (mean, gram) = view.coarse()
-        rough = matvec(projected, qvec @ basis)  # (n,)
+        rough = view.matvec(projected, qvec @ basis)  # (n,)
         if mask is None:
             dense = about_top(rough, cfg.dense_candidates)
         else:  # the best rows that pass the filters (a session, a time range: maybe none of the owner's best)
@@ -119,7 +119,7 @@ class Retriever:
         lmu, lsd = lexical_moments(matched_scores, view.n, cfg.lexical_reference)
 
         def scored(rows: np.ndarray, lex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            exact = matvec(view.matrix[rows], qvec)
+            exact = view.matvec(view.matrix[rows], qvec)
             return exact, cfg.dense_weight * (exact - mu) / sd + cfg.lexical_weight * (lex - lmu) / lsd
 
         exact, base_first = scored(first, lex_first)

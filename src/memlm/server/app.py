@@ -14,7 +14,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
-from memlm.server import errors, inspector, webui
+from memlm.server import docs, errors, inspector, webui
 from memlm.server.limits import BodyLimitMiddleware, describe
 from memlm.server.models import HealthOut
 from memlm.server.proxy import router as proxy_router
@@ -55,10 +55,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from threadpoolctl import threadpool_limits
 
-        from memlm.stores.vecindex import use_blas_gemv
-
-        threadpool_limits(settings.blas_threads, user_api="blas")  # this process's BLAS, for good
-        use_blas_gemv(settings.blas_threads == 1)
+        threadpool_limits(settings.blas_threads, user_api="blas")  # this process's BLAS, for good (IndexConfig.blas_gemv)
         if settings.warm_up:
             await anyio.to_thread.run_sync(state.pool.warm_up)  # errors here stop the start-up
         log.info("memlm serving %s (%s)", redact(settings.db_path), describe(settings))
@@ -68,7 +65,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             state.pool.close()
             state.rate.close()
 
-    app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="memlm", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # served from local assets below (server/docs.py)
+    docs.install(app, "memlm")
     app.state.memlm = state
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

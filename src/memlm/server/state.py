@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from memlm.config import MemoryConfig
+from memlm.config import IndexConfig, MemoryConfig
 from memlm.encoders.base import Encoder
 from memlm.engine import Memory
 from memlm.llm.base import LLM
@@ -29,7 +29,9 @@ class TenantPool:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self.store = open_store(settings.db_path)  # opens the file / connects on first use, not here
+        # BLAS runs one thread per process here (blas_threads), where its gemv beats einsum (IndexConfig.blas_gemv)
+        self.index = IndexConfig(blas_gemv=settings.blas_threads == 1)
+        self.store = open_store(settings.db_path, index=self.index)  # opens the file / connects on first use, not here
         self._encoder: Encoder | None = None
         self._llm: LLM | None = None
         self._handles: dict[str, Memory] = {}
@@ -61,7 +63,7 @@ class TenantPool:
             handle = self._handles.get(tenant)
             if handle is None:
                 handle = Memory(self.settings.db_path, encoder=encoder, store=self.store,
-                                config=MemoryConfig(tenant=tenant), llm=llm or "none")
+                                config=MemoryConfig(tenant=tenant, index=self.index), llm=llm or "none")
                 self._handles[tenant] = handle
             return handle
 

@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memlm.stores.base import Filters, Store, StoreBusy, StoreUnavailable, StoreWriteError
+from memlm.stores.sqlite_file import DatabaseFileError
 
-__all__ = ["Filters", "Store", "StoreBusy", "StoreUnavailable", "StoreWriteError", "is_postgres", "open_store",
-           "sqlite_path"]
+if TYPE_CHECKING:
+    from memlm.config import IndexConfig
+
+__all__ = ["DatabaseFileError", "Filters", "Store", "StoreBusy", "StoreUnavailable", "StoreWriteError", "is_postgres",
+           "open_store", "sqlite_path"]
 
 PG_SCHEMES = ("postgresql://", "postgres://")
 
@@ -46,14 +51,15 @@ def redact(target: str | Path) -> str:
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(target))
 
 
-def open_store(target: str | Path) -> Store:
-    """A store for a URL or path; nothing is connected or opened until first use."""
+def open_store(target: str | Path, *, index: IndexConfig | None = None) -> Store:
+    """A store for a URL or path; nothing is connected or opened until first use. `index`: the
+    settings of its in-memory vector index (config.IndexConfig)."""
     if is_postgres(target):
         try:
             from memlm.stores.postgres import PostgresStore
         except ImportError as exc:  # psycopg is in the "postgres" extra
             raise ValueError(f"the PostgreSQL backend needs `pip install memlm[postgres]` ({exc})") from exc
-        return PostgresStore(str(target))
+        return PostgresStore(str(target), index=index)
     from memlm.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(sqlite_path(target))
+    return SQLiteStore(sqlite_path(target), index=index)

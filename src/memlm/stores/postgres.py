@@ -24,6 +24,7 @@ import numpy as np
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from memlm.config import IndexConfig
 from memlm.stores import pg_sql as q
 from memlm.stores import redact
 from memlm.stores.base import (
@@ -58,9 +59,10 @@ class PoolConfig:
 class PostgresStore:
     """A memory store in a PostgreSQL database with the pgvector extension."""
 
-    def __init__(self, url: str, config: PoolConfig | None = None) -> None:
+    def __init__(self, url: str, config: PoolConfig | None = None, *, index: IndexConfig | None = None) -> None:
         self.url = url  # postgresql://user:password@host:port/db
         self.config = config or PoolConfig()
+        self.index = index or IndexConfig()  # the vector index's sizes and BLAS switch
         self._pool: ConnectionPool | None = None
         self._lock = threading.RLock()
         self._local = threading.local()  # the thread's transaction connection, if any
@@ -163,7 +165,7 @@ class PostgresStore:
                     f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
                 )
         if self._cache is None or self._cache.dim != dim:
-            self._cache = ViewCache(dim)
+            self._cache = ViewCache(dim, config=self.index)
 
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self.sql("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')"))
@@ -193,7 +195,7 @@ class PostgresStore:
                 conn.execute(statement)
             conn.execute(q.SET_ENCODER, (name, str(dim)))
             self._bump(conn)
-        self._cache = ViewCache(dim)  # every cached owner matrix holds old vectors (one atomic swap)
+        self._cache = ViewCache(dim, config=self.index)  # every cached owner matrix holds old vectors (one atomic swap)
         return done
 
     @contextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memlm.config import IndexConfig
 from memlm.stores.base import (
     Embed,
     Filters,
@@ -60,8 +61,9 @@ class SQLiteStore:
     """A memory store in one SQLite file (``:memory:`` is refused: use a temp file)."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_s: float | None = None,
-                 erase: EraseConfig | None = None) -> None:
+                 erase: EraseConfig | None = None, index: IndexConfig | None = None) -> None:
         self.path = Path(path)  # the database file; created on first use
+        self.index = index or IndexConfig()  # the vector index's sizes and BLAS switch
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         # how long a writer waits for another's lock before StoreBusy; None: $MEMLM_BUSY_TIMEOUT, else 60 s
         self.busy_timeout_s = float(os.environ.get("MEMLM_BUSY_TIMEOUT") or 60.0) if busy_timeout_s is None \
@@ -139,7 +141,7 @@ class SQLiteStore:
                 f"not {name!r} (dim {dim}); open it with that encoder or re-embed it"
             )
         if self._cache is None or self._cache.dim != dim:  # handles sharing this store share its cache
-            self._cache = ViewCache(dim)
+            self._cache = ViewCache(dim, config=self.index)
 
     def encoder_info(self) -> tuple[str, int] | None:
         meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('encoder', 'dim')").fetchall())
@@ -162,7 +164,7 @@ class SQLiteStore:
             self.conn.executemany("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                                   [("encoder", name), ("dim", str(dim))])
             self._bump()
-        self._cache = ViewCache(dim)  # every cached owner matrix holds old vectors (one atomic swap)
+        self._cache = ViewCache(dim, config=self.index)  # every cached owner matrix holds old vectors (one atomic swap)
         return done
 
     @contextmanager

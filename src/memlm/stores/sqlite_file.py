@@ -33,23 +33,30 @@ def open_writer(path: Path, timeout_s: float, synchronous: str) -> tuple[sqlite3
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseFileError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
+    conn = None
     try:
         conn = connect(path, timeout_s)
+        check_memlm(conn, path)  # before anything is written (WAL mode changes the file's header)
         conn.execute("PRAGMA journal_mode=WAL")
         mode = None
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         if not (path.is_file() and _unwritable(exc)):
             raise _file_error(path, exc) from None
         conn, mode = _read_only(path, timeout_s)
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
     try:
         if mode is None:
             conn.execute(f"PRAGMA synchronous={synchronous}")
             conn.execute("PRAGMA secure_delete=ON")
         conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-        check_memlm(conn, path)
-    except BaseException:
+    except sqlite3.DatabaseError as exc:
         conn.close()
-        raise
+        raise _file_error(path, exc) from None
     return conn, mode
 
 
@@ -63,18 +70,19 @@ def connect(path: Path, timeout_s: float, mode: str | None = None) -> sqlite3.Co
 
 
 def check_memlm(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse a database with tables that is not memlm's (its schema_migrations lacks memlm's first)."""
-    try:
-        tables = [t for (t,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        if not tables:
-            return
-        if "schema_migrations" in tables:
+    """Refuse a database with tables that is not memlm's (its schema_migrations lacks memlm's first).
+    sqlite3.DatabaseError when the file cannot be read as SQLite."""
+    tables = [t for (t,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    if not tables:
+        return
+    if "schema_migrations" in tables:
+        try:
             first = conn.execute("SELECT version, name FROM schema_migrations WHERE version=1").fetchone()
-            if first is not None and tuple(first) == MEMLM_FIRST_MIGRATION:
-                return
-    except sqlite3.DatabaseError as exc:
-        raise _file_error(path, exc) from None
+        except sqlite3.OperationalError:  # another application's table of that name, other columns
+            first = None
+        if first is not None and tuple(first) == MEMLM_FIRST_MIGRATION:
+            return
     shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
     raise DatabaseFileError(f"{path} is not a memlm database (it holds other tables: {shown}); "
                             f"refusing to change it: give memlm a new or empty file")
@@ -85,7 +93,7 @@ def _read_only(path: Path, timeout_s: float) -> tuple[sqlite3.Connection, str]:
     for mode in ("ro", "immutable"):
         conn = connect(path, timeout_s, mode)
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            check_memlm(conn, path)
             return conn, mode
         except sqlite3.DatabaseError as exc:
             conn.close()

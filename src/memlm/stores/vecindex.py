@@ -24,6 +24,7 @@ from itertools import repeat
 
 import numpy as np
 
+from memlm.config import IndexConfig
 from memlm.stores.base import Filters, Scored
 
 # A row as loaders yield it:
@@ -38,38 +39,24 @@ COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "o
 # loaded in rowid order); tokens: see Row (SQLite's BM25 needs each row's length)
 
 
-EXACT_SCAN_MAX = 20_000  # owners below this size are scanned exhaustively; larger ones via the coarse pass
-COARSE_CANDIDATES = 2000  # rows the coarse pass hands to exact scoring in `OwnerView.search`
-COARSE_DIMS = 32  # dimensions of the coarse (PCA) projection large owners are pre-scored with
-STATS_SAMPLE = 4096  # rows whose cosines estimate a large owner's score statistics
+# The index's sizes and the BLAS switch are settings: config.IndexConfig, handed to the store.
 
 
-_BLAS_GEMV = False  # matvec through BLAS (see use_blas_gemv) instead of numpy's einsum loop
-
-
-def use_blas_gemv(enabled: bool) -> None:
-    """Send matrix-vector products through BLAS. With BLAS pinned to one thread (`memlm serve`
-    pins it) that is 2-3x faster than einsum on the coarse pass's skinny matrices; with
-    OpenBLAS's default threads it is slower and burns CPU spinning, so einsum is the default."""
-    global _BLAS_GEMV
-    _BLAS_GEMV = enabled
-
-
-def matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """(n, d) @ (d,) -> (n,), by the faster route for this process (see use_blas_gemv)."""
-    return matrix @ vector if _BLAS_GEMV else np.einsum("ij,j->i", matrix, vector)
+def matvec(matrix: np.ndarray, vector: np.ndarray, blas: bool = False) -> np.ndarray:
+    """(n, d) @ (d,) -> (n,): through BLAS, or numpy's einsum loop (see IndexConfig.blas_gemv)."""
+    return matrix @ vector if blas else np.einsum("ij,j->i", matrix, vector)
 
 
 class Coarse:
     """A large owner's rows projected on their top principal directions, append-only: a
     cheap first pass that picks which rows recall scores exactly (recall/search.py)."""
 
-    def __init__(self, matrix: np.ndarray, n: int) -> None:
+    def __init__(self, matrix: np.ndarray, n: int, config: IndexConfig) -> None:
         rng = np.random.default_rng(0)
-        sample = np.sort(rng.choice(n, size=min(n, STATS_SAMPLE), replace=False))
+        sample = np.sort(rng.choice(n, size=min(n, config.stats_sample), replace=False))
         rows = matrix[sample]
         _, _, vt = np.linalg.svd(rows - rows.mean(axis=0), full_matrices=False)
-        self.basis = np.ascontiguousarray(vt[:COARSE_DIMS].T, dtype=np.float32)  # (dim, k)
+        self.basis = np.ascontiguousarray(vt[: config.coarse_dims].T, dtype=np.float32)  # (dim, k)
         # moments of a fixed random sample of rows: a query's cosines with the sample have mean
         # q.mean and second moment q' gram q, so score statistics cost one (dim, dim) product
         sample64 = rows.astype(np.float64)
@@ -95,8 +82,9 @@ class Coarse:
 class OwnerIndex:
     """One owner's rows, append-only (mutated only under the cache's lock)."""
 
-    def __init__(self, dim: int, generation: int) -> None:
+    def __init__(self, dim: int, generation: int, config: IndexConfig | None = None) -> None:
         self.dim = dim
+        self.config = config or IndexConfig()  # sizes and the BLAS switch
         self.generation = generation  # the store generation this index reflects
         self.hwm = 0  # highest rowid loaded
         self.n = 0
@@ -117,7 +105,7 @@ class OwnerIndex:
         fitted on first use."""
         with self._coarse_lock:
             if self._coarse is None:
-                self._coarse = Coarse(self._matrix, n)
+                self._coarse = Coarse(self._matrix, n, self.config)
             coarse = self._coarse
         return coarse.basis, coarse.upto(self._matrix, n), (coarse.mean, coarse.gram)
 
@@ -184,7 +172,7 @@ class OwnerIndex:
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
             self._view = OwnerView(n, self.ids, self.index, self._matrix[:n], cols,
-                                   frozenset(self._speakers), self.superseded, self, self.kind_codes)
+                                   frozenset(self._speakers), self.superseded, self, self.kind_codes, self.config)
         return self._view
 
 
@@ -201,6 +189,11 @@ class OwnerView:
     superseded: int = 0  # how many rows are superseded facts (hidden unless filters include them)
     _owner: OwnerIndex | None = field(default=None, repr=False)
     _kind_codes: dict[str, int] = field(default_factory=dict, repr=False)  # shared, append-only
+    config: IndexConfig = field(default_factory=IndexConfig, repr=False)  # the store's index settings
+
+    def matvec(self, matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """(n, d) @ (d,) -> (n,) by the route the store's IndexConfig.blas_gemv picks."""
+        return matvec(matrix, vector, self.config.blas_gemv)
 
     def coarse(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """(basis (dim, k), this view's rows projected (n, k), (mean (dim,), gram (dim, dim)) of a
@@ -257,20 +250,20 @@ class OwnerView:
 
     def search(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
         """The k nearest rows by cosine for each query row (scores clipped to [0, 1]). Owners
-        of EXACT_SCAN_MAX rows or more: the exact cosine of the coarse pass's best rows."""
+        of IndexConfig.exact_below rows or more: the exact cosine of the coarse pass's best rows."""
         if self.n == 0:
             return [[] for _ in range(len(queries))]
         queries = queries.astype(np.float32, copy=False)
         mask = self.mask(filters)
-        if self.n < EXACT_SCAN_MAX:  # every row; one product for a batch (the write gate's), einsum for one
+        if self.n < self.config.exact_below:  # every row; one product for a batch (the write gate's), einsum for one
             rows = None
             sims = (np.einsum("ij,j->i", self.matrix, queries[0])[None] if len(queries) == 1
                     else queries @ self.matrix.T)  # (q, n)
         else:  # the coarse pass picks the rows, scored exactly
             basis, projected, _ = self.coarse()
-            rough = [matvec(projected, q @ basis) for q in queries]  # q x (n,)
-            rows = [np.sort(about_top(r, max(COARSE_CANDIDATES, 4 * k))) for r in rough]
-            sims = [matvec(self.matrix[r], q) for r, q in zip(rows, queries)]
+            rough = [self.matvec(projected, q @ basis) for q in queries]  # q x (n,)
+            rows = [np.sort(about_top(r, max(self.config.coarse_candidates, 4 * k))) for r in rough]
+            sims = [self.matvec(self.matrix[r], q) for r, q in zip(rows, queries)]
         out = []
         for i, row in enumerate(sims):
             picked = None if rows is None else rows[i]
@@ -314,8 +307,9 @@ def about_top(x: np.ndarray, k: int) -> np.ndarray:
 class ViewCache:
     """LRU of owners' indexes, safe to share between threads."""
 
-    def __init__(self, dim: int, max_owners: int = 16) -> None:
+    def __init__(self, dim: int, max_owners: int = 16, config: IndexConfig | None = None) -> None:
         self.dim = dim
+        self.config = config or IndexConfig()  # every owner's index settings
         self.max_owners = max_owners
         self._owners: OrderedDict[tuple, OwnerIndex] = OrderedDict()
         self._lock = threading.Lock()
@@ -330,7 +324,7 @@ class ViewCache:
         with self._lock:
             index = self._owners.get(key)
             if index is None or index.generation != generation:
-                index = OwnerIndex(self.dim, generation)
+                index = OwnerIndex(self.dim, generation, self.config)
                 self._owners[key] = index
             index.append(load(index.hwm))
             self._owners.move_to_end(key)
