@@ -24,7 +24,7 @@ def test_import_of_an_export_into_the_same_database_skips_everything(tmp_path, h
         _fill(m)
         assert m.export(tmp_path / "all.jsonl") == 4
         before = (tmp_path / "all.jsonl").read_bytes()
-        counts = import_jsonl(m, tmp_path / "all.jsonl")
+        counts = import_jsonl(m.store, m.encoder, m.tenant, tmp_path / "all.jsonl")
         assert counts.to_dict() == {"imported": 0, "skipped": 4}
         assert m.import_(tmp_path / "all.jsonl") == 0
         m.export(tmp_path / "again.jsonl")
@@ -36,8 +36,8 @@ def test_import_into_a_new_database_then_again(tmp_path, hashing):
         _fill(a)
         a.export(tmp_path / "all.jsonl")
     with Memory(tmp_path / "b.db", encoder=hashing) as b:
-        assert import_jsonl(b, tmp_path / "all.jsonl").to_dict() == {"imported": 4, "skipped": 0}
-        assert import_jsonl(b, tmp_path / "all.jsonl").to_dict() == {"imported": 0, "skipped": 4}
+        assert import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl").to_dict() == {"imported": 4, "skipped": 0}
+        assert import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl").to_dict() == {"imported": 0, "skipped": 4}
         assert len(b.list(limit=100)) == 4
 
 
@@ -49,7 +49,7 @@ def test_a_changed_memory_under_the_same_id_refuses_the_whole_import(tmp_path, h
         m.update(fact.id, "Bo likes espresso now")
         m.delete(next(r for r in m.list(agent_id="helper")).id)
         with pytest.raises(ValueError, match="exist here with other content"):
-            import_jsonl(m, tmp_path / "all.jsonl")
+            import_jsonl(m.store, m.encoder, m.tenant, tmp_path / "all.jsonl")
         assert m.list(agent_id="helper") == []  # nothing imported, not even the deleted one
 
 
