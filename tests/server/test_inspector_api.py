@@ -129,9 +129,9 @@ def test_browse_text_scan_stops_at_its_bound_and_says_so(api):
     memory = api.client.app.state.memlm.pool.memory("acme")
     kw = dict(user_id="u", agent_id=None, session_id=None, kinds=None, since=None, until=None, limit=10, offset=0,
               include_superseded=False)
-    found = browse(memory, text="needle", config=InspectConfig(scan_page=7, max_scan=70), **kw)
+    found = browse(memory, text="needle", config=InspectConfig(max_scan=70), **kw)
     assert [m["text"] for m in found["memories"]] == ["the needle"] and found["scanned_all"] is True
-    cut = browse(memory, text="needle", config=InspectConfig(scan_page=7, max_scan=14), **kw)
+    cut = browse(memory, text="needle", config=InspectConfig(max_scan=14), **kw)
     assert cut["memories"] == [] and cut["scanned_all"] is False and cut["next_offset"] is None
 
 
