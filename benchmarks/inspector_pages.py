@@ -42,6 +42,12 @@ def screenshots(encoder: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp) / "ui.db", encoder=encoder) as server:
         ids = seed(server)
+        for body in ({"text": "Ben prefers email to phone calls", "user_id": "ben", "occurred_at": "2023-07-02"},
+                     {"messages": [{"role": "ben", "content": "Can you move my delivery to Friday?"}], "user_id": "ben",
+                      "session_id": "support-17", "occurred_at": "2023-07-02 09:30"},
+                     {"text": "Escalate refund requests over 100 EUR", "agent_id": "support-bot",
+                      "occurred_at": "2023-04-11"}):
+            server.call("acme", "POST", "/v1/memories", json=body)
         fact = "Ana's sister Marta lives in Porto"
         server.call("acme", "PATCH", f"/v1/memories/{ids[fact]}", json={"text": "Ana's sister Marta moved to Coimbra"})
         with launch_browser() as browser:

@@ -83,7 +83,7 @@ def test_browse_a_user_sessions_timeline_and_filters(page, site):
     assert chart.locator("rect.bar-episode").count() == 3  # one bar per day that has turns
     assert "memories over" in chart.get_attribute("aria-label")
     # filters: kind and text
-    page.get_by_label("fact").check()
+    page.get_by_label("fact", exact=True).check()
     page.get_by_label("Text contains").fill("PEPPER")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(re.compile(r"text=PEPPER"))
@@ -228,3 +228,49 @@ def test_tenant_b_never_sees_tenant_a_on_any_page(page, site):
     assert "Bob keeps bees on his roof in Oslo" in text  # the last page: bob's own memories do show
     page.goto(f"{server.url}/ui/#/memory/{ids[fact]}")
     page.get_by_role("alert").filter(has_text="no memory").wait_for()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea')]
+  .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map((el) => el.name || el.id)"""
+
+
+def test_keyboard_only_and_every_field_labelled(page, site):
+    server, ids = site
+    page.goto(server.url + "/ui/")
+    page.get_by_label("API key").wait_for()
+    for _ in range(10):  # Tab from the top of the page to the key field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "key":
+            break
+    assert page.evaluate("document.activeElement.id") == "key"
+    page.keyboard.type(server.keys["acme"])
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Users and agents").wait_for()
+    assert page.evaluate("document.activeElement.tagName") == "H1"  # focus moves to the new page's heading
+    owner = page.get_by_role("link", name="user ana")
+    owner.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="user ana", exact=True).wait_for()
+    pages = ["#/owner?user_id=ana", "#/session?user_id=ana&session_id=2023-06-03",
+             "#/search?q=dog&user_id=ana", f"#/memory/{ids['Ana has a beagle called Pepper']}"]
+    for url in pages:
+        page.goto(f"{server.url}/ui/{url}")
+        page.locator("main h1").wait_for()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(UNLABELLED) == [], url
+        assert page.locator("main h1").count() == 1
+        assert page.locator("svg:not([role='img'])").count() == 0  # every chart says what it shows
+
+
+def test_search_shows_neighbouring_turns_when_asked(page, site):
+    server, _ = site
+    sign_in(page, server)
+    page.goto(server.url + "/ui/#/search?q=beagle+Pepper&user_id=ana&kind=episode&neighbors=1")
+    hits = page.locator("#hits > li")
+    hits.first.wait_for()
+    assert page.get_by_label("Neighbouring turns").input_value() == "1"
+    api = server.call("acme", "POST", "/v1/memories/search", json={
+        "query": "beagle Pepper", "user_id": "ana", "kinds": ["episode"], "neighbors": 1}).json()["results"]
+    first = hits.first.locator("ul.neighbours li").all_inner_texts()
+    assert first == [f"{c['role']}: {c['text']}" for c in api[0]["context"]] and first
