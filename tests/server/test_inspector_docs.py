@@ -26,7 +26,7 @@ DOC = ROOT / "docs" / "inspector.md"
 
 def bash_blocks(text: str) -> list[list[str]]:
     """The commands of each ```bash block (comments dropped)."""
-    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)
     return [[line.split("  #")[0].strip() for line in b.splitlines() if line.strip()] for b in blocks]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_sign_in_keeps_the_key_in_session_storage_only(page, site):
 
 
 def test_browse_a_user_sessions_timeline_and_filters(page, site):
-    server, ids = site
+    server, _ = site
     sign_in(page, server)
     page.get_by_role("link", name="user ana").click()
     page.get_by_role("heading", name="user ana", exact=True).wait_for()
@@ -181,7 +182,7 @@ def test_export_a_user_as_jsonl(page, site):
     page.goto(server.url + "/ui/#/owner?user_id=ana")
     with page.expect_download() as info:
         page.get_by_role("button", name="Export as JSONL").click()
-    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
     header, rows = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
     assert header["format"] == "memlm-export"
     assert rows and {r["user_id"] for r in rows} == {"ana"}
@@ -274,3 +275,12 @@ def test_search_shows_neighbouring_turns_when_asked(page, site):
         "query": "beagle Pepper", "user_id": "ana", "kinds": ["episode"], "neighbors": 1}).json()["results"]
     first = hits.first.locator("ul.neighbours li").all_inner_texts()
     assert first == [f"{c['role']}: {c['text']}" for c in api[0]["context"]] and first
+
+
+def test_sign_out_only_shows_when_signed_in(page, site):
+    server, _ = site
+    page.goto(server.url + "/ui/")
+    page.get_by_label("API key").wait_for()
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+    sign_in(page, server)
+    assert page.get_by_role("button", name="Sign out").is_visible()

@@ -11,8 +11,9 @@ and are normalised to ISO 8601 UTC here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -107,8 +108,8 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat()
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
 
 
 def _counts(rows: list[tuple]) -> dict[str, int]:
@@ -216,7 +217,8 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
         periods[when[:width]][kind] += 1
     names = sorted(periods)
     if names:
-        filled, period = [], names[0]
+        filled: list[str] = []
+        period = names[0]
         while period <= names[-1] and len(filled) <= config.max_periods:
             filled.append(period)
             period = _next_period(period, bucket)
@@ -226,7 +228,7 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
 
 
 def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session_id: str | None,
-           kinds: list[str] | None, since: str | None, until: str | None, text: str | None, limit: int,
+           kinds: Sequence[str] | None, since: str | None, until: str | None, text: str | None, limit: int,
            offset: int, include_superseded: bool, config: InspectConfig = CONFIG) -> dict[str, Any]:
     """Memories in scope, oldest first, filtered by kind, time range (occurred_at) and text
     (case-insensitive substring); paged by offset over the matches."""
@@ -239,9 +241,9 @@ def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session
                 "next_offset": offset + limit if more else None, "scanned_all": True}
     needle = check_text(text, max_chars=1000).casefold()
     ids, stopped = _text_matches(memory, filters, needle, offset + limit + 1, config.max_scan)
-    page = ids[offset:offset + limit]
-    records = memory.store.fetch(memory.tenant, page)
-    return {"memories": [records[i].to_dict() for i in page if i in records], "limit": limit, "offset": offset,
+    wanted = ids[offset:offset + limit]
+    records = memory.store.fetch(memory.tenant, wanted)
+    return {"memories": [records[i].to_dict() for i in wanted if i in records], "limit": limit, "offset": offset,
             "next_offset": offset + limit if len(ids) > offset + limit else None, "scanned_all": not stopped}
 
 
@@ -254,7 +256,7 @@ def _text_matches(memory: Memory, filters: Any, needle: str, wanted: int, max_sc
     clause, params = where_clause(filters, ph="?", when=when, array_param=False)
     rows = memory.store.sql(f"SELECT m.id, m.text FROM memories m WHERE {clause} "
                             "ORDER BY m.occurred_at IS NULL, m.occurred_at, m.rid LIMIT ?", (*params, max_scan + 1))
-    ids = []
+    ids: list[str] = []
     for mid, body in rows[:max_scan]:
         if needle in body.casefold():
             ids.append(mid)
