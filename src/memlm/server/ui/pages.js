@@ -151,7 +151,8 @@ function forgetSection(scope, name) {
     sessionStorage.setItem("memlm.flash", `Forgot ${name}: ${out.deleted} memories erased.`);
     location.hash = "#/";
   }},
-    h("p", {}, `This erases every memory of ${name}, with its vectors and history. It cannot be undone.`),
+    h("p", {}, `This erases every memory of ${name}` + (scope.user_id && scope.agent_id ? "" :
+      scope.user_id ? " (with any agent)" : " (with any user)") + ", with its vectors and history. It cannot be undone."),
     h("label", {for: "forget-confirm"}, `Type ${expected} to confirm`), input, button);
   return h("section", {"aria-labelledby": "forget-h"}, h("h2", {id: "forget-h"}, "Forget " + name), form);
 }
