@@ -33,8 +33,9 @@ def export_jsonl(memory: Memory, path: Path, *, user_id: str | None = None, agen
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}) + "\n")
         for record, vector, history in memory.store.iter_all(memory.tenant):
-            if (user_id is not None and record.user_id != user_id) or (agent_id is not None and record.agent_id != agent_id):
-                continue
+            if (user_id is not None and record.user_id != user_id) or (
+                    agent_id is not None and record.agent_id != agent_id):
+                continue  # another owner's
             row = record.to_dict()
             del row["tenant"]
             row["vector"] = base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()

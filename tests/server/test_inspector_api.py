@@ -104,11 +104,14 @@ def test_browse_filters_by_kind_time_and_text(both):
     seed(both)
     get = lambda **q: both.call("acme", "GET", "/v1/browse", params=q)
     texts = lambda r: [m["text"] for m in r.json()["memories"]]
-    assert texts(get(user_id="ana", text="PEPPER")) == ["We adopted a beagle called Pepper", "Congratulations on Pepper!"]
+    pepper = ["We adopted a beagle called Pepper", "Congratulations on Pepper!"]
+    assert texts(get(user_id="ana", text="PEPPER")) == pepper
     assert texts(get(user_id="ana", text="柏林")) == ["我住在柏林"]
     assert texts(get(user_id="ana", kind="fact")) == ["Ana lives in Berlin"]
-    assert texts(get(user_id="ana", kind="fact", include_superseded="true")) == ["Ana works at a bakery", "Ana lives in Berlin"]
-    assert texts(get(user_id="ana", since="2023-06-04", until="2023-06-06")) == ["Ana lives in Berlin", "我住在柏林"]
+    assert texts(get(user_id="ana", kind="fact", include_superseded="true")) == ["Ana works at a bakery",
+                                                                                 "Ana lives in Berlin"]
+    assert texts(get(user_id="ana", since="2023-06-04", until="2023-06-06")) == ["Ana lives in Berlin",
+                                                                                 "我住在柏林"]
     assert texts(get(user_id="ana", session_id="s1", kind="episode")) == ["We adopted a beagle called Pepper",
                                                                           "Congratulations on Pepper!"]
     page = get(user_id="ana", text="pepper", limit=1).json()
@@ -178,3 +181,17 @@ def test_ui_needs_no_key_but_its_data_does(api):
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
         r = api.client.get(path, headers={"Authorization": "Bearer mlm_wrong"})
         assert r.status_code == 401
+
+
+def test_memory_export_of_one_agent(tmp_path):
+    from memlm import Memory
+
+    with Memory(tmp_path / "m.db", encoder="hashing") as memory:
+        memory.add("The bot speaks Portuguese", agent_id="bot")
+        memory.add("Ana likes tea", user_id="ana", agent_id="bot")
+        memory.add("Ana likes coffee too", user_id="ana")
+        assert memory.export(tmp_path / "bot.jsonl", agent_id="bot") == 2
+        assert memory.export(tmp_path / "ana-bot.jsonl", user_id="ana", agent_id="bot") == 1
+        assert memory.export(tmp_path / "all.jsonl") == 3
+        rows = [json.loads(x) for x in (tmp_path / "bot.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
+        assert sorted(r["text"] for r in rows) == ["Ana likes tea", "The bot speaks Portuguese"]

@@ -37,7 +37,8 @@ def test_the_serve_commands_give_a_working_inspector(tmp_path):
     import memlm
 
     src = str(Path(memlm.__file__).resolve().parents[1])  # this checkout's memlm, whatever the working folder
-    env = {**os.environ, "MEMLM_ENCODER": "hashing", "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "MEMLM_ENCODER": "hashing",
+           "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     memlm = _memlm()
     created = subprocess.run([*memlm, *shlex.split(keys_cmd)[1:]], cwd=tmp_path, env=env, capture_output=True,
                              text=True, check=True)
