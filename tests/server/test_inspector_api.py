@@ -64,7 +64,7 @@ def test_sessions_of_an_owner(both):
     assert set(by) == {"s1", "s2", None}
     assert by["s1"]["counts"]["episode"] == 2 and by["s1"]["counts"]["total"] == 2
     assert by[None]["counts"] == {"episode": 0, "fact": 1, "summary": 0, "superseded": 1, "total": 1}
-    assert [s["session_id"] for s in out["sessions"]][0] == "s2"  # latest first
+    assert out["sessions"][0]["session_id"] == "s2"  # latest first
     assert both.call("acme", "GET", "/v1/sessions", params={"user_id": "nobody"}).json()["sessions"] == []
     r = both.call("acme", "GET", "/v1/sessions")
     assert r.status_code == 400 and "user_id or agent_id" in r.json()["error"]["message"]
@@ -102,13 +102,16 @@ def test_timeline_auto_bucket_follows_the_span(api):
 
 def test_browse_filters_by_kind_time_and_text(both):
     seed(both)
-    get = lambda **q: both.call("acme", "GET", "/v1/browse", params=q)  # noqa: E731
-    texts = lambda r: [m["text"] for m in r.json()["memories"]]  # noqa: E731
-    assert texts(get(user_id="ana", text="PEPPER")) == ["We adopted a beagle called Pepper", "Congratulations on Pepper!"]
+    get = lambda **q: both.call("acme", "GET", "/v1/browse", params=q)
+    texts = lambda r: [m["text"] for m in r.json()["memories"]]
+    pepper = ["We adopted a beagle called Pepper", "Congratulations on Pepper!"]
+    assert texts(get(user_id="ana", text="PEPPER")) == pepper
     assert texts(get(user_id="ana", text="柏林")) == ["我住在柏林"]
     assert texts(get(user_id="ana", kind="fact")) == ["Ana lives in Berlin"]
-    assert texts(get(user_id="ana", kind="fact", include_superseded="true")) == ["Ana works at a bakery", "Ana lives in Berlin"]
-    assert texts(get(user_id="ana", since="2023-06-04", until="2023-06-06")) == ["Ana lives in Berlin", "我住在柏林"]
+    assert texts(get(user_id="ana", kind="fact", include_superseded="true")) == ["Ana works at a bakery",
+                                                                                 "Ana lives in Berlin"]
+    assert texts(get(user_id="ana", since="2023-06-04", until="2023-06-06")) == ["Ana lives in Berlin",
+                                                                                 "我住在柏林"]
     assert texts(get(user_id="ana", session_id="s1", kind="episode")) == ["We adopted a beagle called Pepper",
                                                                           "Congratulations on Pepper!"]
     page = get(user_id="ana", text="pepper", limit=1).json()
@@ -127,11 +130,11 @@ def test_browse_text_scan_stops_at_its_bound_and_says_so(api):
     add(api, "acme", messages=[{"role": "u", "content": f"line {i}"} for i in range(30)] +
         [{"role": "u", "content": "the needle"}], user_id="u", session_id="s")
     memory = api.client.app.state.memlm.pool.memory("acme")
-    kw = dict(user_id="u", agent_id=None, session_id=None, kinds=None, since=None, until=None, limit=10, offset=0,
-              include_superseded=False)
-    found = browse(memory, text="needle", config=InspectConfig(scan_page=7, max_scan=70), **kw)
+    kw = {"user_id": "u", "agent_id": None, "session_id": None, "kinds": None, "since": None, "until": None,
+          "limit": 10, "offset": 0, "include_superseded": False}
+    found = browse(memory, text="needle", config=InspectConfig(max_scan=70), **kw)
     assert [m["text"] for m in found["memories"]] == ["the needle"] and found["scanned_all"] is True
-    cut = browse(memory, text="needle", config=InspectConfig(scan_page=7, max_scan=14), **kw)
+    cut = browse(memory, text="needle", config=InspectConfig(max_scan=14), **kw)
     assert cut["memories"] == [] and cut["scanned_all"] is False and cut["next_offset"] is None
 
 
@@ -178,3 +181,17 @@ def test_ui_needs_no_key_but_its_data_does(api):
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
         r = api.client.get(path, headers={"Authorization": "Bearer mlm_wrong"})
         assert r.status_code == 401
+
+
+def test_memory_export_of_one_agent(tmp_path):
+    from memlm import Memory
+
+    with Memory(tmp_path / "m.db", encoder="hashing") as memory:
+        memory.add("The bot speaks Portuguese", agent_id="bot")
+        memory.add("Ana likes tea", user_id="ana", agent_id="bot")
+        memory.add("Ana likes coffee too", user_id="ana")
+        assert memory.export(tmp_path / "bot.jsonl", agent_id="bot") == 2
+        assert memory.export(tmp_path / "ana-bot.jsonl", user_id="ana", agent_id="bot") == 1
+        assert memory.export(tmp_path / "all.jsonl") == 3
+        rows = [json.loads(x) for x in (tmp_path / "bot.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
+        assert sorted(r["text"] for r in rows) == ["Ana likes tea", "The bot speaks Portuguese"]

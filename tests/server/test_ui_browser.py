@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.server.ui_support import ANA_FACTS, ANA_SESSIONS, browser_missing, launch_browser, live_server, seed
 
 REASON = browser_missing()
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=f"no browser for the /ui tests: {REASON}")]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(REASON is not None, reason=f"no browser for the /ui tests: {REASON}")]
 ANA_TEXTS = [t for _, turns in ANA_SESSIONS.values() for _, t in turns] + [t for t, _ in ANA_FACTS]
 
 
@@ -35,7 +37,8 @@ def page(browser, site):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    expected = "Failed to load resource: the server responded with a status of 4"  # a bad key's 401, another tenant's 404
+    # a bad key's 401 and another tenant's 404 are expected; nothing else may go wrong in the page
+    expected = "Failed to load resource: the server responded with a status of 4"
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and
           not msg.text.startswith(expected) else None)
     outside: list[str] = []
@@ -74,7 +77,7 @@ def test_sign_in_keeps_the_key_in_session_storage_only(page, site):
 
 
 def test_browse_a_user_sessions_timeline_and_filters(page, site):
-    server, ids = site
+    server, _ = site
     sign_in(page, server)
     page.get_by_role("link", name="user ana").click()
     page.get_by_role("heading", name="user ana", exact=True).wait_for()
@@ -83,7 +86,7 @@ def test_browse_a_user_sessions_timeline_and_filters(page, site):
     assert chart.locator("rect.bar-episode").count() == 3  # one bar per day that has turns
     assert "memories over" in chart.get_attribute("aria-label")
     # filters: kind and text
-    page.get_by_label("fact").check()
+    page.get_by_label("fact", exact=True).check()
     page.get_by_label("Text contains").fill("PEPPER")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(re.compile(r"text=PEPPER"))
@@ -127,7 +130,8 @@ def test_search_shows_ranked_hits_reasons_and_the_context_block(page, site):
     widths = hits.first.locator(".reason .fill").evaluate_all("els => els.map(e => e.style.width)")
     assert any(w not in ("0%", "0.0%") for w in widths)
     # the same numbers as the API
-    api = server.call("acme", "POST", "/v1/memories/search", json={"query": "what is the dog called?", "user_id": "ana"})
+    api = server.call("acme", "POST", "/v1/memories/search",
+                      json={"query": "what is the dog called?", "user_id": "ana"})
     assert scores == [round(h["score"], 6) for h in api.json()["results"]]
     tokens = int(page.locator("#ctx-tokens").inner_text().split()[0])
     ctx = server.call("acme", "POST", "/v1/context", json={"query": "what is the dog called?", "user_id": "ana",
@@ -158,7 +162,8 @@ def test_a_memory_page_edit_shows_in_history_with_old_and_new_text(page, site):
     assert last.locator("th").inner_text() == "UPDATE"
     assert last.locator("td.old").inner_text() == fact
     assert last.locator("td.new").inner_text() == "Ana's sister Marta moved to Coimbra"
-    assert server.call("acme", "GET", f"/v1/memories/{ids[fact]}").json()["text"] == "Ana's sister Marta moved to Coimbra"
+    stored = server.call("acme", "GET", f"/v1/memories/{ids[fact]}").json()
+    assert stored["text"] == "Ana's sister Marta moved to Coimbra"
 
 
 def test_delete_a_memory_after_confirming(page, site):
@@ -181,7 +186,7 @@ def test_export_a_user_as_jsonl(page, site):
     page.goto(server.url + "/ui/#/owner?user_id=ana")
     with page.expect_download() as info:
         page.get_by_role("button", name="Export as JSONL").click()
-    lines = open(info.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
     header, rows = json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
     assert header["format"] == "memlm-export"
     assert rows and {r["user_id"] for r in rows} == {"ana"}
@@ -214,7 +219,8 @@ def test_tenant_b_never_sees_tenant_a_on_any_page(page, site):
     assert "Bob keeps bees" not in page.locator("main").inner_text()  # facts are on bob's page, not this one
     assert page.locator("#owners tbody tr").count() == 1 and "user bob" in page.locator("#owners").inner_text()
     fact = "Ana has a beagle called Pepper"
-    urls = ["#/", "#/owner?user_id=ana", "#/owner?user_id=ana&text=Pepper", "#/session?user_id=ana&session_id=2023-06-03",
+    urls = ["#/", "#/owner?user_id=ana", "#/owner?user_id=ana&text=Pepper",
+            "#/session?user_id=ana&session_id=2023-06-03",
             f"#/memory/{ids[fact]}", f"#/memory/{ids['We adopted a beagle called Pepper last weekend']}",
             "#/search?q=what+is+the+dog+called&user_id=ana", "#/owner?user_id=bob"]
     for url in urls:
@@ -228,3 +234,58 @@ def test_tenant_b_never_sees_tenant_a_on_any_page(page, site):
     assert "Bob keeps bees on his roof in Oslo" in text  # the last page: bob's own memories do show
     page.goto(f"{server.url}/ui/#/memory/{ids[fact]}")
     page.get_by_role("alert").filter(has_text="no memory").wait_for()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea')]
+  .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map((el) => el.name || el.id)"""
+
+
+def test_keyboard_only_and_every_field_labelled(page, site):
+    server, ids = site
+    page.goto(server.url + "/ui/")
+    page.get_by_label("API key").wait_for()
+    for _ in range(10):  # Tab from the top of the page to the key field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "key":
+            break
+    assert page.evaluate("document.activeElement.id") == "key"
+    page.keyboard.type(server.keys["acme"])
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Users and agents").wait_for()
+    assert page.evaluate("document.activeElement.tagName") == "H1"  # focus moves to the new page's heading
+    owner = page.get_by_role("link", name="user ana")
+    owner.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="user ana", exact=True).wait_for()
+    pages = ["#/owner?user_id=ana", "#/session?user_id=ana&session_id=2023-06-03",
+             "#/search?q=dog&user_id=ana", f"#/memory/{ids['Ana has a beagle called Pepper']}"]
+    for url in pages:
+        page.goto(f"{server.url}/ui/{url}")
+        page.locator("main h1").wait_for()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(UNLABELLED) == [], url
+        assert page.locator("main h1").count() == 1
+        assert page.locator("svg:not([role='img'])").count() == 0  # every chart says what it shows
+
+
+def test_search_shows_neighbouring_turns_when_asked(page, site):
+    server, _ = site
+    sign_in(page, server)
+    page.goto(server.url + "/ui/#/search?q=beagle+Pepper&user_id=ana&kind=episode&neighbors=1")
+    hits = page.locator("#hits > li")
+    hits.first.wait_for()
+    assert page.get_by_label("Neighbouring turns").input_value() == "1"
+    api = server.call("acme", "POST", "/v1/memories/search", json={
+        "query": "beagle Pepper", "user_id": "ana", "kinds": ["episode"], "neighbors": 1}).json()["results"]
+    first = hits.first.locator("ul.neighbours li").all_inner_texts()
+    assert first == [f"{c['role']}: {c['text']}" for c in api[0]["context"]] and first
+
+
+def test_sign_out_only_shows_when_signed_in(page, site):
+    server, _ = site
+    page.goto(server.url + "/ui/")
+    page.get_by_label("API key").wait_for()
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+    sign_in(page, server)
+    assert page.get_by_role("button", name="Sign out").is_visible()

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
               show_default=True)
 @errors_as_messages
 def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, workers, log_level):
-    """Serve memory over HTTP: the /v1 REST API, keys from `memlm keys create TENANT`."""
+    """Serve memory over HTTP: the /v1 REST API and the web inspector at /ui, keys from `memlm keys create TENANT`."""
     import uvicorn
 
     from memlm.server.app import create_app

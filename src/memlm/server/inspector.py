@@ -11,8 +11,9 @@ and are normalised to ISO 8601 UTC here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -22,6 +23,7 @@ from memlm.engine import Memory
 from memlm.server.errors import ERROR_RESPONSES
 from memlm.server.models import MAX_ID, Kind, MemoryOut, Out
 from memlm.server.routes import Auth, ScopeParam, strict_query
+from memlm.stores.base import where_clause
 from memlm.types import KINDS
 from memlm.write.inputs import check_text
 
@@ -35,7 +37,6 @@ class InspectConfig:
 
     max_owners: int = 10_000  # owners one /v1/owners answer lists (the most recently active first)
     max_sessions: int = 10_000  # sessions one /v1/sessions answer lists (the latest first)
-    scan_page: int = 1000  # rows read per step when /v1/browse filters by text
     max_scan: int = 200_000  # rows /v1/browse reads at most looking for text matches (then says it stopped)
     max_periods: int = 1000  # /v1/timeline fills empty periods between the first and last up to this many
     auto_day_span: int = 92  # bucket=auto: days per bar when the memories span at most this many days
@@ -107,8 +108,8 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat()
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
 
 
 def _counts(rows: list[tuple]) -> dict[str, int]:
@@ -203,8 +204,11 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
     created_at), oldest first; the empty periods between the first and the last are filled in
     (up to `max_periods`) so the chart's axis is time. `auto` picks the bucket from the span."""
     where, params = _owner_clause(memory, user_id, agent_id, session_id)
-    times = [(kind, _iso(when) or "") for kind, when in memory.store.sql(
-        f"SELECT kind, coalesce(occurred_at, created_at) FROM memories WHERE {where} AND valid_to IS NULL", params)]
+    rows = memory.store.sql(f"SELECT kind, coalesce(occurred_at, created_at) FROM memories "
+                            f"WHERE {where} AND valid_to IS NULL", params)
+    # SQLite's text is UTC ISO 8601 already (sliced as it is); PostgreSQL's datetimes are converted
+    times = [(kind, when if isinstance(when, str) and when.endswith("+00:00") else _iso(when) or "")
+             for kind, when in rows]
     if bucket == "auto":
         bucket = _auto_bucket(min(t for _, t in times), max(t for _, t in times), config) if times else "day"
     width = WIDTH[bucket]
@@ -213,7 +217,8 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
         periods[when[:width]][kind] += 1
     names = sorted(periods)
     if names:
-        filled, period = [], names[0]
+        filled: list[str] = []
+        period = names[0]
         while period <= names[-1] and len(filled) <= config.max_periods:
             filled.append(period)
             period = _next_period(period, bucket)
@@ -223,7 +228,7 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
 
 
 def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session_id: str | None,
-           kinds: list[str] | None, since: str | None, until: str | None, text: str | None, limit: int,
+           kinds: Sequence[str] | None, since: str | None, until: str | None, text: str | None, limit: int,
            offset: int, include_superseded: bool, config: InspectConfig = CONFIG) -> dict[str, Any]:
     """Memories in scope, oldest first, filtered by kind, time range (occurred_at) and text
     (case-insensitive substring); paged by offset over the matches."""
@@ -235,28 +240,29 @@ def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session
         return {"memories": [r.to_dict() for r in page[:limit]], "limit": limit, "offset": offset,
                 "next_offset": offset + limit if more else None, "scanned_all": True}
     needle = check_text(text, max_chars=1000).casefold()
-    matches: list[dict[str, Any]] = []
-    seen = skipped = 0
-    more = stopped = False
-    while not more:
-        if seen >= config.max_scan:
-            stopped = True
-            break
-        rows = memory.store.list(filters, limit=config.scan_page, offset=seen)
-        seen += len(rows)
-        for record in rows:
-            if needle in record.text.casefold():
-                if skipped < offset:
-                    skipped += 1
-                elif len(matches) < limit:
-                    matches.append(record.to_dict())
-                else:
-                    more = True
-                    break
-        if len(rows) < config.scan_page:
-            break
-    return {"memories": matches, "limit": limit, "offset": offset,
-            "next_offset": offset + limit if more else None, "scanned_all": not stopped}
+    ids, stopped = _text_matches(memory, filters, needle, offset + limit + 1, config.max_scan)
+    wanted = ids[offset:offset + limit]
+    records = memory.store.fetch(memory.tenant, wanted)
+    return {"memories": [records[i].to_dict() for i in wanted if i in records], "limit": limit, "offset": offset,
+            "next_offset": offset + limit if len(ids) > offset + limit else None, "scanned_all": not stopped}
+
+
+def _text_matches(memory: Memory, filters: Any, needle: str, wanted: int, max_scan: int) -> tuple[list[str], bool]:
+    """Ids of the first `wanted` memories (in list order) whose text holds the needle, reading
+    only ids and texts of at most `max_scan` rows; and whether it stopped at that bound."""
+    from memlm.stores.sqlite import SQLiteStore, _ts
+
+    when = _ts if isinstance(memory.store, SQLiteStore) else (lambda d: d)  # SQLite keeps times as UTC text
+    clause, params = where_clause(filters, ph="?", when=when, array_param=False)
+    rows = memory.store.sql(f"SELECT m.id, m.text FROM memories m WHERE {clause} "
+                            "ORDER BY m.occurred_at IS NULL, m.occurred_at, m.rid LIMIT ?", (*params, max_scan + 1))
+    ids: list[str] = []
+    for mid, body in rows[:max_scan]:
+        if needle in body.casefold():
+            ids.append(mid)
+            if len(ids) >= wanted:
+                return ids, False
+    return ids, len(rows) > max_scan
 
 
 OwnerParam = Annotated[str | None, Query(min_length=1, max_length=MAX_ID)]

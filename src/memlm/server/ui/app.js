@@ -152,7 +152,8 @@ UI.pages.signin = async function () {
   }},
     h("label", {for: "key"}, "API key"), input,
     h("p", {id: "key-help", class: "muted"},
-      "A key from `memlm keys create TENANT`. It stays in this tab (sessionStorage) and is sent only to this server."),
+      "A key from ", h("code", {}, "memlm keys create TENANT"),
+      ". It stays in this tab (sessionStorage) and is sent only to this server."),
     h("button", {type: "submit"}, "Sign in"), error);
   return h("section", {}, h("h1", {}, "Sign in"), form);
 };

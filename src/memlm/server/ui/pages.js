@@ -30,7 +30,7 @@ UI.pages.owners = async function () {
     data.owners.length ? h("table", {class: "grid-table", id: "owners"},
       h("caption", {class: "sr-only"}, "Owners with their memory counts"),
       h("thead", {}, h("tr", {}, ["owner", "episodes", "facts", "summaries", "superseded", "sessions", "first", "last"]
-        .map((x) => h("th", {scope: "col"}, x)))),
+        .map((x, i) => h("th", {scope: "col", class: i >= 1 && i <= 5 ? "num" : null}, x)))),
       h("tbody", {}, rows)) : h("p", {}, "Nothing is remembered in this tenant yet."));
 };
 
@@ -44,10 +44,13 @@ function filterForm(params, onApply) {
   const form = h("form", {class: "filters", "aria-label": "Filter memories", onsubmit: (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    onApply({kind: data.getAll("kind"), since: data.get("since"), until: data.get("until"), text: data.get("text")});
+    onApply({kind: data.getAll("kind"), since: data.get("since"), until: data.get("until"), text: data.get("text"),
+             include_superseded: data.get("include_superseded") || ""});
   }},
     h("fieldset", {}, h("legend", {}, "Kind"), boxes),
     field("since", "From", "search"), field("until", "Until", "search"), field("text", "Text contains", "text"),
+    h("label", {class: "check"}, h("input", {type: "checkbox", name: "include_superseded", value: "true",
+      checked: params.get("include_superseded") === "true"}), "superseded facts too"),
     h("button", {type: "submit"}, "Apply"));
   return form;
 }
@@ -67,7 +70,8 @@ function memoryTable(memories, {showSession} = {}) {
 
 async function browseSection(scope, params, baseRoute) {
   const query = {...scope, session_id: params.get("session_id"), kind: params.getAll("kind"), since: params.get("since"),
-                 until: params.get("until"), text: params.get("text"), limit: PAGE, offset: params.get("offset") || 0};
+                 until: params.get("until"), text: params.get("text"), include_superseded: params.get("include_superseded"),
+                 limit: PAGE, offset: params.get("offset") || 0};
   const data = await api("GET", "/v1/browse", {query});
   const go = (changes) => {
     const next = {...Object.fromEntries(params.entries()), ...changes};
@@ -116,7 +120,8 @@ UI.pages.owner = async function (params) {
       sessions.sessions.length ? h("table", {class: "grid-table", id: "sessions"},
         h("caption", {class: "sr-only"}, "Sessions with their memory counts"),
         h("thead", {}, h("tr", {}, ["session", "episodes", "facts", "summaries", "superseded", "first", "last"]
-          .map((x) => h("th", {scope: "col"}, x)))), h("tbody", {}, sessionRows)) : h("p", {}, "No sessions.")),
+          .map((x, i) => h("th", {scope: "col", class: i >= 1 && i <= 4 ? "num" : null}, x)))),
+        h("tbody", {}, sessionRows)) : h("p", {}, "No sessions.")),
     browse,
     forgetSection(scope, name));
 };
@@ -146,7 +151,8 @@ function forgetSection(scope, name) {
     sessionStorage.setItem("memlm.flash", `Forgot ${name}: ${out.deleted} memories erased.`);
     location.hash = "#/";
   }},
-    h("p", {}, `This erases every memory of ${name}, with its vectors and history. It cannot be undone.`),
+    h("p", {}, `This erases every memory of ${name}` + (scope.user_id && scope.agent_id ? "" :
+      scope.user_id ? " (with any agent)" : " (with any user)") + ", with its vectors and history. It cannot be undone."),
     h("label", {for: "forget-confirm"}, `Type ${expected} to confirm`), input, button);
   return h("section", {"aria-labelledby": "forget-h"}, h("h2", {id: "forget-h"}, "Forget " + name), form);
 }
@@ -208,9 +214,12 @@ UI.pages.search = async function (params) {
     field("budget", "Context budget (tokens)", {type: "number", min: 1, max: 100000, value: "500"}),
     h("label", {}, "Hops", h("select", {name: "hops"}, ["", "1", "2"].map((x) =>
       h("option", {value: x, selected: v("hops") === x}, x || "default")))),
+    field("neighbors", "Neighbouring turns", {type: "number", min: 0, max: 5, value: "0"}),
     field("since", "From", {placeholder: "YYYY-MM-DD"}), field("until", "Until", {placeholder: "YYYY-MM-DD"}),
     h("fieldset", {}, h("legend", {}, "Kinds"), KINDS.map((k) => h("label", {class: "check"},
       h("input", {type: "checkbox", name: "kind", value: k, checked: params.getAll("kind").includes(k)}), k))),
+    h("label", {class: "check"}, h("input", {type: "checkbox", name: "include_superseded", value: "true",
+      checked: params.get("include_superseded") === "true"}), "superseded facts too"),
     h("button", {type: "submit"}, "Search"));
   const page = h("section", {}, h("h1", {}, "Search as recall does"), form);
   const query = params.get("q");
@@ -226,7 +235,8 @@ UI.pages.search = async function (params) {
   const started = performance.now();
   const [search, context] = await Promise.all([
     api("POST", "/v1/memories/search", {body: {query, ...scope, k, hops: params.get("hops") ? Number(params.get("hops")) : undefined,
-      kinds: kinds.length ? kinds : undefined, since: params.get("since") || undefined, until: params.get("until") || undefined}}),
+      kinds: kinds.length ? kinds : undefined, since: params.get("since") || undefined, until: params.get("until") || undefined,
+      neighbors: Number(v("neighbors", "0")), include_superseded: params.get("include_superseded") === "true"}}),
     api("POST", "/v1/context", {body: {query, ...scope, k, budget_tokens: Number(v("budget", "500"))}}),
   ]);
   const elapsed = performance.now() - started;
@@ -239,6 +249,8 @@ UI.pages.search = async function (params) {
       hit.memory.role ? h("span", {class: "speaker"}, hit.memory.role) : null,
       timeEl(hit.memory.occurred_at || hit.memory.created_at)),
     h("p", {class: "hit-text"}, memoryLink(hit.memory.id, hit.memory.text)),
+    hit.context.length ? h("ul", {class: "neighbours", "aria-label": "turns around it"}, hit.context.map((c) =>
+      h("li", {}, h("strong", {}, (c.role || c.kind) + ": "), memoryLink(c.id, c.text)))) : null,
     h("div", {class: "reasons", "aria-label": "why it was recalled"},
       bar("score", hit.score), Object.entries(hit.reasons).map(([name, value]) => bar(name, value))))));
   page.append(
