@@ -36,7 +36,7 @@ from memlm.stores.base import (
     where_clause,
 )
 from memlm.stores.migrate import migrate_sqlite
-from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete
+from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete, merge
 from memlm.stores.sqlite_lexical import (
     Lexicon,
     index_text,
@@ -305,8 +305,9 @@ class SQLiteStore:
                              "(SELECT 1 FROM memories m WHERE m.id = history.memory_id AND m.tenant = history.tenant)",
                              (filters.tenant, *owner_params))
             ticket = count_delete(conn)
+            merge(conn)  # the index without the deleted rows' tokens, in the same commit
             self._bump()
-        self._eraser.purge(ticket=ticket)  # never raises: the delete has committed
+        self._eraser.purge(ticket=ticket, merged=ticket)  # never raises: the delete has committed
         return len(rows)
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:

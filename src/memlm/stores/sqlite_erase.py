@@ -62,6 +62,13 @@ def count_delete(conn: sqlite3.Connection) -> int:
     return _counter(conn, "deletes")
 
 
+def merge(conn: sqlite3.Connection) -> int:
+    """Inside a write transaction: merge the FTS index into one segment, which drops every
+    deleted row's tokens; returns the deletes count the merge covers."""
+    conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+    return _counter(conn, "deletes")
+
+
 def _counter(conn: sqlite3.Connection, key: str) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return int(row[0]) if row else 0
@@ -83,17 +90,19 @@ class Eraser:
         conn = self.store._db
         return COMPLETE if _counter(conn, "erased_through") >= _counter(conn, "deletes") else PENDING
 
-    def purge(self, wait_s: float | None = None, ticket: int | None = None) -> str:
+    def purge(self, wait_s: float | None = None, ticket: int | None = None, merged: int | None = None) -> str:
         """Erase the bytes of every delete up to `ticket` (default: every delete so far), trying
-        until `wait_s` (default config.wait_s) has passed, at least once. COMPLETE or PENDING."""
+        until `wait_s` (default config.wait_s) has passed, at least once; `merged`: the index was
+        merged already, in the transaction that counted that many deletes. COMPLETE or PENDING."""
         deadline = time.monotonic() + (self.config.wait_s if wait_s is None else max(0.0, wait_s))
         try:
             if ticket is None:
                 ticket = _counter(self.store._db, "deletes")
-            while True:
+            if merged is None:
                 merged = self._merge(ticket)
                 if merged is None:
                     return COMPLETE
+            while True:
                 if self._checkpoint():
                     self._record(merged)
                     return COMPLETE  # merged >= ticket: everything up to it is gone
@@ -112,8 +121,7 @@ class Eraser:
             conn = self.store.conn
             if _counter(conn, "erased_through") >= ticket:
                 return None
-            conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
-            return _counter(conn, "deletes")
+            return merge(conn)
 
     def _checkpoint(self) -> bool:
         """One try at copying the WAL into the database and truncating it: True when it did."""
