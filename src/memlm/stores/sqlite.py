@@ -119,7 +119,7 @@ class SQLiteStore:
         """Run one statement (``?`` placeholders); its rows, if any. Backend-neutral, for small tables."""
         if statement.lstrip()[:6].upper() == "SELECT":
             return self._db.execute(statement, tuple(params)).fetchall()
-        with self._lock:
+        with self.write_lock(self.busy_timeout_s):
             return self.conn.execute(statement, tuple(params)).fetchall()
 
     def check_encoder(self, name: str, dim: int) -> None:
@@ -200,7 +200,7 @@ class SQLiteStore:
         """Merge the full-text index into one segment and refresh the planner's statistics. Each
         write transaction adds an FTS5 segment and a MATCH consults every segment, so after a
         bulk load per-owner lexical search would cost ~10x more at 1M rows until merged."""
-        with self._lock:
+        with self.write_lock(self.busy_timeout_s):
             self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
             self.conn.execute("PRAGMA optimize")
 
@@ -307,7 +307,10 @@ class SQLiteStore:
             ticket = count_delete(conn)
             merge(conn)  # the index without the deleted rows' tokens, in the same commit
             self._bump()
-        self._eraser.purge(ticket=ticket, merged=ticket)  # never raises: the delete has committed
+        try:
+            self._eraser.purge(ticket=ticket, merged=ticket)
+        except StoreWriteError:  # the delete has committed: its bytes wait for the next purge()
+            pass
         return len(rows)
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:

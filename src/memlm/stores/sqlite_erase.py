@@ -81,6 +81,7 @@ class Eraser:
         self.store = store
         self.config = config
         self._target: int | None = 0  # the ticket the background thread must see erased (None: the latest)
+        self._wanted = False  # a purge went pending in this process: closing makes one last try
         self._guard = threading.Lock()  # guards _target and _thread
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -93,7 +94,8 @@ class Eraser:
     def purge(self, wait_s: float | None = None, ticket: int | None = None, merged: int | None = None) -> str:
         """Erase the bytes of every delete up to `ticket` (default: every delete so far), trying
         until `wait_s` (default config.wait_s) has passed, at least once; `merged`: the index was
-        merged already, in the transaction that counted that many deletes. COMPLETE or PENDING."""
+        merged already, in the transaction that counted that many deletes. COMPLETE or PENDING;
+        StoreWriteError when the file cannot be written (read-only, disk full)."""
         deadline = time.monotonic() + (self.config.wait_s if wait_s is None else max(0.0, wait_s))
         try:
             if ticket is None:
@@ -109,7 +111,7 @@ class Eraser:
                 if time.monotonic() >= deadline:
                     break
                 time.sleep(min(0.05, deadline - time.monotonic()))
-        except (StoreUnavailable, StoreWriteError, sqlite3.Error) as exc:  # busy or read-only now: the thread retries
+        except (StoreUnavailable, sqlite3.Error) as exc:  # busy now: the thread retries
             log.info("erasure of %s deferred: %s", self.store.path, exc)
         self._later(ticket)
         return PENDING
@@ -153,6 +155,7 @@ class Eraser:
         """Keep trying in a background thread until every delete up to `ticket` (None: every
         delete when it tries) is erased, or the store closes."""
         with self._guard:
+            self._wanted = True
             self._target = None if ticket is None or self._target is None else max(self._target, ticket)
             if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
                 return
@@ -168,7 +171,7 @@ class Eraser:
                 if self._try_once(target):
                     with self._guard:
                         if self._target == target:  # nothing newer was asked for meanwhile
-                            self._thread, self._target = None, 0
+                            self._thread, self._target, self._wanted = None, 0, False
                             return
             except Exception as exc:  # noqa: BLE001 - keep trying; state() and purge() report where it stands
                 log.info("erasure of %s still pending: %s", self.store.path, exc)
@@ -188,10 +191,13 @@ class Eraser:
         return False
 
     def final(self) -> None:
-        """The store is closing: one last try, no wait and no thread, if anything is pending."""
+        """The store is closing: one last try, no wait and no thread, if a purge of this process
+        went pending (single deletes alone wait for the next purge: a merge costs the whole index)."""
+        if not self._wanted:
+            return
         try:
-            if self.state() == PENDING:
-                self._try_once(None)
+            if self._try_once(self._target):
+                self._wanted = False
         except Exception as exc:  # noqa: BLE001 - closing must not fail; the next purge() finishes it
             log.info("erasure of %s left pending at close: %s", self.store.path, exc)
 
