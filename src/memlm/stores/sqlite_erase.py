@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memlm.stores.base import StoreUnavailable, StoreWriteError
+from memlm.stores.base import SCRUB_ORPHAN_HISTORY, StoreUnavailable, StoreWriteError
 
 if TYPE_CHECKING:
     from memlm.stores.sqlite import SQLiteStore
@@ -56,7 +56,10 @@ class EraseConfig:
 
 
 def count_delete(conn: sqlite3.Connection) -> int:
-    """Inside a write transaction that deletes: count it; returns this delete's ticket."""
+    """Inside a write transaction that deletes: count it; returns this delete's ticket. The
+    file's first count also scrubs what older versions left: deleted memories' history text."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'deletes'").fetchone() is None:
+        conn.execute(SCRUB_ORPHAN_HISTORY)
     conn.execute("INSERT INTO meta VALUES ('deletes', '1') "
                  "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
     return _counter(conn, "deletes")
@@ -67,6 +70,14 @@ def merge(conn: sqlite3.Connection) -> int:
     deleted row's tokens; returns the deletes count the merge covers."""
     conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
     return _counter(conn, "deletes")
+
+
+def _legacy(conn: sqlite3.Connection) -> bool:
+    """A file written before deletes were counted, which has deleted memories (whose text an
+    older version kept in history and left in the index and WAL)."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'deletes'").fetchone() is not None:
+        return False
+    return conn.execute("SELECT 1 FROM history WHERE event = 'DELETE' LIMIT 1").fetchone() is not None
 
 
 def _counter(conn: sqlite3.Connection, key: str) -> int:
@@ -89,6 +100,8 @@ class Eraser:
     def state(self) -> str:
         """COMPLETE when every delete so far is physically gone, else PENDING (reads two meta rows)."""
         conn = self.store._db
+        if _legacy(conn):
+            return PENDING
         return COMPLETE if _counter(conn, "erased_through") >= _counter(conn, "deletes") else PENDING
 
     def purge(self, wait_s: float | None = None, ticket: int | None = None, merged: int | None = None) -> str:
@@ -99,7 +112,7 @@ class Eraser:
         deadline = time.monotonic() + (self.config.wait_s if wait_s is None else max(0.0, wait_s))
         try:
             if ticket is None:
-                ticket = _counter(self.store._db, "deletes")
+                ticket = self._ticket()
             if merged is None:
                 merged = self._merge(ticket)
                 if merged is None:
@@ -115,6 +128,14 @@ class Eraser:
             log.info("erasure of %s deferred: %s", self.store.path, exc)
         self._later(ticket)
         return PENDING
+
+    def _ticket(self) -> int:
+        """The latest delete's ticket; on a file from before deletes were counted, a count that
+        covers its earlier deletes (and scrubs their history text)."""
+        if not _legacy(self.store._db):
+            return _counter(self.store._db, "deletes")
+        with self.store.transaction():
+            return count_delete(self.store.conn) if _legacy(self.store.conn) else _counter(self.store.conn, "deletes")
 
     def _merge(self, ticket: int) -> int | None:
         """Merge the FTS index into one segment (dropping deleted rows' tokens); the deletes
@@ -179,7 +200,7 @@ class Eraser:
 
     def _try_once(self, target: int | None) -> bool:
         if target is None:
-            target = _counter(self.store._db, "deletes")
+            target = self._ticket()
         merged = self._merge(target)
         if merged is None:
             return True
