@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from memlm.cli.common import db_options, emit, errors_as_messages, open_memory, plain_option, scope_options
+from memlm.stores import StoreWriteError
 
 
 @click.group()
@@ -132,7 +133,10 @@ def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, pl
     with open_memory(db, encoder) as mem:
         if everything:
             n = mem.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
-            erasure = mem.purge(0.0)
+            try:  # the delete has committed either way
+                erasure = mem.purge(0.0)
+            except StoreWriteError:
+                erasure = "pending"
             emit({"deleted": n, "erasure": erasure}, plain, lambda d: f"deleted {d['deleted']} memories")
             _warn_pending(erasure)
             return
