@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .conftest import serve_process
+from .conftest import _free_port, _memlm, serve_process  # noqa: F401 - other test modules import them from here
 
 
 @pytest.fixture
