@@ -102,6 +102,13 @@ def test_a_write_blocked_past_the_busy_timeout_is_one_line(run, tmp_path, monkey
     assert [m["text"] for m in json.loads(run("memory", "list", "--user", "u").output)] == ["first"]
 
 
+@pytest.mark.parametrize("value", ["abc", "-1", "inf"])
+def test_a_bad_busy_timeout_is_one_line(run, monkeypatch, value):
+    monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", value)
+    result = run("memory", "list", "--user", "u", ok=False)
+    assert result.exit_code == 1 and result.stderr.startswith("Error: MEMLM_BUSY_TIMEOUT must be a number")
+
+
 def test_context(run):
     run("memory", "add", "we talked about the move to Porto", "--role", "user", "--user", "u", "--session", "s")
     ctx = json.loads(run("memory", "context", "Porto", "--user", "u", "--session", "s", "--budget", "200").output)

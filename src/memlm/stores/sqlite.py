@@ -63,8 +63,7 @@ class SQLiteStore:
         self.path = Path(path)  # the database file; created on first use
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         # how long a writer waits for another's lock before StoreBusy; None: $MEMLM_BUSY_TIMEOUT, else 60 s
-        self.busy_timeout_s = float(os.environ.get("MEMLM_BUSY_TIMEOUT") or 60.0) if busy_timeout_s is None \
-            else busy_timeout_s
+        self.busy_timeout_s = _env_busy_timeout() if busy_timeout_s is None else busy_timeout_s
         self._eraser = Eraser(self, erase or EraseConfig())  # the physical half of deletes (sqlite_erase.py)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the writer connection: one write transaction at a time
@@ -491,6 +490,17 @@ def _dt(value: str | None) -> datetime | None:
 
 def _now() -> str:
     return _ts(datetime.now(timezone.utc))
+
+
+def _env_busy_timeout() -> float:
+    raw = os.environ.get("MEMLM_BUSY_TIMEOUT") or "60"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"MEMLM_BUSY_TIMEOUT must be a number of seconds >= 0, not {raw!r}")
+    return value
 
 
 def _busy(exc: BaseException) -> bool:
