@@ -176,7 +176,7 @@ class SQLiteStore:
                 if _write_fault(exc):
                     raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
                 if _busy(exc):
-                    raise self._busy() from exc
+                    raise self._busy_error() from exc
                 raise
             finally:
                 self._local.writing = False
@@ -185,13 +185,13 @@ class SQLiteStore:
     def write_lock(self, timeout_s: float) -> Iterator[None]:
         """The writer connection, for this thread alone; StoreBusy after timeout_s."""
         if not self._lock.acquire(timeout=max(timeout_s, 0.0)):
-            raise self._busy()
+            raise self._busy_error()
         try:
             yield
         finally:
             self._lock.release()
 
-    def _busy(self) -> StoreBusy:
+    def _busy_error(self) -> StoreBusy:
         return StoreBusy(f"{self.path} is busy: another write held its lock for more than "
                          f"{self.busy_timeout_s:g} s; nothing was written, retry later")
 

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memlm.stores.base import SCRUB_ORPHAN_HISTORY, StoreUnavailable, StoreWriteError
+from memlm.stores.base import SCRUB_ORPHAN_HISTORY, StoreUnavailable
 
 if TYPE_CHECKING:
     from memlm.stores.sqlite import SQLiteStore
