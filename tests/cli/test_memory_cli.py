@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -64,6 +65,48 @@ def test_export_import_and_delete_all(run, tmp_path, monkeypatch):
     assert json.loads(run("memory", "import", str(dump)).output)["imported"] == 2
     assert json.loads(run("memory", "delete", "--all", "--user", "u").output)["deleted"] == 1
     assert len(json.loads(run("memory", "list", "--agent", "bot").output)) == 1
+
+
+def test_delete_all_and_purge_report_the_erasure(run, tmp_path):
+    db = tmp_path / "cli.db"
+    run("memory", "add", "zqclimarkxq one", "--user", "u")
+    [e] = json.loads(run("memory", "add", "zqcligonexq two", "--user", "w").output)
+    assert json.loads(run("memory", "delete", e["id"]).output)["event"] == "DELETE"
+    assert json.loads(run("memory", "purge").stdout) == {"erasure": "complete"}
+    assert run("memory", "purge", "--plain").output.strip() == "erasure complete"
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM memories").fetchone()  # an older snapshot, held
+    pending = run("memory", "delete", "--all", "--user", "u")
+    assert json.loads(pending.stdout) == {"deleted": 1, "erasure": "pending"}
+    assert "memlm memory purge" in pending.stderr and len(pending.stderr.strip().splitlines()) == 1
+    reader.execute("COMMIT")
+    reader.close()
+    assert json.loads(run("memory", "purge", "--wait", "5").stdout) == {"erasure": "complete"}
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db"))
+    assert b"zqcli" not in raw
+
+
+def test_a_write_blocked_past_the_busy_timeout_is_one_line(run, tmp_path, monkeypatch):
+    run("memory", "add", "first", "--user", "u")
+    monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", "0.2")
+    other = sqlite3.connect(tmp_path / "cli.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        result = run("memory", "add", "second", "--user", "u", ok=False)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: ") and "busy" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert [m["text"] for m in json.loads(run("memory", "list", "--user", "u").output)] == ["first"]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "inf"])
+def test_a_bad_busy_timeout_is_one_line(run, monkeypatch, value):
+    monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", value)
+    result = run("memory", "list", "--user", "u", ok=False)
+    assert result.exit_code == 1 and result.stderr.startswith("Error: MEMLM_BUSY_TIMEOUT must be a number")
 
 
 def test_context(run):

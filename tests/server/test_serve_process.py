@@ -2,58 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import httpx
-
-from memlm.bench.server import wait_ready
 import pytest
 
-from memlm.server.keys import KeyStore
-from memlm.stores.sqlite import SQLiteStore
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _memlm() -> list[str]:
-    exe = Path(sys.executable).with_name("memlm")
-    return [str(exe)] if exe.exists() else [shutil.which("memlm") or "memlm"]
-
-
-@contextmanager
-def serve_process(tmp_path, *args: str, ready_s: float = 30.0) -> Iterator[tuple[str, str]]:
-    """`memlm serve ARGS` on a fresh file with one key for tenant acme: yields (base URL, key)."""
-    db = tmp_path / "served.db"
-    store = SQLiteStore(db)
-    _, key = KeyStore(store).create("acme")
-    store.close()
-    port = _free_port()
-    env = {**os.environ, "MEMLM_DB": str(db), "MEMLM_ENCODER": "hashing", "MEMLM_PORT": str(port)}
-    proc = subprocess.Popen([*_memlm(), "serve", "--host", "127.0.0.1", "--log-level", "warning", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, proc, timeout=ready_s)
-        yield base, key
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+from .conftest import _free_port, _memlm, serve_process  # noqa: F401 - other test modules import them from here
 
 
 @pytest.fixture

@@ -137,6 +137,38 @@ def test_delete_scope_erases_only_that_scope(store):
     assert [m.id for m in store.list(Filters("default", "y"), limit=10)] == [y[0].id]
 
 
+def test_delete_keeps_events_but_no_text_in_history(store):
+    r = rec("a secret said once")
+    store.insert([r], vec(0)[None])
+    store.update(r, vec(1), old_text="a secret said once")
+    assert store.delete("default", r.id).text == "a secret said once"  # the caller learns what went
+    hist = store.history("default", r.id)
+    assert [h.event for h in hist] == ["ADD", "UPDATE", "DELETE"]
+    assert all(h.old_text is None and h.new_text is None and h.at is not None for h in hist)
+
+
+def test_delete_scope_takes_superseded_facts_and_the_owners_history(store):
+    x = [rec("x current", user="x"), rec("x superseded", user="x", kind="fact"), rec("x single", user="x")]
+    y = [rec("y one", user="y")]
+    store.insert(x + y, np.stack([vec(0), vec(1), vec(2), vec(3)]))
+    store.supersede("default", x[1].id, T0, None)
+    store.delete("default", x[2].id)
+    assert store.delete_scope(Filters("default", "x")) == 2  # the superseded fact too
+    assert store.list(Filters("default", "x", include_superseded=True), limit=10) == []
+    assert [store.history("default", r.id) for r in x] == [[], [], []]  # the one deleted before too
+    assert [m.id for m in store.list(Filters("default", "y"), limit=10)] == [y[0].id]
+    assert [h.event for h in store.history("default", y[0].id)] == ["ADD"]
+    assert store.purge() in ("complete", "logical") and store.erasure() == store.purge()
+
+
+def test_delete_scope_of_a_session_keeps_the_owners_other_sessions(store):
+    a, b = rec("in s1", user="x", session="s1"), rec("in s2", user="x", session="s2")
+    store.insert([a, b], np.stack([vec(0), vec(1)]))
+    assert store.delete_scope(Filters("default", "x", session_id="s1")) == 1
+    assert [m.id for m in store.list(Filters("default", "x"), limit=10)] == [b.id]
+    assert [h.new_text for h in store.history("default", b.id)] == ["in s2"]
+
+
 def test_neighbors_and_recent(store):
     turns = [rec(f"turn {i}", session="s1") for i in range(5)] + [rec("other session", session="s2")]
     store.insert(turns, np.stack([vec(i) for i in range(6)]))

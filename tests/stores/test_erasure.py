@@ -84,6 +84,17 @@ def fts_blocks(db: Path) -> bytes:
         conn.close()
 
 
+def vocabulary(conn: sqlite3.Connection) -> set[str]:
+    """Every term of the full-text index (FTS5's own vocabulary view)."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.v USING fts5vocab(main, memories_fts, row)")
+    return {t for (t,) in conn.execute("SELECT term FROM temp.v")}
+
+
+def _ana_term(term: str) -> bool:
+    """A term only ana's memories could have put in the index: a marker, or a Han character of one."""
+    return term in EN.values() or bool(set(term) & set("".join(ZH.values())))
+
+
 def truncate_wal(db: Path) -> None:
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
@@ -108,6 +119,10 @@ def test_sqlite_delete_all_leaves_no_byte_even_with_a_reader_holding_a_snapshot(
     assert {"live", "superseded", "updated", "session", "caption", "zh-live"} <= set(before)
     assert EN["single"][-8:].encode() in fts_blocks(db)  # a single delete leaves its tokens in the index
     assert EN["live"][-8:].encode() in fts_blocks(db) and KEEP.encode() in db.read_bytes()
+    conn = sqlite3.connect(db)
+    ana_terms = {t for t in vocabulary(conn) if _ana_term(t)}
+    conn.close()
+    assert EN["live"] in ana_terms and any(set(t) & set(ZH["live"]) for t in ana_terms)  # the index holds both
 
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")
@@ -136,9 +151,7 @@ def test_sqlite_delete_all_leaves_no_byte_even_with_a_reader_holding_a_snapshot(
     assert conn.execute("SELECT count(*) FROM history WHERE user_id='ana'").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM history WHERE memory_id IN (?, ?, ?, ?, ?)",
                         tuple(ids.values())).fetchone()[0] == 0
-    conn.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, memories_fts, row)")
-    terms = {t for (t,) in conn.execute("SELECT term FROM temp.v")}
-    assert not terms & {*EN.values(), *ZH.values()} and KEEP in terms
+    assert not [t for t in vocabulary(conn) if _ana_term(t)] and KEEP in vocabulary(conn)
     conn.close()
     assert KEEP.encode() in b"".join(p.read_bytes() for p in files_of(db))  # the search still sees bob's
     assert mem.search(KEEP, user_id="bob", k=1)
@@ -242,3 +255,45 @@ def test_postgres_delete_all_leaves_nothing_queryable_nor_dumped(pg_url, hashing
         assert b"'ana'" not in rows and b"\tana\t" not in (dump or b"")
         assert KEEP.encode() in rows and (dump is None or KEEP.encode() in dump)
         assert mem.search(KEEP, user_id="bob", k=1)
+
+
+def _as_written_by_an_older_version(conn, memory_id: str, text: str) -> None:
+    """What memlm did before deletes scrubbed history: the row goes, its text stays in history."""
+    ph = "?" if isinstance(conn, sqlite3.Connection) else "%s"
+    conn.execute(f"DELETE FROM memories WHERE id = {ph}", (memory_id,))
+    conn.execute(f"INSERT INTO history (tenant, memory_id, user_id, agent_id, event, old_text, new_text, at) "
+                 f"VALUES ('default', {ph}, 'ana', NULL, 'DELETE', {ph}, NULL, '2024-01-01T00:00:00+00:00')",
+                 (memory_id, text))
+    conn.execute("DELETE FROM meta WHERE key IN ('deletes', 'erased_through', 'history_scrubbed')")
+
+
+def test_sqlite_file_from_an_older_version_is_not_reported_erased_until_purged(tmp_path, hashing):
+    db = tmp_path / "old.db"
+    with Memory(db, encoder=hashing) as mem:
+        [e] = mem.add(f"ana said {EN['single']}", user_id="ana")
+        mem.add(f"bob says {KEEP}", user_id="bob")
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DELETE FROM memories_fts WHERE rowid = (SELECT rid FROM memories WHERE id = ?)", (e.id,))
+    _as_written_by_an_older_version(conn, e.id, f"ana said {EN['single']}")
+    conn.close()
+    with Memory(db, encoder=hashing) as mem:
+        assert mem.history(e.id)[-1].old_text == f"ana said {EN['single']}"
+        assert mem.store.erasure() == "pending"  # no counters yet, but deleted text in history
+        assert mem.purge() == "complete"
+        assert all(h.old_text is None and h.new_text is None for h in mem.history(e.id))
+        assert mem.store.erasure() == "complete"
+    assert found(files_of(db)) == {} and KEEP.encode() in db.read_bytes()
+
+
+def test_postgres_database_from_an_older_version_loses_deleted_text_at_the_first_delete(pg_url, hashing):
+    import psycopg
+
+    with Memory(pg_url, encoder=hashing) as mem:
+        [e] = mem.add(f"ana said {EN['single']}", user_id="ana")
+        [other] = mem.add(f"carl said {KEEP}", user_id="carl")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            _as_written_by_an_older_version(conn, e.id, f"ana said {EN['single']}")
+        assert EN["single"].encode() in pg_everything(pg_url)
+        mem.delete(other.id)  # any delete, of any owner
+        assert EN["single"].encode() not in pg_everything(pg_url)
+        assert [h.event for h in mem.history(e.id)][-1] == "DELETE"

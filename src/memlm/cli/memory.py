@@ -20,6 +20,7 @@ from memlm.cli.common import (
     scope_options,
     settings,
 )
+from memlm.stores import StoreWriteError
 
 
 @click.group()
@@ -143,7 +144,10 @@ def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, pl
     with open_memory(db, encoder, create=False) as mem:
         if everything:
             n = mem.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
-            erasure = mem.purge(0.0)
+            try:  # the delete has committed either way
+                erasure = mem.purge(0.0)
+            except StoreWriteError:
+                erasure = "pending"
             emit({"deleted": n, "erasure": erasure}, plain, lambda d: f"deleted {d['deleted']} memories")
             _warn_pending(erasure)
             return

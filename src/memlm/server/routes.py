@@ -41,6 +41,7 @@ from memlm.server.models import (
     UpdateRequest,
 )
 from memlm.server.state import ServerState
+from memlm.stores import StoreWriteError
 
 T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
@@ -197,8 +198,15 @@ async def list_memories(who: Auth, user_id: ScopeParam = None, agent_id: ScopePa
 @router.delete("/memories", response_model=DeletedOut, summary="Erase every memory in a scope")
 async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopeParam = None,
                        session_id: ScopeParam = None) -> dict[str, Any]:
-    n = await who.run(Memory.delete_all, user_id=user_id, agent_id=agent_id, session_id=session_id)
-    return {"deleted": n, "erasure": await who.run(Memory.purge, 0.0)}
+    def delete_all(memory: Memory) -> dict[str, Any]:
+        n = memory.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        try:  # how far the bytes' erasure got (docs/forgetting.md); the delete has committed either way
+            erasure = memory.purge(0.0)
+        except StoreWriteError:
+            erasure = "pending"
+        return {"deleted": n, "erasure": erasure}
+
+    return await who.run(delete_all)
 
 
 @router.get("/memories/{memory_id}", response_model=MemoryOut, responses=NOT_FOUND, summary="One memory")

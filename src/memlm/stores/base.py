@@ -86,6 +86,13 @@ def query_words(terms: Sequence[str]) -> list[str]:
     return out
 
 
+# Files written before deletes scrubbed history kept the text of deleted memories there: the
+# first delete under this version (on each backend) runs this once (both dialects).
+SCRUB_ORPHAN_HISTORY = ("UPDATE history SET old_text = NULL, new_text = NULL "
+                        "WHERE (old_text IS NOT NULL OR new_text IS NOT NULL) AND NOT EXISTS "
+                        "(SELECT 1 FROM memories m WHERE m.tenant = history.tenant AND m.id = history.memory_id)")
+
+
 def history_owner(filters: Filters, *, ph: str) -> tuple[str, list]:
     """The history rows of the scope's owner, as (clause, params), when the scope is a whole
     owner (a user and/or an agent, no session); ("", []) otherwise. `ph`: the placeholder."""

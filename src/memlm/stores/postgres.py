@@ -28,6 +28,7 @@ from memlm.config import IndexConfig
 from memlm.stores import pg_sql as q
 from memlm.stores import redact
 from memlm.stores.base import (
+    SCRUB_ORPHAN_HISTORY,
     Embed,
     Filters,
     Progress,
@@ -274,6 +275,7 @@ class PostgresStore:
                 return None
             record = q.record(row)
             conn.execute(q.SCRUB_HISTORY, (tenant, memory_id))  # events and times stay, the text goes
+            _scrub_legacy(conn)
             self._log(conn, record, "DELETE", None, None, datetime.now(timezone.utc))
             self._bump(conn)
             return record
@@ -301,6 +303,7 @@ class PostgresStore:
                 conn.execute(f"DELETE FROM history WHERE tenant=%s AND {owner} AND NOT EXISTS "
                              "(SELECT 1 FROM memories m WHERE m.tenant = history.tenant AND m.id = history.memory_id)",
                              (filters.tenant, *owner_params))
+            _scrub_legacy(conn)
             self._bump(conn)
         return len(ids)
 
@@ -467,6 +470,14 @@ class PostgresStore:
         for values in rows:
             record = q.record(values[:-1])
             yield record, values[-1], hist.get(record.id, [])
+
+
+def _scrub_legacy(conn: psycopg.Connection) -> None:
+    """Once per database, in the first delete's transaction: the history text older versions
+    kept for deleted memories goes (base.SCRUB_ORPHAN_HISTORY)."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'history_scrubbed'").fetchone() is None:
+        conn.execute(SCRUB_ORPHAN_HISTORY)
+        conn.execute("INSERT INTO meta VALUES ('history_scrubbed', '1') ON CONFLICT (key) DO NOTHING")
 
 
 def _line(exc: BaseException) -> str:

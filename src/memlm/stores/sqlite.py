@@ -38,7 +38,7 @@ from memlm.stores.base import (
 )
 from memlm.stores.migrate import migrate_sqlite
 from memlm.stores.sqlite_file import connect, open_writer
-from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete
+from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete, merge
 from memlm.stores.sqlite_lexical import (
     Lexicon,
     index_text,
@@ -66,8 +66,7 @@ class SQLiteStore:
         self.index = index or IndexConfig()  # the vector index's sizes and BLAS switch
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         # how long a writer waits for another's lock before StoreBusy; None: $MEMLM_BUSY_TIMEOUT, else 60 s
-        self.busy_timeout_s = float(os.environ.get("MEMLM_BUSY_TIMEOUT") or 60.0) if busy_timeout_s is None \
-            else busy_timeout_s
+        self.busy_timeout_s = _env_busy_timeout() if busy_timeout_s is None else busy_timeout_s
         self._eraser = Eraser(self, erase or EraseConfig())  # the physical half of deletes (sqlite_erase.py)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the writer connection: one write transaction at a time
@@ -126,7 +125,7 @@ class SQLiteStore:
         """Run one statement (``?`` placeholders); its rows, if any. Backend-neutral, for small tables."""
         if statement.lstrip()[:6].upper() == "SELECT":
             return self._db.execute(statement, tuple(params)).fetchall()
-        with self._lock:
+        with self.write_lock(self.busy_timeout_s):
             return self.conn.execute(statement, tuple(params)).fetchall()
 
     def check_encoder(self, name: str, dim: int) -> None:
@@ -185,7 +184,7 @@ class SQLiteStore:
                 if _write_fault(exc):
                     raise StoreWriteError(f"cannot write {self.path}: {exc}") from exc
                 if _busy(exc):
-                    raise self._busy() from exc
+                    raise self._busy_error() from exc
                 raise
             finally:
                 self._local.writing = False
@@ -194,13 +193,13 @@ class SQLiteStore:
     def write_lock(self, timeout_s: float) -> Iterator[None]:
         """The writer connection, for this thread alone; StoreBusy after timeout_s."""
         if not self._lock.acquire(timeout=max(timeout_s, 0.0)):
-            raise self._busy()
+            raise self._busy_error()
         try:
             yield
         finally:
             self._lock.release()
 
-    def _busy(self) -> StoreBusy:
+    def _busy_error(self) -> StoreBusy:
         return StoreBusy(f"{self.path} is busy: another write held its lock for more than "
                          f"{self.busy_timeout_s:g} s; nothing was written, retry later")
 
@@ -208,7 +207,7 @@ class SQLiteStore:
         """Merge the full-text index into one segment and refresh the planner's statistics. Each
         write transaction adds an FTS5 segment and a MATCH consults every segment, so after a
         bulk load per-owner lexical search would cost ~10x more at 1M rows until merged."""
-        with self._lock:
+        with self.write_lock(self.busy_timeout_s):
             self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
             self.conn.execute("PRAGMA optimize")
 
@@ -313,8 +312,12 @@ class SQLiteStore:
                              "(SELECT 1 FROM memories m WHERE m.id = history.memory_id AND m.tenant = history.tenant)",
                              (filters.tenant, *owner_params))
             ticket = count_delete(conn)
+            merge(conn)  # the index without the deleted rows' tokens, in the same commit
             self._bump()
-        self._eraser.purge(ticket=ticket)  # never raises: the delete has committed
+        try:
+            self._eraser.purge(ticket=ticket, merged=ticket)
+        except StoreWriteError:  # the delete has committed: its bytes wait for the next purge()
+            pass
         return len(rows)
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
@@ -496,6 +499,17 @@ def _dt(value: str | None) -> datetime | None:
 
 def _now() -> str:
     return _ts(datetime.now(timezone.utc))
+
+
+def _env_busy_timeout() -> float:
+    raw = os.environ.get("MEMLM_BUSY_TIMEOUT") or "60"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"MEMLM_BUSY_TIMEOUT must be a number of seconds >= 0, not {raw!r}")
+    return value
 
 
 def _busy(exc: BaseException) -> bool:

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memlm.stores.base import StoreUnavailable, StoreWriteError
+from memlm.stores.base import SCRUB_ORPHAN_HISTORY, StoreUnavailable
 
 if TYPE_CHECKING:
     from memlm.stores.sqlite import SQLiteStore
@@ -56,10 +56,28 @@ class EraseConfig:
 
 
 def count_delete(conn: sqlite3.Connection) -> int:
-    """Inside a write transaction that deletes: count it; returns this delete's ticket."""
+    """Inside a write transaction that deletes: count it; returns this delete's ticket. The
+    file's first count also scrubs what older versions left: deleted memories' history text."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'deletes'").fetchone() is None:
+        conn.execute(SCRUB_ORPHAN_HISTORY)
     conn.execute("INSERT INTO meta VALUES ('deletes', '1') "
                  "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
     return _counter(conn, "deletes")
+
+
+def merge(conn: sqlite3.Connection) -> int:
+    """Inside a write transaction: merge the FTS index into one segment, which drops every
+    deleted row's tokens; returns the deletes count the merge covers."""
+    conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+    return _counter(conn, "deletes")
+
+
+def _legacy(conn: sqlite3.Connection) -> bool:
+    """A file written before deletes were counted, which has deleted memories (whose text an
+    older version kept in history and left in the index and WAL)."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'deletes'").fetchone() is not None:
+        return False
+    return conn.execute("SELECT 1 FROM history WHERE event = 'DELETE' LIMIT 1").fetchone() is not None
 
 
 def _counter(conn: sqlite3.Connection, key: str) -> int:
@@ -74,6 +92,7 @@ class Eraser:
         self.store = store
         self.config = config
         self._target: int | None = 0  # the ticket the background thread must see erased (None: the latest)
+        self._wanted = False  # a purge went pending in this process: closing makes one last try
         self._guard = threading.Lock()  # guards _target and _thread
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -81,29 +100,42 @@ class Eraser:
     def state(self) -> str:
         """COMPLETE when every delete so far is physically gone, else PENDING (reads two meta rows)."""
         conn = self.store._db
+        if _legacy(conn):
+            return PENDING
         return COMPLETE if _counter(conn, "erased_through") >= _counter(conn, "deletes") else PENDING
 
-    def purge(self, wait_s: float | None = None, ticket: int | None = None) -> str:
+    def purge(self, wait_s: float | None = None, ticket: int | None = None, merged: int | None = None) -> str:
         """Erase the bytes of every delete up to `ticket` (default: every delete so far), trying
-        until `wait_s` (default config.wait_s) has passed, at least once. COMPLETE or PENDING."""
+        until `wait_s` (default config.wait_s) has passed, at least once; `merged`: the index was
+        merged already, in the transaction that counted that many deletes. COMPLETE or PENDING;
+        StoreWriteError when the file cannot be written (read-only, disk full)."""
         deadline = time.monotonic() + (self.config.wait_s if wait_s is None else max(0.0, wait_s))
         try:
             if ticket is None:
-                ticket = _counter(self.store._db, "deletes")
-            while True:
+                ticket = self._ticket()
+            if merged is None:
                 merged = self._merge(ticket)
                 if merged is None:
                     return COMPLETE
+            while True:
                 if self._checkpoint():
                     self._record(merged)
                     return COMPLETE  # merged >= ticket: everything up to it is gone
                 if time.monotonic() >= deadline:
                     break
                 time.sleep(min(0.05, deadline - time.monotonic()))
-        except (StoreUnavailable, StoreWriteError, sqlite3.Error) as exc:  # busy or read-only now: the thread retries
+        except (StoreUnavailable, sqlite3.Error) as exc:  # busy now: the thread retries
             log.info("erasure of %s deferred: %s", self.store.path, exc)
         self._later(ticket)
         return PENDING
+
+    def _ticket(self) -> int:
+        """The latest delete's ticket; on a file from before deletes were counted, a count that
+        covers its earlier deletes (and scrubs their history text)."""
+        if not _legacy(self.store._db):
+            return _counter(self.store._db, "deletes")
+        with self.store.transaction():
+            return count_delete(self.store.conn) if _legacy(self.store.conn) else _counter(self.store.conn, "deletes")
 
     def _merge(self, ticket: int) -> int | None:
         """Merge the FTS index into one segment (dropping deleted rows' tokens); the deletes
@@ -112,8 +144,7 @@ class Eraser:
             conn = self.store.conn
             if _counter(conn, "erased_through") >= ticket:
                 return None
-            conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
-            return _counter(conn, "deletes")
+            return merge(conn)
 
     def _checkpoint(self) -> bool:
         """One try at copying the WAL into the database and truncating it: True when it did."""
@@ -145,6 +176,7 @@ class Eraser:
         """Keep trying in a background thread until every delete up to `ticket` (None: every
         delete when it tries) is erased, or the store closes."""
         with self._guard:
+            self._wanted = True
             self._target = None if ticket is None or self._target is None else max(self._target, ticket)
             if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
                 return
@@ -160,7 +192,7 @@ class Eraser:
                 if self._try_once(target):
                     with self._guard:
                         if self._target == target:  # nothing newer was asked for meanwhile
-                            self._thread, self._target = None, 0
+                            self._thread, self._target, self._wanted = None, 0, False
                             return
             except Exception as exc:  # noqa: BLE001 - keep trying; state() and purge() report where it stands
                 log.info("erasure of %s still pending: %s", self.store.path, exc)
@@ -168,7 +200,7 @@ class Eraser:
 
     def _try_once(self, target: int | None) -> bool:
         if target is None:
-            target = _counter(self.store._db, "deletes")
+            target = self._ticket()
         merged = self._merge(target)
         if merged is None:
             return True
@@ -180,10 +212,13 @@ class Eraser:
         return False
 
     def final(self) -> None:
-        """The store is closing: one last try, no wait and no thread, if anything is pending."""
+        """The store is closing: one last try, no wait and no thread, if a purge of this process
+        went pending (single deletes alone wait for the next purge: a merge costs the whole index)."""
+        if not self._wanted:
+            return
         try:
-            if self.state() == PENDING:
-                self._try_once(None)
+            if self._try_once(self._target):
+                self._wanted = False
         except Exception as exc:  # noqa: BLE001 - closing must not fail; the next purge() finishes it
             log.info("erasure of %s left pending at close: %s", self.store.path, exc)
 
