@@ -105,7 +105,7 @@ def test_a_write_blocked_past_the_busy_timeout_is_one_line(run, tmp_path, monkey
 @pytest.mark.parametrize("value", ["abc", "-1", "inf"])
 def test_a_bad_busy_timeout_is_one_line(run, monkeypatch, value):
     monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", value)
-    result = run("memory", "list", "--user", "u", ok=False)
+    result = run("memory", "add", "a fact", "--user", "u", ok=False)  # a write: reads of a missing file stop earlier
     assert result.exit_code == 1 and result.stderr.startswith("Error: MEMLM_BUSY_TIMEOUT must be a number")
 
 
