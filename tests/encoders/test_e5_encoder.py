@@ -153,3 +153,16 @@ def test_questions_find_their_fact(e5, facts, questions, at_least) -> None:
     sims = e5.encode_query(questions) @ e5.encode(facts).T
     right = int((sims.argmax(axis=1) == np.arange(len(facts))).sum())
     assert right >= at_least, (right, sims.argmax(axis=1))
+
+
+def test_graph_is_built_once_into_the_cache(tmp_path, e5) -> None:
+    first = E5Encoder(cache_dir=tmp_path)
+    vec = first.encode(["缓存里的图"])
+    graphs = sorted((tmp_path / "onnx").glob("multilingual-e5-small-*.onnx"))
+    assert sorted(g.name.endswith("-int8.onnx") for g in graphs) == [False, True]  # fp32 and its int8 copy
+    stamps = [g.stat().st_mtime_ns for g in graphs]
+    again = E5Encoder(cache_dir=tmp_path)
+    assert np.array_equal(again.encode(["缓存里的图"]), vec)
+    assert [g.stat().st_mtime_ns for g in graphs] == stamps  # reused, not rebuilt
+    assert np.array_equal(vec, e5.encode(["缓存里的图"]))  # the same graph as the default cache's
+    assert not list((tmp_path / "onnx").glob("*.tmp*"))  # no temporary file left behind
