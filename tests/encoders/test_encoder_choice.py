@@ -7,7 +7,14 @@ import sqlite3
 import pytest
 
 from memlm import Memory
-from memlm.encoders import DEFAULT_SPEC, E5Encoder, HashingEncoder, MiniLMEncoder, get_encoder, spec_for_space
+from memlm.encoders import (
+    DEFAULT_SPEC,
+    E5Encoder,
+    HashingEncoder,
+    MiniLMEncoder,
+    get_encoder,
+    spec_for_space,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +54,10 @@ def test_an_existing_file_opens_with_its_own_encoder(tmp_path):
 def test_a_minilm_file_keeps_minilm_when_the_default_is_another(tmp_path):
     path = tmp_path / "minilm.db"
     with Memory(path, encoder=MiniLMEncoder("int8")) as m:
-        m.store  # records the encoder (no model load needed)
+        _ = m.store  # records the encoder (no model load needed)
     with Memory(path) as m:
         assert isinstance(m.encoder, MiniLMEncoder) and m.encoder.name == "all-MiniLM-L6-v2-int8"
-        m.store  # the check passes
+        _ = m.store  # the check passes
 
 
 def test_a_new_file_gets_the_default_encoder(tmp_path):
@@ -73,7 +80,7 @@ def test_an_explicit_encoder_is_still_checked(tmp_path, monkeypatch):
 def test_a_space_no_spec_rebuilds_is_a_clear_error(tmp_path):
     path = tmp_path / "ft.db"
     with Memory(path, encoder=HashingEncoder(16)) as m:
-        m.store
+        _ = m.store
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = 'all-MiniLM-L6-v2-ft-0123456789ab' WHERE key = 'encoder'")
     with Memory(path) as m, pytest.raises(ValueError, match="built with encoder 'all-MiniLM-L6-v2-ft-0123456789ab'"):
@@ -102,3 +109,10 @@ def test_postgres_store_opens_with_its_own_encoder(pg_url):
     with Memory(pg_url) as m:
         assert m.encoder.name == "hashing-v1-128"
         assert m.search("tomatoes", user_id="u", k=1)[0].memory.text == "I grow tomatoes on my balcony"
+
+
+def test_a_new_postgres_store_gets_the_default_encoder(pg_url):
+    with Memory(pg_url) as m:
+        assert m.encoder.name == get_encoder(DEFAULT_SPEC).name
+        _ = m.store  # records it (nothing embedded, no model loaded)
+        assert m.store.encoder_info() == (m.encoder.name, 384)

@@ -37,8 +37,14 @@ from .hashing import HashingEncoder
 from .minilm import MiniLMEncoder
 
 __all__ = [
-    "Encoder", "E5Encoder", "HashingEncoder", "MiniLMEncoder", "encode_queries", "get_encoder", "spec_for_space",
     "DEFAULT_SPEC",
+    "E5Encoder",
+    "Encoder",
+    "HashingEncoder",
+    "MiniLMEncoder",
+    "encode_queries",
+    "get_encoder",
+    "spec_for_space",
 ]
 
 DEFAULT_SPEC = "e5"  # a new store, when neither a spec nor $MEMLM_ENCODER is given (multilingual)
