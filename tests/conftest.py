@@ -1,4 +1,4 @@
-"""Shared fixtures: a fast hashing-encoder memory for most tests, the real MiniLM once per session."""
+"""Shared fixtures: a fast hashing-encoder memory for most tests, the real encoders (e5, MiniLM) once per session."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("MEMLM_SHARED_DATA") or REPO.parent / "shared" / "data")  # data sets (READMEs there)
 
 
 @pytest.fixture(scope="session")
 def minilm():
-    """The default encoder (packaged all-MiniLM-L6-v2, best backend), loaded once per test session.
+    """The English encoder (packaged all-MiniLM-L6-v2, best backend), loaded once per test session.
 
     Its ONNX graph is exported on first use and cached under $MEMLM_CACHE or ~/.cache/memlm.
     """
@@ -101,11 +101,11 @@ def mem(tmp_path, hashing):
 
 
 @pytest.fixture
-def real_mem(tmp_path, minilm):
-    """A fresh memory file with the real encoder."""
+def real_mem(tmp_path, e5):
+    """A fresh memory file with the real default encoder (multilingual-e5-small)."""
     from memlm import Memory
 
-    with Memory(tmp_path / "real.db", encoder=minilm) as m:
+    with Memory(tmp_path / "real.db", encoder=e5) as m:
         yield m
 
 

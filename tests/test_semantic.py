@@ -1,4 +1,4 @@
-"""Features that depend on meaning, tested with the real all-MiniLM-L6-v2 encoder."""
+"""Features that depend on meaning, tested with the real encoders (the default multilingual-e5-small; MiniLM)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,18 @@ def test_locomo_recall_floor(tmp_path, minilm, locomo_path):
         r = lb.run(mem, load_locomo(locomo_path), progress=False)
     assert r["questions"] == 231
     assert r["turn_recall_any"]["10"] >= 0.65 and r["turn_recall_all"]["10"] >= 0.55
+
+
+def test_memorybank_chinese_recall_floor(tmp_path, e5, locomo_path):
+    """The Chinese twin of MemoryBank dev with the default encoder (figures: memlm bench locomo --data)."""
+    from memlm import Memory
+    from memlm.bench import locomo as lb
+    from memlm.bench.locomo_data import load_locomo
+
+    path = locomo_path.parent.parent / "memorybank" / "memorybank-cn-dev.json"
+    if not path.exists():
+        pytest.skip("../shared/data/memorybank is not present")
+    with Memory(tmp_path / "mb.db", encoder=e5) as mem:
+        r = lb.run(mem, load_locomo(path), progress=False)
+    assert r["questions"] == 35 and r["encoder"] == e5.name
+    assert r["turn_recall_any"]["10"] >= 0.8 and r["turn_recall_all"]["10"] >= 0.75  # MiniLM: 0.54 / 0.46

