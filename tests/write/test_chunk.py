@@ -1,3 +1,9 @@
+import re
+
+import pytest
+
+from memlm.encoders.hashing import estimate_tokens
+from memlm.text import segment
 from memlm.write.chunk import chunk_text
 
 
@@ -24,13 +30,6 @@ def test_overlong_sentence_is_split_between_words():
 
 
 # --- Chinese and full-width punctuation ----------------------------------------------------
-
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-
-from memlm.encoders.hashing import estimate_tokens  # noqa: E402
-from memlm.text import segment  # noqa: E402
 
 
 def han_count(text: str) -> int:

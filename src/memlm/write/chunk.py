@@ -103,9 +103,11 @@ def _pack(text: str, units: list[Span], budget: int, count: Counter) -> Iterator
     the previous chunk's length (chunks of one text are alike: ~3 counts a chunk), gallops
     up or down from it, then bisects."""
     i, n, guess = 0, len(units), 1
+
+    def fits(k: int) -> bool:  # units i .. i+k-1 as one slice (one unit always: it cannot be cut)
+        return k == 1 or count(text[units[i][0]:units[i + k - 1][1]]) <= budget
+
     while i < n:
-        def fits(k: int) -> bool:
-            return k == 1 or count(text[units[i][0]:units[i + k - 1][1]]) <= budget
 
         guess = min(guess, n - i)
         if fits(guess):  # good fits; bad does not, or is past the end
