@@ -161,7 +161,7 @@ def turn_line(m: MemoryRecord) -> str:
 
 def _answer(memory: Memory, hit: Hit, seen: set[str]) -> MemoryRecord | None:
     """A recalled turn that asks a question brings the reply that followed it."""
-    if hit.memory.kind != "episode" or "?" not in hit.memory.text:
+    if hit.memory.kind != "episode" or ("?" not in hit.memory.text and "？" not in hit.memory.text):
         return None
     after = memory.store.neighbors(hit.memory, 0, 1)
     return after[0] if after and after[0].id not in seen else None
