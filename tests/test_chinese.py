@@ -105,3 +105,16 @@ def test_bad_input_is_stored_and_searched(mem, text):
     hits = mem.search(text, user_id="u", k=1, now=NOW)
     assert hits and hits[0].memory.id == stored.id
     assert mem.search("😀", user_id="u", k=1, now=NOW)  # a query of emoji only gives results, not an error
+
+
+def test_docs_chinese_examples_run(capsys):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "chinese.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/chinese.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["2023-06-07 2023-06-08 上周三", "两周前", "None"]
