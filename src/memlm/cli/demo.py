@@ -10,17 +10,21 @@ import click
 from memlm.cli.common import encoder_option, errors_as_messages
 
 QUESTIONS_PER_CATEGORY = 2
+SAMPLE_ZH = "sample_conversation_zh.json"  # the shipped Chinese conversation (`--lang zh`)
 
 
 @click.command()
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), envvar="MEMLM_LOCOMO", default=None,
-              help="LoCoMo JSON (default ../shared/data/locomo/locomo-dev.json, else the shipped sample).")
+              help="LoCoMo JSON (default ../shared/data/locomo/locomo-dev.json, else the shipped sample; "
+                   "with --lang zh: the shipped Chinese conversation).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the demo conversation and its questions.")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Memory file to create (default: a temporary one).")
 @encoder_option
 @click.option("-k", "k", type=int, default=3, show_default=True, help="Memories recalled per question.")
 @errors_as_messages
-def demo(data, db, encoder, k):
+def demo(data, lang, db, encoder, k):
     """Ingest a conversation into a fresh memory file and answer recall questions from it."""
     from rich.console import Console
 
@@ -29,7 +33,7 @@ def demo(data, db, encoder, k):
     from memlm.engine import Memory
 
     console = Console()
-    path = find_locomo(data)
+    path = _chinese_sample(data) if lang == "zh" else find_locomo(data)
     conv = load_locomo(path)[0]
     with tempfile.TemporaryDirectory() as tmp:
         db_path = db or Path(tmp) / "demo.db"
@@ -50,6 +54,18 @@ def demo(data, db, encoder, k):
             console.print(ctx.text, markup=False, highlight=False)
             console.print(f"\n[dim]{ctx.tokens} tokens (budget 400): {len(ctx.working)} working turns, "
                           f"{len(ctx.recalled)} recalled memories[/]")
+
+
+def _chinese_sample(data: Path | None) -> Path:
+    """--data if given on the command line (not $MEMLM_LOCOMO, an English default), else the shipped conversation."""
+    from importlib import resources
+
+    from memlm.bench.locomo_data import find_locomo
+
+    explicit = click.get_current_context().get_parameter_source("data") == click.core.ParameterSource.COMMANDLINE
+    if data is not None and explicit:
+        return find_locomo(data)
+    return Path(str(resources.files("memlm").joinpath("data", SAMPLE_ZH)))
 
 
 def _pick(questions):

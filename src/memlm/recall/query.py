@@ -63,13 +63,14 @@ def _speaker_index(speakers: frozenset[str]) -> tuple[dict[str, tuple[str, ...]]
         name_words = words(s)
         if name_words:
             by_first.setdefault(name_words[0], []).append(s)
-    han = frozenset(s for s in speakers if has_han(s) and s.strip())
+    han = frozenset(s for s in speakers if _SPACELESS_CHAR.search(s))
     return {w: tuple(v) for w, v in by_first.items()}, frozenset(w for s in speakers for w in words(s)), han
 
 
 # Characters of scripts written without spaces between words (Han, kana): a name next to them
 # is a whole name ("Ana上周说了什么"), where \b sees none (both sides are word characters).
 _SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_SPACELESS_CHAR = re.compile(f"[{_SPACELESS}]")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -77,7 +78,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     """The name (or its possessive) as whole words: a letter or digit at its edge may not touch
     another one, unless that one is Chinese; a Chinese character at its edge may touch anything."""
     def edge(ch: str, before: bool) -> str:
-        if re.match(rf"[{_SPACELESS}]", ch):
+        if _SPACELESS_CHAR.match(ch):
             return ""
         if not re.match(r"\w", ch):
             return r"\b"

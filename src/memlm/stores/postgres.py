@@ -430,7 +430,8 @@ class PostgresStore:
         with conn.cursor(binary=True) as cur:
             cur.adapters.register_loader(conn.adapters.types["vector"].oid, q.VectorRawLoader)
             rows = cur.execute(f"SELECT rid, id, kind, session_id, role, extract(epoch FROM occurred_at)::float8, "
-                               f"position('?' in text) > 0, valid_to IS NULL, vector FROM memories m "
+                               f"(position('?' in text) > 0 OR position('？' in text) > 0), valid_to IS NULL, vector "
+                               f"FROM memories m "
                                f"WHERE {clause} AND rid > %s ORDER BY rid", (*params, after)).fetchall()
         if not rows:
             return []

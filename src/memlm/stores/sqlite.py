@@ -433,7 +433,8 @@ class SQLiteStore:
     def _vector_rows(self, filters: Filters, after: int) -> Iterator[Row]:
         owner = Filters(*filters.owner_key(), include_superseded=True)
         where, params = _where(owner)
-        sql = (f"SELECT m.rid, m.id, m.kind, m.session_id, m.role, m.occurred_at, instr(m.text, '?') > 0, "
+        sql = (f"SELECT m.rid, m.id, m.kind, m.session_id, m.role, m.occurred_at, "
+               f"(instr(m.text, '?') > 0 OR instr(m.text, '？') > 0), "
                f"m.valid_to IS NULL, m.vector, d.sz FROM memories m LEFT JOIN memories_fts_docsize d ON d.id = m.rid "
                f"WHERE {where} AND m.rid > ? ORDER BY m.rid")
         for rid, mid, kind, session, role, occurred, asks, current, blob, size in self._db.execute(sql, (*params, after)):
