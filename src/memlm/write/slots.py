@@ -44,8 +44,8 @@ _OCCUPATIONS = (
     "programmer|data scientist|scientist|researcher|lawyer|attorney|accountant|designer|architect|chef|cook|baker|"
     "writer|author|journalist|editor|artist|painter|musician|photographer|pilot|driver|farmer|mechanic|electrician|"
     "plumber|carpenter|firefighter|police officer|consultant|analyst|manager|product manager|salesman|"
-    "sales manager|cashier|waiter|waitress|barista|librarian|professor|lecturer|student|translator|therapist|"
-    "psychologist|paramedic|soldier|banker|retired|retiree|freelancer|entrepreneur|ceo|cto")
+    "sales manager|cashier|waiter|waitress|barista|librarian|professor|lecturer|translator|therapist|"
+    "psychologist|paramedic|soldier|banker|ceo|cto")  # not student, retired, freelancer: they can go with a job
 _ZH_NUM = r"(?P<v>[0-9零〇一二两三四五六七八九十百点.]+)"
 _ZH_CHANGE = r"(?:现在|目前|已经|也)?(?:是|改成了|改成|换成了|换成|变成了|变成|改为|换了|成了)"
 
@@ -78,7 +78,7 @@ ENGLISH: list[Attribute] = [
     *_en("job", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working) as (?:an? )?" + _END,
          _P + r"\b(?:job|occupation|profession|position|job title) is (?:now )?(?:an? )?" + _END,
-         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?(?P<v>(?:[a-z]+ )?(?:" + _OCCUPATIONS
+         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?(?P<v>(?:(?!your |his |her |their |our |my |the )[a-z]+ )?(?:" + _OCCUPATIONS
          + r"))(?: now| these days| currently)?$"),
     *_en("employer", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working|got a job) (?:at|for|by) " + _END,
