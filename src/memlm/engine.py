@@ -7,8 +7,9 @@ prompt block (working.py).
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,27 @@ from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input,
 from memlm.write.writer import Writer
 
 
+def encoder_spec_for(store: Callable[[], Store], spec: str | None) -> str | None:
+    """The encoder spec to open a store with: `spec` or $MEMLM_ENCODER when given; otherwise the
+    spec of the encoder the store was made with (its recorded vector space), so an existing file
+    keeps its encoder when the default changes; None (the default encoder) for a new store or a
+    space no spec rebuilds (a fine-tuned MiniLM: the check then names the encoder it needs)."""
+    if spec is not None or os.environ.get("MEMLM_ENCODER"):
+        return spec
+    from memlm.encoders import spec_for_space
+
+    info = store().encoder_info()
+    return spec_for_space(info[0]) if info else None
+
+
 class Memory:
     """Long-term and working memory for an LLM application, in one store.
 
     `path` is a SQLite file or URL (default $MEMLM_HOME/memory.db; ``sqlite:///path``) or a
     ``postgresql://`` URL; `encoder` an Encoder or a
-    spec such as "minilm" or "hashing" (default: $MEMLM_ENCODER, else the packaged
-    all-MiniLM-L6-v2). `llm` is optional: an LLM or a spec ("local", "openai:MODEL"; default
-    $MEMLM_LLM, else none); with one, writes can extract facts and sessions get written
+    spec such as "e5", "minilm" or "hashing" (default: $MEMLM_ENCODER, else the encoder an
+    existing store was made with, else the packaged multilingual-e5-small). `llm` is optional:
+    an LLM or a spec ("local", "openai:MODEL"; default $MEMLM_LLM, else none); with one, writes can extract facts and sessions get written
     summaries. Nothing is opened or loaded until first use.
     """
 
@@ -60,8 +74,17 @@ class Memory:
         if self._encoder is None:
             from memlm.encoders import get_encoder
 
-            self._encoder = get_encoder(self._encoder_spec if isinstance(self._encoder_spec, str) else None)
+            spec = self._encoder_spec if isinstance(self._encoder_spec, str) else None
+            self._encoder = get_encoder(encoder_spec_for(self._open_store, spec))
         return self._encoder
+
+    def _open_store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                from memlm.stores import open_store
+
+                self._store = open_store(self.path)
+            return self._store
 
     @property
     def llm(self) -> LLM | None:
@@ -75,15 +98,14 @@ class Memory:
 
     @property
     def store(self) -> Store:
-        with self._lock:
-            if self._store is None:
-                from memlm.stores import open_store
-
-                self._store = open_store(self.path)
-            if not self._ready:
-                self._store.check_encoder(self.encoder.name, self.encoder.dim)
-                self._ready = True
-            return self._store
+        store = self._open_store()
+        if not self._ready:
+            encoder = self.encoder  # outside the lock: choosing it may read the store's record
+            with self._lock:
+                if not self._ready:
+                    store.check_encoder(encoder.name, encoder.dim)
+                    self._ready = True
+        return store
 
     @property
     def writer(self) -> Writer:

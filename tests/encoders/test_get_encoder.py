@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from memlm.encoders import HashingEncoder, MiniLMEncoder, get_encoder
+from memlm.encoders import E5Encoder, HashingEncoder, MiniLMEncoder, get_encoder
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_env_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_encoder("minilm:torch").name == "all-MiniLM-L6-v2"  # explicit spec wins
     monkeypatch.delenv("MEMLM_ENCODER")
     enc = get_encoder()
-    assert isinstance(enc, MiniLMEncoder) and enc.requested_backend == "auto"
+    assert isinstance(enc, E5Encoder) and enc.requested_backend == "auto" and enc.name == "multilingual-e5-small-q4-int8"
 
 
 @pytest.mark.parametrize("spec", ["bert", "minilm:gpu", "hashing:big", "hashing:2", ""])

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from tqdm.auto import tqdm
 
+from memlm.encoders.base import encode_queries
 from memlm.engine import Memory
 from memlm.text import words
 from memlm.types import MemoryRecord
@@ -75,7 +76,7 @@ def measure(mem: Memory, *, user_id: str = "bench-user", repeats: int = 25, k: i
     for r in range(repeats):
         for q in QUERIES:
             t = time.perf_counter()
-            mem.encoder.encode([q])
+            encode_queries(mem.encoder, [q])
             e = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             mem.search(q, user_id=user_id, k=k)

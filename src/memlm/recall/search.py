@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from memlm.config import RecallConfig
-from memlm.encoders.base import Encoder
+from memlm.encoders.base import Encoder, encode_queries
 from memlm.recall.query import QueryPlan, fts_match, lexical_terms, plan
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
@@ -48,7 +48,7 @@ class Retriever:
         if view.n == 0:
             return []
         qplan = plan(query, view.speakers())
-        qvec = np.asarray(self.encoder.encode([qplan.dense_text])[0], dtype=np.float32)
+        qvec = np.asarray(encode_queries(self.encoder, [qplan.dense_text])[0], dtype=np.float32)
         mask = view.mask(filters)  # once a search: every pass filters with it
         at, score, parts = self._attend(view, filters, mask, qvec, qplan.terms, qplan)
         if (hops or self.config.hops) >= 2:

@@ -16,7 +16,7 @@ class ServerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     db: Path | str | None = None  # memory file (Path) or postgresql:// URL (str); API keys live in it too; None: $MEMLM_HOME/memory.db
-    encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else MiniLM
+    encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else the store's own
     rate_limit_per_minute: int = Field(600, ge=0)  # requests per API key per minute (token bucket); 0: no limit
     rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
     rate_limit_file: Path | None = None  # token buckets shared by worker processes (`memlm serve --workers N` sets it); None: in-process

@@ -40,8 +40,10 @@ class TenantPool:
         with self._lock:
             if self._encoder is None:
                 from memlm.encoders import get_encoder
+                from memlm.engine import encoder_spec_for
 
-                self._encoder = get_encoder(self.settings.encoder)  # builds it; the model loads on first encode
+                # builds it (the model loads on first encode); unasked, the one the store was made with
+                self._encoder = get_encoder(encoder_spec_for(lambda: self.store, self.settings.encoder))
             return self._encoder
 
     @property
