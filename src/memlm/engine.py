@@ -205,8 +205,24 @@ class Memory:
             hits = retriever.search(query, filters, want, hops=hops, neighbors=neighbors, now=when)
             kept = [h for h in hits if not expired(h.memory, when)]
             if len(kept) >= k or len(hits) < want:
-                return newest_first(kept[:k])
+                return newest_first(self._strength_prior(kept[:k], when))
             want *= 2
+
+    def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
+        """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
+        weight = self.config.recall.strength_weight
+        if weight <= 0 or not hits:
+            return hits
+        from memlm.write.forget import strength
+
+        now = now or datetime.now(timezone.utc)
+        counts = self.store.recall_counts(self.tenant, [h.memory.id for h in hits])
+        half_life = self.config.recall.strength_half_life_days
+        for h in hits:
+            s = strength(h.memory, counts.get(h.memory.id), now, half_life)
+            h.reasons["strength"] = s
+            h.score = (1 - weight) * h.score + weight * s / (1 + s)
+        return sorted(hits, key=lambda h: -h.score)
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False) -> Filters:
@@ -254,15 +270,20 @@ class Memory:
         return len(self.writer.purge(parse_time(now)))
 
     def forget(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
-               before: Any = None, kind: str | Sequence[str] | None = None,
-               dry_run: bool = True) -> list[MemoryRecord]:
+               before: Any = None, kind: str | Sequence[str] | None = None, weaker_than: float | None = None,
+               dry_run: bool = True, now: Any = None) -> list[MemoryRecord]:
         """Forget on purpose: the scope's memories older than `before` (occurred_at, else
-        created_at), of `kind`, in `session_id`. With `dry_run` (the default) nothing is deleted:
+        created_at), of `kind`, in `session_id`, with a strength under `weaker_than` (recalls into
+        a context, decaying; write/forget.py). With `dry_run` (the default) nothing is deleted:
         the memories that would go are returned; else they are deleted and returned."""
         filters = self._filters(user_id, agent_id, session_id, kind, require_owner=False, include_superseded=True)
-        if before is None and kind is None and session_id is None:
-            raise ValueError("forget needs a rule: before, kind or session_id")
-        return self.writer.forget(filters, parse_time(before), dry_run=bool(dry_run))
+        if before is None and kind is None and session_id is None and weaker_than is None:
+            raise ValueError("forget needs a rule: before, kind, session_id or weaker_than")
+        if weaker_than is not None and (isinstance(weaker_than, bool) or not isinstance(weaker_than, (int, float))
+                                        or not weaker_than > 0):
+            raise ValueError(f"weaker_than must be a positive number, got {weaker_than!r}")
+        return self.writer.forget(filters, parse_time(before), weaker_than=weaker_than, dry_run=bool(dry_run),
+                                  now=parse_time(now))
 
     def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
         """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:
@@ -330,8 +351,12 @@ class Memory:
         """The prompt block for this query: working memory, then recalled memories with dates."""
         from memlm.working import build_context
 
-        return build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
-                             budget_tokens=budget_tokens, k=k, now=now)
+        ctx = build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
+                            budget_tokens=budget_tokens, k=k, now=now)
+        if ctx.recalled:  # recalled into a context: stronger (the forget gate's strength)
+            self.store.note_recalls(self.tenant, [h.memory.id for h in ctx.recalled],
+                                    parse_time(now) or datetime.now(timezone.utc))
+        return ctx
 
     def _reader(self):
         from memlm.working import Reader

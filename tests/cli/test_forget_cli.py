@@ -38,6 +38,8 @@ def test_expiry_purge_and_forget(run):
     plain = run("memory", "forget", "--user", "u", "--before", "2020-01-01", "--yes", "--plain").output
     assert plain.startswith("forgot 1 memories")
     assert [m["text"] for m in json.loads(run("memory", "list", "--user", "u").output)] == ["hotel room 305"]
+    weak = json.loads(run("memory", "forget", "--user", "u", "--weaker-than", "5").output)
+    assert [m["text"] for m in weak["memories"]] == ["hotel room 305"] and weak["dry_run"]
 
 
 @pytest.mark.parametrize("args, message", [

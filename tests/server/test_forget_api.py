@@ -23,11 +23,13 @@ def test_expiry_purge_and_forget_over_http(api):
     listed = api.call("acme", "GET", "/v1/memories", params={"user_id": "ana"}).json()["memories"]
     assert [m["text"] for m in listed] == ["hotel room 305"]
     assert api.call("globex", "POST", "/v1/memories/purge", json={}).json() == {"purged": 0}
+    weak = post("/v1/memories/forget", {"user_id": "ana", "weaker_than": 5}).json()
+    assert [m["text"] for m in weak["memories"]] == ["hotel room 305"]
 
 
 def test_bad_forget_requests_are_4xx(api):
     for body, status in (({"user_id": "ana"}, 400), ({"user_id": "ana", "before": "nope"}, 400),
-                         ({"user_id": "ana", "kinds": ["dream"]}, 422)):
+                         ({"user_id": "ana", "kinds": ["dream"]}, 422), ({"user_id": "ana", "weaker_than": 0}, 422)):
         r = api.call("acme", "POST", "/v1/memories/forget", json=body)
         assert r.status_code == status, r.text
     r = api.call("acme", "POST", "/v1/memories", json={"text": "x", "user_id": "ana", "ttl": -1})

@@ -96,3 +96,40 @@ def test_forget_by_age_kind_and_session_is_a_dry_run_first(mem):
     with pytest.raises(ValueError, match="needs a rule"):
         mem.forget(user_id="u")
     assert mem.get(fact.id) is not None
+
+
+def test_a_recalled_memory_outlives_an_unrecalled_one(mem):
+    """Strength grows with each recall into a context and halves every 30 days after the last."""
+    [bees] = mem.add("I keep bees on the roof", user_id="u")
+    [stamps] = mem.add("I collect old stamps", user_id="u")
+    start = datetime.now(timezone.utc)
+    for day in (1, 20, 40):
+        ctx = mem.context("bees on the roof", user_id="u", k=1, now=start + timedelta(days=day))
+        assert [h.memory.id for h in ctx.recalled] == [bees.id]
+    counts = mem.store.recall_counts(mem.tenant, [bees.id, stamps.id])
+    assert counts[bees.id][0] == 3 and stamps.id not in counts
+    later = start + timedelta(days=70)  # bees: 4 x 0.5^(30/30) = 2; stamps: 1 x 0.5^(70/30) ~ 0.2
+    weak = mem.forget(user_id="u", weaker_than=1.0, now=later)
+    assert [m.id for m in weak] == [stamps.id]
+    mem.forget(user_id="u", weaker_than=1.0, now=later, dry_run=False)
+    assert [m.id for m in mem.list(user_id="u")] == [bees.id]
+    with pytest.raises(ValueError, match="positive number"):
+        mem.forget(user_id="u", weaker_than=-1)
+
+
+def test_strength_is_a_ranking_prior_only_when_asked_for(tmp_path, hashing):
+    from memlm import Memory, MemoryConfig
+    from memlm.config import RecallConfig
+
+    with Memory(tmp_path / "m.db", encoder=hashing) as m:
+        [a] = m.add("note about the garden shed", user_id="u")
+        [b] = m.add("note about the garden gate", user_id="u")
+        for _ in range(5):
+            m.store.note_recalls(m.tenant, [b.id], datetime.now(timezone.utc))
+        plain = m.search("note about the garden", user_id="u")
+        assert "strength" not in plain[0].reasons  # off by default
+    config = MemoryConfig(recall=RecallConfig(strength_weight=0.5))
+    with Memory(tmp_path / "m.db", encoder=hashing, config=config) as m:
+        hits = m.search("note about the garden", user_id="u")
+        assert hits[0].memory.id == b.id and hits[0].reasons["strength"] > hits[1].reasons["strength"]
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

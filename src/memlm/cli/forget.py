@@ -22,16 +22,18 @@ def purge(db, encoder, plain):
 @memory.command()
 @click.option("--before", default=None, help="Memories that occurred (else were stored) before this date.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]), help="Only these kinds.")
+@click.option("--weaker-than", "weaker_than", type=float, default=None,
+              help="Memories whose strength (recalls into a context, decaying) is below this.")
 @click.option("--yes", "apply", is_flag=True, help="Delete them; without it, only list what would go (dry run).")
 @scope_options
 @db_options
 @plain_option
 @errors_as_messages
-def forget(before, kinds, apply, user_id, agent_id, session_id, db, encoder, plain):
-    """Forget by rule: --before DATE, --kind, --session. A dry run unless --yes."""
+def forget(before, kinds, weaker_than, apply, user_id, agent_id, session_id, db, encoder, plain):
+    """Forget by rule: --before DATE, --kind, --session, --weaker-than. A dry run unless --yes."""
     with open_memory(db, encoder) as mem:
         chosen = mem.forget(user_id=user_id, agent_id=agent_id, session_id=session_id, before=before,
-                            kind=list(kinds) or None, dry_run=not apply)
+                            kind=list(kinds) or None, weaker_than=weaker_than, dry_run=not apply)
     out = {"dry_run": not apply, "count": len(chosen), "memories": [r.to_dict() for r in chosen]}
     emit(out, plain, lambda r: "\n".join([f"{'would forget' if r['dry_run'] else 'forgot'} {r['count']} memories"]
                                          + [f"  {m['id']}  ({m['kind']}) {m['text']}" for m in r["memories"]]))

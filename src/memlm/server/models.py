@@ -126,6 +126,7 @@ class ForgetRequest(Scoped):
 
     before: str | None = _when()
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=3)
+    weaker_than: float | None = Field(None, gt=0, le=10**6, description="strength (recalls, decaying) below this")
     dry_run: bool = Field(True, description="only list what would be forgotten (the default)")
 
 

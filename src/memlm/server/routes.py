@@ -171,7 +171,8 @@ async def purge(who: Auth) -> dict[str, Any]:
 async def forget(body: ForgetRequest, who: Auth) -> Response:
     def run(memory: Memory) -> dict[str, Any]:
         chosen = memory.forget(user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
-                               before=body.before, kind=body.kinds, dry_run=body.dry_run)
+                               before=body.before, kind=body.kinds, weaker_than=body.weaker_than,
+                               dry_run=body.dry_run)
         return {"dry_run": body.dry_run, "count": len(chosen), "memories": [r.to_dict() for r in chosen]}
 
     return json_response(await who.run(run))

@@ -30,7 +30,7 @@ from memlm.stores.base import Filters, Store
 from memlm.text import memory_text, norm_hash
 from memlm.types import Event, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
-from memlm.write.forget import EXPIRES, expired, selected, with_expiry
+from memlm.write.forget import EXPIRES, expired, selected, strength, with_expiry
 from memlm.write.gate import Decision, check_proposal, decide
 from memlm.write.inputs import Draft
 
@@ -116,9 +116,18 @@ class Writer:
             self.store.delete(self.tenant, mid)
         return gone
 
-    def forget(self, filters: Filters, before: datetime | None, *, dry_run: bool = True) -> list[MemoryRecord]:
-        """The memories in `filters` older than `before` (all if None); deleted unless dry_run."""
-        chosen = [r for r in self._all(filters) if selected(r, before=before, kinds=filters.kinds)]
+    def forget(self, filters: Filters, before: datetime | None, *, weaker_than: float | None = None,
+               dry_run: bool = True, now: datetime | None = None) -> list[MemoryRecord]:
+        """The memories in `filters` older than `before` and weaker than `weaker_than` (each rule
+        only when given); deleted unless dry_run."""
+        records = self._all(filters)
+        weak = {r.id: True for r in records}
+        if weaker_than is not None:
+            now = now or datetime.now(timezone.utc)
+            counts = self.store.recall_counts(self.tenant, [r.id for r in records])
+            half_life = self.config.recall.strength_half_life_days
+            weak = {r.id: strength(r, counts.get(r.id), now, half_life) < weaker_than for r in records}
+        chosen = [r for r in records if selected(r, before=before, kinds=filters.kinds, weaker=weak[r.id])]
         if not dry_run:
             for record in chosen:
                 self.store.delete(self.tenant, record.id)
