@@ -173,7 +173,7 @@ def _markers(norm: str, zh: bool) -> tuple[bool, bool]:
 def _attribute(norm: str, original: str, zh: bool):
     """(attribute, single, value, subject, clean, detail) of the first attribute stated, or Nones."""
     for attr in slots.CHINESE if zh else slots.ENGLISH:
-        m = attr.pattern.search(norm)
+        m = attr.pattern.match(norm)  # every pattern starts with the lazy (?P<pre>.*?): match, not search (O(n^2))
         if m is None:
             continue
         value, remainder = _value(m.group("v"), attr, zh)
