@@ -244,7 +244,7 @@ class Memory:
             raise ValueError("limit must be positive and offset non-negative")
         filters = self._filters(user_id, agent_id, session_id, kinds, require_owner=False,
                                 include_superseded=include_superseded)
-        when, out, skipped, start, size = parse_time(now), [], 0, 0, max(offset + limit, 100)
+        when, out, skipped, start, size = parse_time(now), [], 0, 0, min(max(offset + limit, 100), 1000)
         while len(out) < limit:  # page through the store, skipping expired memories
             page = self.store.list(filters, limit=size, offset=start)
             for record in page:

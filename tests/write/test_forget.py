@@ -133,3 +133,11 @@ def test_strength_is_a_ranking_prior_only_when_asked_for(tmp_path, hashing):
         hits = m.search("note about the garden", user_id="u")
         assert hits[0].memory.id == b.id and hits[0].reasons["strength"] > hits[1].reasons["strength"]
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_list_pages_past_a_thousand_rows_with_expired_ones_first(mem):
+    mem.add_many([f"expired note {i}" for i in range(50)], user_id="u", expires_at="2001-01-01")
+    mem.add_many([f"kept note {i}" for i in range(1100)], user_id="u")
+    page = mem.list(user_id="u", limit=10, offset=1085)
+    assert [m.text for m in page] == [f"kept note {i}" for i in range(1085, 1095)]
+    assert len(mem.list(user_id="u", limit=1000, offset=1000)) == 100
