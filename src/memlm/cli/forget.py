@@ -21,7 +21,8 @@ def purge(db, encoder, plain):
 
 @memory.command()
 @click.option("--before", default=None, help="Memories that occurred (else were stored) before this date.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]), help="Only these kinds.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]),
+              help="Only these kinds.")
 @click.option("--weaker-than", "weaker_than", type=float, default=None,
               help="Memories whose strength (recalls into a context, decaying) is below this.")
 @click.option("--yes", "apply", is_flag=True, help="Delete them; without it, only list what would go (dry run).")

@@ -27,7 +27,8 @@ _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eig
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[ -](" + "|".join(list(_UNITS)[1:10])
                            + r"))?|(" + "|".join(_UNITS) + r"))\b", re.IGNORECASE)
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
 # words that change nothing in a statement (articles, intensifiers, particles)
 _EN_SKIP = {"a", "an", "the", "really", "actually", "just", "also", "so", "quite", "indeed", "definitely", "truly",
             "totally", "honestly", "basically", "can"}

@@ -174,7 +174,8 @@ class Writer:
             for i, scored in zip(idx, results):
                 same = [(r, 1.0) for r in self.store.find_exact(filters, norm_hash(drafts[i].text)) if not expired(r)]
                 seen = {r.id for r, _ in same}
-                near = [(records[m], s) for m, s in scored if m in records and m not in seen and not expired(records[m])]
+                near = [(records[m], s) for m, s in scored
+                        if m in records and m not in seen and not expired(records[m])]
                 if min_similarity is not None:
                     near = [(r, s) for r, s in near if s >= min_similarity]
                 out[i] = same + near
