@@ -75,7 +75,7 @@ def test_updates_can_be_turned_off(tmp_path, hashing):
         assert m.add("I live in Paris", user_id="u")[0].event == "NOOP"
 
 
-@pytest.mark.parametrize("name", ["pairs.jsonl", "heldout.jsonl"])
+@pytest.mark.parametrize("name", ["pairs.jsonl", "heldout.jsonl", "blind.jsonl"])
 def test_the_labelled_pairs_lose_nothing(mem, name):
     pairs = load_pairs(PAIRS / name)
     result = run(mem, pairs)
