@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from memlm import Memory
-from memlm.bench.gate import load_pairs, run
+from memlm.bench.gate import load_pairs, run, tatoeba_background
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,11 +23,15 @@ def main() -> int:
     ap.add_argument("--pairs", default=str(HERE / "pairs.jsonl"))
     ap.add_argument("--encoder", default="hashing", help="encoder spec (hashing, minilm, e5 ...)")
     ap.add_argument("--out", default=None, help="write the full result (with the wrong pairs) as JSON here")
+    ap.add_argument("--background", type=int, default=0,
+                    help="N: each owner also holds N Tatoeba sentences (../shared/data/tatoeba-cmn), not 4 fixed facts")
+    ap.add_argument("--tatoeba", default=str(HERE.parents[1].parent / "shared" / "data" / "tatoeba-cmn" / "cmn.txt"))
     ap.add_argument("--show-wrong", action="store_true", help="print every pair the gate got wrong")
     args = ap.parse_args()
     pairs = load_pairs(args.pairs)
     with tempfile.TemporaryDirectory() as tmp, Memory(Path(tmp) / "gate.db", encoder=args.encoder) as mem:
-        result = run(mem, pairs)
+        background = tatoeba_background(args.tatoeba, args.background) if args.background else None
+        result = run(mem, pairs, background)
         encoder = mem.encoder.name
     for lang, s in sorted(result.items()):
         print(f"{lang}: {s['right']}/{s['pairs']} right ({100 * s['right_share']:.1f}%), losses {s['losses']}  "
@@ -36,7 +40,8 @@ def main() -> int:
             for w in s["wrong"]:
                 print(f"   {'LOSS ' if w['lost'] else ''}{w['label']} -> {w['got']}: {w['old']!r} / {w['new']!r}")
     if args.out:
-        Path(args.out).write_text(json.dumps({"encoder": encoder, "pairs": args.pairs, "result": result},
+        Path(args.out).write_text(json.dumps({"encoder": encoder, "pairs": args.pairs, "background": args.background,
+                                              "result": result},
                                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0 if all(s["losses"] == 0 for s in result.values()) else 1
 

@@ -49,6 +49,8 @@ class RecallConfig:
     hop_discount: float = 0.8  # a memory found by the second pass scores this share of its hop score
     score_center: float = 4.0  # fused z-score that maps to 0.5 in the reported [0, 1] score
     score_scale: float = 1.5  # z-score units per logistic unit in that mapping
+    strength_weight: float = 0.0  # share of a hit's score given to its strength (recalls, decaying); 0: off
+    strength_half_life_days: float = 30.0  # days after its last recall (or its writing) in which strength halves
 
 
 @dataclass

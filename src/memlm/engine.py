@@ -23,6 +23,7 @@ from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
+from memlm.write.forget import expired, expiry, with_expiry
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
 from memlm.write.writer import Writer
 
@@ -133,13 +134,15 @@ class Memory:
     def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
             session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
             kind: str | None = None, source_ids: Sequence[str] | None = None,
-            extract: bool | None = None) -> list[Event]:
+            extract: bool | None = None, expires_at: Any = None, ttl: Any = None) -> list[Event]:
         """Remember a text (a fact by default) or conversation messages (episodes), gated.
 
         `source_ids` records provenance: the ids of the episodes a fact or summary came from.
         `extract` (default `config.extract_facts`) also has the LLM extract facts from new turns
-        (write/extract.py); their events follow the episodes'.
+        (write/extract.py); their events follow the episodes'. `expires_at` (a date) or `ttl`
+        (seconds) makes the memories expire: hidden from then on, deleted by `purge`.
         """
+        metadata = with_expiry(metadata, expiry(expires_at, ttl))
         extract = self.config.extract_facts if extract is None else extract
         if extract and self.llm is None:
             raise ValueError("fact extraction needs an LLM: pass llm= (e.g. 'local') or set MEMLM_LLM")
@@ -157,15 +160,16 @@ class Memory:
 
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
                  session_id: str | None = None, occurred_at: Any = None, kind: str | None = None,
-                 progress: bool = False) -> list[Event]:
+                 progress: bool = False, expires_at: Any = None, ttl: Any = None) -> list[Event]:
         """Bulk ingestion: batched embedding, one transaction per batch of `config.batch_size`."""
         scope = Scope(user_id, agent_id, session_id)
+        metadata = with_expiry(None, expiry(expires_at, ttl))
         events: list[Event] = []
         batch: list[Draft] = []
         bar = tqdm(desc="memories", unit="mem", disable=not progress)
         for item in items:
             batch.extend(drafts_from_input(item if isinstance(item, (str, dict)) else list(item), scope=scope,
-                                           occurred_at=occurred_at, metadata=None, kind=kind,
+                                           occurred_at=occurred_at, metadata=metadata, kind=kind,
                                            max_chars=self.config.max_text_chars))
             if len(batch) >= self.config.batch_size:
                 events.extend(self._write(batch))
@@ -196,7 +200,29 @@ class Memory:
         from memlm.recall.current import newest_first
 
         retriever = Retriever(self.store, self.encoder, self.config.recall)
-        return newest_first(retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=parse_time(now)))
+        when, want = parse_time(now), k
+        while True:  # expired memories are left out; ask for more while some were
+            hits = retriever.search(query, filters, want, hops=hops, neighbors=neighbors, now=when)
+            kept = [h for h in hits if not expired(h.memory, when)]
+            if len(kept) >= k or len(hits) < want:
+                return newest_first(self._strength_prior(kept[:k], when))
+            want *= 2
+
+    def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
+        """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
+        weight = self.config.recall.strength_weight
+        if weight <= 0 or not hits:
+            return hits
+        from memlm.write.forget import strength
+
+        now = now or datetime.now(timezone.utc)
+        counts = self.store.recall_counts(self.tenant, [h.memory.id for h in hits])
+        half_life = self.config.recall.strength_half_life_days
+        for h in hits:
+            s = strength(h.memory, counts.get(h.memory.id), now, half_life)
+            h.reasons["strength"] = s
+            h.score = (1 - weight) * h.score + weight * s / (1 + s)
+        return sorted(hits, key=lambda h: -h.score)
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False) -> Filters:
@@ -211,17 +237,57 @@ class Memory:
 
     def list(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
              kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
-             include_superseded: bool = False) -> list[MemoryRecord]:
-        """Memories in scope, oldest first (paged); superseded facts only if asked for."""
+             include_superseded: bool = False, now: Any = None) -> list[MemoryRecord]:
+        """Memories in scope, oldest first (paged); superseded facts only if asked for; expired
+        ones (as of `now`, default the present) never."""
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset non-negative")
         filters = self._filters(user_id, agent_id, session_id, kinds, require_owner=False,
                                 include_superseded=include_superseded)
-        return self.store.list(filters, limit=limit, offset=offset)
+        when, out, skipped, start, size = parse_time(now), [], 0, 0, min(max(offset + limit, 100), 1000)
+        while len(out) < limit:  # page through the store, skipping expired memories
+            page = self.store.list(filters, limit=size, offset=start)
+            for record in page:
+                if expired(record, when):
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                elif len(out) < limit:
+                    out.append(record)
+            if len(page) < size:
+                break
+            start += len(page)
+        return out
 
-    def update(self, memory_id: str, text: str) -> Event:
-        """Replace a memory's text by hand; the old text stays in history."""
-        return self.writer.revise(memory_id, check_text(text, max_chars=self.config.max_text_chars))
+    def update(self, memory_id: str, text: str, *, expires_at: Any = None, ttl: Any = None) -> Event:
+        """Replace a memory's text by hand; the old text stays in history. `expires_at` / `ttl`
+        set a new expiry."""
+        return self.writer.revise(memory_id, check_text(text, max_chars=self.config.max_text_chars),
+                                  expires=expiry(expires_at, ttl))
+
+    def purge(self, *, now: Any = None) -> int:
+        """Delete the tenant's expired memories (as of `now`, default the present) and erase their
+        bytes as `erase(0)` does (the rest is retried in the background); returns how many."""
+        n = len(self.writer.purge(parse_time(now)))
+        if n:
+            self.store.purge(0.0)
+        return n
+
+    def forget(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
+               before: Any = None, kind: str | Sequence[str] | None = None, weaker_than: float | None = None,
+               dry_run: bool = True, now: Any = None) -> list[MemoryRecord]:
+        """Forget on purpose: the scope's memories older than `before` (occurred_at, else
+        created_at), of `kind`, in `session_id`, with a strength under `weaker_than` (recalls into
+        a context, decaying; write/forget.py). With `dry_run` (the default) nothing is deleted:
+        the memories that would go are returned; else they are deleted and returned."""
+        filters = self._filters(user_id, agent_id, session_id, kind, require_owner=False, include_superseded=True)
+        if before is None and kind is None and session_id is None and weaker_than is None:
+            raise ValueError("forget needs a rule: before, kind, session_id or weaker_than")
+        if weaker_than is not None and (isinstance(weaker_than, bool) or not isinstance(weaker_than, (int, float))
+                                        or not weaker_than > 0):
+            raise ValueError(f"weaker_than must be a positive number, got {weaker_than!r}")
+        return self.writer.forget(filters, parse_time(before), weaker_than=weaker_than, dry_run=bool(dry_run),
+                                  now=parse_time(now))
 
     def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
         """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:
@@ -247,14 +313,14 @@ class Memory:
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                    session_id: str | None = None) -> int:
         """Erase every memory in the scope (superseded facts too), with its vectors, index rows and
-        history; the bytes leave the store's files too (see `purge`). Refuses an empty scope."""
+        history; the bytes leave the store's files too (see `erase`). Refuses an empty scope."""
         scope = Scope(user_id, agent_id, session_id)
         if scope.is_empty():
             raise ValueError("delete_all needs a scope (user_id, agent_id or session_id); refusing to erase everything")
         scope.validate(require_owner=False)
         return self.store.delete_scope(Filters(self.tenant, user_id, agent_id, session_id))
 
-    def purge(self, wait_s: float | None = None) -> str:
+    def erase(self, wait_s: float | None = None) -> str:
         """Remove the bytes of every memory deleted so far from the store's files: "complete",
         "pending" (a reader holds an older snapshot; retried in the background) or "logical"
         (PostgreSQL: gone from every table and pg_dump). docs/forgetting.md."""
@@ -299,8 +365,12 @@ class Memory:
         """The prompt block for this query: working memory, then recalled memories with dates."""
         from memlm.working import build_context
 
-        return build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
-                             budget_tokens=budget_tokens, k=k, now=now)
+        ctx = build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
+                            budget_tokens=budget_tokens, k=k, now=now)
+        if ctx.recalled:  # recalled into a context: stronger (the forget gate's strength)
+            self.store.note_recalls(self.tenant, [h.memory.id for h in ctx.recalled],
+                                    parse_time(now) or datetime.now(timezone.utc))
+        return ctx
 
     def _reader(self):
         from memlm.working import Reader

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from memlm.stores.base import Filters, Store
 from memlm.types import Event, Hit, MemoryRecord, Scope
+from memlm.write.forget import expired
 
 Count = Callable[[str], int]  # tokens in a text (the encoder's tokenizer)
 Search = Callable[[str, Scope, int, Any], list[Hit]]  # (query, scope, k, now) -> hits, best first
@@ -116,7 +117,7 @@ def recent_turns(reader: Reader, scope: Scope, budget: int) -> list[MemoryRecord
 def session_turns(reader: Reader, scope: Scope) -> list[MemoryRecord]:
     """The session's latest RECENT_SCAN turns, oldest first."""
     filters = Filters(reader.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
-    return reader.store.recent(filters, RECENT_SCAN)
+    return [r for r in reader.store.recent(filters, RECENT_SCAN) if not expired(r)]
 
 
 def fit_window(count_tokens: Count, turns: list[MemoryRecord], budget: int) -> list[MemoryRecord]:

@@ -72,8 +72,8 @@ def test_delete_all_and_purge_report_the_erasure(run, tmp_path):
     run("memory", "add", "zqclimarkxq one", "--user", "u")
     [e] = json.loads(run("memory", "add", "zqcligonexq two", "--user", "w").output)
     assert json.loads(run("memory", "delete", e["id"]).output)["event"] == "DELETE"
-    assert json.loads(run("memory", "purge").stdout) == {"erasure": "complete"}
-    assert run("memory", "purge", "--plain").output.strip() == "erasure complete"
+    assert json.loads(run("memory", "purge").stdout) == {"purged": 0, "erasure": "complete"}
+    assert run("memory", "purge", "--plain").output.strip() == "purged 0 expired memories; erasure complete"
     reader = sqlite3.connect(db, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM memories").fetchone()  # an older snapshot, held
@@ -82,7 +82,7 @@ def test_delete_all_and_purge_report_the_erasure(run, tmp_path):
     assert "memlm memory purge" in pending.stderr and len(pending.stderr.strip().splitlines()) == 1
     reader.execute("COMMIT")
     reader.close()
-    assert json.loads(run("memory", "purge", "--wait", "5").stdout) == {"erasure": "complete"}
+    assert json.loads(run("memory", "purge", "--wait", "5").stdout) == {"purged": 0, "erasure": "complete"}
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("cli.db"))
     assert b"zqcli" not in raw
 

@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from memlm.server.keys import KEY_PREFIX, KeyStore, hash_key
+from memlm.stores.migrate import migrations
 from memlm.stores.sqlite import SQLiteStore
 
 

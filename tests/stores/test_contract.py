@@ -309,3 +309,17 @@ def test_reembed_killed_halfway_leaves_the_old_database(store):
     later = rec("the write lock was released")
     store.insert([later], vec(6)[None])
     assert [m for m, _ in store.dense(Filters("default", "u1"), vec(6)[None], 1)[0]] == [later.id]
+
+
+def test_recalls_are_counted_per_tenant(store):
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert store.recall_counts("default", ["a", "b"]) == {}
+    store.note_recalls("default", ["a", "b", "a"], t0)  # one recall per memory per call
+    store.note_recalls("default", ["a"], t0 + timedelta(days=1))
+    store.note_recalls("other", ["a"], t0)
+    counts = store.recall_counts("default", ["a", "b", "c"])
+    assert {k: v[0] for k, v in counts.items()} == {"a": 2, "b": 1}
+    assert counts["a"][1] == t0 + timedelta(days=1) and counts["b"][1] == t0
+    assert store.recall_counts("other", ["a"])["a"][0] == 1

@@ -133,7 +133,7 @@ def test_sqlite_delete_all_leaves_no_byte_even_with_a_reader_holding_a_snapshot(
     assert mem.list(user_id="ana", include_superseded=True) == []
     assert mem.search(EN["live"], user_id="ana") == []
     # honest: the reader can still read the text, so its bytes exist, and the store says so
-    assert mem.store.erasure() == "pending" and mem.purge(0.0) == "pending"
+    assert mem.store.erasure() == "pending" and mem.erase(0.0) == "pending"
     assert reader.execute("SELECT count(*) FROM memories WHERE text LIKE ?", (f"%{EN['live']}%",)).fetchone()[0] == 1
     assert found(files_of(db))
     reader.execute("COMMIT")  # the snapshot ends: the background retry finishes the erasure
@@ -172,7 +172,7 @@ def test_sqlite_purge_erases_what_single_deletes_left(sqlite_mem):
     assert mem.store.erasure() == "pending"  # the index still holds the tokens
     truncate_wal(db)
     assert EN["single"][-8:].encode() in fts_blocks(db)
-    assert mem.purge() == "complete"
+    assert mem.erase() == "complete"
     assert found(files_of(db)) == {}
     assert mem.get(keep.id).text == f"bob says {KEEP}" and mem.search(KEEP, user_id="bob", k=1)
 
@@ -184,7 +184,7 @@ def test_sqlite_session_scope_keeps_the_owners_other_sessions(sqlite_mem):
     assert mem.delete_all(user_id="ana", session_id="s1") == 1
     assert [m.id for m in mem.list(user_id="ana")] == [other.id]
     assert [h.event for h in mem.history(other.id)] == ["ADD"]
-    assert mem.purge() == "complete" and "session" not in found(files_of(db))
+    assert mem.erase() == "complete" and "session" not in found(files_of(db))
 
 
 def test_sqlite_erasure_survives_a_restart(tmp_path, hashing):
@@ -203,7 +203,7 @@ def test_sqlite_erasure_survives_a_restart(tmp_path, hashing):
         assert again.store.erasure() == "pending"
         reader.execute("COMMIT")
         reader.close()
-        assert again.purge() == "complete"
+        assert again.erase() == "complete"
         assert found(files_of(db)) == {}
 
 
@@ -247,7 +247,7 @@ def test_postgres_delete_all_leaves_nothing_queryable_nor_dumped(pg_url, hashing
             assert marker.encode() in rows and (dump is None or marker.encode() in dump)
         assert EN["single"].encode() not in rows  # a single delete scrubs history at once
         assert mem.delete_all(user_id="ana") == 4
-        assert mem.purge() == "logical"
+        assert mem.erase() == "logical"
         rows, dump = pg_everything(pg_url), pg_dump(pg_url)
         for kind, needle in needles().items():
             assert needle not in rows, kind
@@ -279,7 +279,7 @@ def test_sqlite_file_from_an_older_version_is_not_reported_erased_until_purged(t
     with Memory(db, encoder=hashing) as mem:
         assert mem.history(e.id)[-1].old_text == f"ana said {EN['single']}"
         assert mem.store.erasure() == "pending"  # no counters yet, but deleted text in history
-        assert mem.purge() == "complete"
+        assert mem.erase() == "complete"
         assert all(h.old_text is None and h.new_text is None for h in mem.history(e.id))
         assert mem.store.erasure() == "complete"
     assert found(files_of(db)) == {} and KEEP.encode() in db.read_bytes()

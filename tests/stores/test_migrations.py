@@ -10,9 +10,10 @@ from memlm.stores.sqlite import SQLiteStore
 def test_migrations_apply_from_empty_and_are_recorded(tmp_path):
     store = SQLiteStore(tmp_path / "m.db")
     expected = [m.version for m in migrations("sqlite")]
-    assert store.schema_versions() == expected == list(range(1, len(expected) + 1))
+    assert store.schema_versions() == expected == sorted(set(expected)) and expected[0] == 1  # numbers are
+    # reserved per branch, so a checkout may have gaps
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    assert {"memories", "memories_fts", "history", "meta", "schema_migrations"} <= tables
+    assert {"memories", "memories_fts", "history", "meta", "schema_migrations", "recalls"} <= tables
     store.close()
     again = SQLiteStore(tmp_path / "m.db")  # re-opening applies nothing twice
     assert again.schema_versions() == expected

@@ -130,11 +130,13 @@ def test_the_cli_and_the_http_api_refuse_the_same_way(tmp_path, monkeypatch):
         assert client.post("/v1/memories", json={"text": "I keep bees", "user_id": "ana"},
                            headers=headers).status_code == 200
         for body in ('{"text": "x", "user_id": "ana", "metadata": {"k\\ud800": 1}}',
-                     '{"text": "x", "user_id": "ana\\u0000"}', '{"text": "x", "user_id": "ana", "metadata": {"n": NaN}}',
+                     '{"text": "x", "user_id": "ana\\u0000"}',
+                     '{"text": "x", "user_id": "ana", "metadata": {"n": NaN}}',
                      '{"text": "x", "user_id": "ana", "metadata": ' + json.dumps(nested(100)) + "}"):
             r = client.post("/v1/memories", content=body, headers=headers)
             assert r.status_code in (400, 422) and r.json()["error"]["message"], body
         listed = client.get("/v1/memories", params={"user_id": "ana"}, headers=headers)
         assert listed.status_code == 200 and [m["text"] for m in listed.json()["memories"]] == ["I keep bees"]
-        assert client.post("/v1/memories/search", json={"query": "bees", "user_id": "ana"}, headers=headers).status_code == 200
+        found = client.post("/v1/memories/search", json={"query": "bees", "user_id": "ana"}, headers=headers)
+        assert found.status_code == 200 and found.json()["results"][0]["memory"]["text"] == "I keep bees"
         assert client.get("/v1/export", headers=headers).status_code == 200

@@ -30,13 +30,31 @@ def load_pairs(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def run(memory: Any, pairs: list[dict[str, str]]) -> dict[str, Any]:
+def tatoeba_background(path: str | Path, n: int, seed: int = 0) -> dict[str, list[str]]:
+    """n first-person sentences per language from Tatoeba's cmn.txt that state no single-valued
+    attribute (so no pair may rightly replace them): a crowd of neighbours for the gate."""
+    import random
+    import re
+
+    from memlm.write.facts import parse
+
+    rows = [line.split("\t") for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    out = {}
+    for lang, col, pattern in (("en", 0, r"^(?:I|My|I'm|I've) "), ("zh", 1, r"^我")):
+        pool = sorted({r[col].strip() for r in rows if len(r) > col and re.match(pattern, r[col])})
+        pool = [t for t in pool if not (parse(t).attribute and parse(t).single)]
+        out[lang] = random.Random(seed).sample(pool, n)
+    return out
+
+
+def run(memory: Any, pairs: list[dict[str, str]], background: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Per language: pairs, right, losses, the events given per label, and the wrong pairs."""
     by_lang: dict[str, dict[str, Any]] = {}
+    background_texts = background or BACKGROUND
     for i, pair in enumerate(pairs):
         user = f"pair-{i}"
         lang = pair["lang"]
-        background = memory.add_many(BACKGROUND.get(lang, BACKGROUND["en"]), user_id=user)
+        background = memory.add_many(background_texts.get(lang, background_texts["en"]), user_id=user)
         [old] = memory.add(pair["old"], user_id=user)
         [new] = memory.add(pair["new"], user_id=user)
         current = {m.id: m.text for m in memory.list(user_id=user)}

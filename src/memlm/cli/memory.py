@@ -1,4 +1,5 @@
-"""`memlm memory ...`: add, search, list, get, delete, purge, history, export, import, context, reembed."""
+"""`memlm memory ...`: add, search, list, get, delete, history, export, import, context, reembed
+(purge and forget: cli/forget.py)."""
 
 from __future__ import annotations
 
@@ -35,17 +36,20 @@ def memory() -> None:
 @click.option("--when", "occurred_at", default=None, help="When it happened (ISO date or free text).")
 @click.option("--metadata", default=None, help="JSON object stored with the memory.")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read JSON messages (a list) or text from stdin.")
+@click.option("--ttl", type=float, default=None, help="Expire after this many seconds (then hidden; see purge).")
+@click.option("--expires", "expires_at", default=None, help="Expire at this date (then hidden; see purge).")
 @scope_options
 @db_options
 @plain_option
 @errors_as_messages
-def add(text, role, kind, occurred_at, metadata, from_stdin, user_id, agent_id, session_id, db, encoder, plain):
+def add(text, role, kind, occurred_at, metadata, from_stdin, ttl, expires_at, user_id, agent_id, session_id, db,
+        encoder, plain):
     """Remember TEXT (a fact by default; with --role, a conversation turn)."""
     data = _input(text, role, from_stdin)
     meta = _json_object(metadata, "--metadata") if metadata else None
     with open_memory(db, encoder) as mem:
         events = mem.add(data, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                         occurred_at=occurred_at, metadata=meta, kind=kind)
+                         occurred_at=occurred_at, metadata=meta, kind=kind, ttl=ttl, expires_at=expires_at)
     emit([e.to_dict() for e in events], plain, lambda evs: "\n".join(f"{e['event']:6} {e['id']}  {e['text']}" for e in evs))
 
 
@@ -145,7 +149,7 @@ def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, pl
         if everything:
             n = mem.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
             try:  # the delete has committed either way
-                erasure = mem.purge(0.0)
+                erasure = mem.erase(0.0)
             except StoreWriteError:
                 erasure = "pending"
             emit({"deleted": n, "erasure": erasure}, plain, lambda d: f"deleted {d['deleted']} memories")
@@ -154,20 +158,6 @@ def delete(memory_id, everything, user_id, agent_id, session_id, db, encoder, pl
         if memory_id is None:
             raise ValueError("give MEMORY_ID, or --all with a scope")
         emit(mem.delete(memory_id).to_dict(), plain, lambda e: f"deleted {e['id']}")
-
-
-@memory.command()
-@click.option("--wait", "wait_s", type=click.FloatRange(0, 3600), default=5.0, show_default=True,
-              help="Seconds to wait for readers that hold an older snapshot.")
-@db_options
-@plain_option
-@errors_as_messages
-def purge(wait_s, db, encoder, plain):
-    """Remove the bytes of every deleted memory from the file (WAL and full-text index included)."""
-    with open_memory(db, encoder) as mem:
-        erasure = mem.purge(wait_s)
-    emit({"erasure": erasure}, plain, lambda d: f"erasure {d['erasure']}")
-    _warn_pending(erasure)
 
 
 def _warn_pending(erasure: str) -> None:
@@ -253,3 +243,6 @@ def reembed(db, encoder, batch_size, plain):
         raise ValueError("--batch must be at least 1")
     result = reembed_store(settings(db).db_path, encoder, batch_size=batch_size, progress=sys.stderr.isatty())
     emit(result, plain, lambda r: f"re-embedded {r['reembedded']} memories: {r['previous_encoder']} -> {r['encoder']}")
+
+
+from memlm.cli import forget as _forget  # noqa: E402,F401  (registers `memory purge` and `memory forget`)

@@ -89,6 +89,9 @@ class AddRequest(Scoped):
     kind: Kind | None = None
     source_ids: list[str] | None = Field(None, max_length=1000, description="ids of the episodes this came from")
     extract: bool = Field(False, description="also have the server's LLM extract facts from new turns")
+    expires_at: str | None = Field(None, max_length=100, description="expire at this date: hidden from then on, "
+                                                                     "deleted by POST /v1/memories/purge")
+    ttl: float | None = Field(None, gt=0, le=10**10, description="expire after this many seconds")
 
     @model_validator(mode="after")
     def _one_input(self) -> AddRequest:
@@ -117,6 +120,15 @@ class ConsolidateRequest(Scoped):
 
     model_config = ConfigDict(json_schema_extra=OWNER_REQUIRED)
     session_id: str = Field(min_length=1, max_length=MAX_ID)
+
+
+class ForgetRequest(Scoped):
+    """Forget by rule: memories of the scope older than `before`, of `kinds`, in `session_id`."""
+
+    before: str | None = _when()
+    kinds: list[Kind] | None = Field(None, min_length=1, max_length=3)
+    weaker_than: float | None = Field(None, gt=0, le=10**6, description="strength (recalls, decaying) below this")
+    dry_run: bool = Field(True, description="only list what would be forgotten (the default)")
 
 
 class UpdateRequest(Strict):
@@ -205,6 +217,16 @@ class DeletedOut(Out):
     # complete: no byte of deleted text remains in the store's files; pending: a reader holds an
     # older snapshot (retried); logical: PostgreSQL, gone from every table and pg_dump
     erasure: Literal["complete", "pending", "logical"]
+
+
+class PurgedOut(Out):
+    purged: int  # expired memories deleted
+
+
+class ForgottenOut(Out):
+    dry_run: bool
+    count: int
+    memories: list[MemoryOut]
 
 
 class ContextOut(Out):

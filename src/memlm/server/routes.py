@@ -32,10 +32,13 @@ from memlm.server.models import (
     DeletedOut,
     EventOut,
     EventsOut,
+    ForgetRequest,
+    ForgottenOut,
     HistoryOut,
     Kind,
     MemoryListOut,
     MemoryOut,
+    PurgedOut,
     SearchOut,
     SearchRequest,
     UpdateRequest,
@@ -152,10 +155,28 @@ async def add_memories(body: AddRequest, who: Auth) -> Response:
     def add(memory: Memory) -> list[dict[str, Any]]:
         events = memory.add(data, user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
                                 occurred_at=body.occurred_at, metadata=body.metadata, kind=body.kind,
-                                source_ids=body.source_ids, extract=body.extract)
+                                source_ids=body.source_ids, extract=body.extract, expires_at=body.expires_at,
+                                ttl=body.ttl)
         return [e.to_dict() for e in events]
 
     return json_response({"events": await who.run(add)})
+
+
+@router.post("/memories/purge", response_model=PurgedOut, summary="Delete the tenant's expired memories")
+async def purge(who: Auth) -> dict[str, Any]:
+    return {"purged": await who.run(Memory.purge)}
+
+
+@router.post("/memories/forget", response_model=ForgottenOut,
+             summary="Forget by rule (older than, kind, session); a dry run unless dry_run is false")
+async def forget(body: ForgetRequest, who: Auth) -> Response:
+    def run(memory: Memory) -> dict[str, Any]:
+        chosen = memory.forget(user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
+                               before=body.before, kind=body.kinds, weaker_than=body.weaker_than,
+                               dry_run=body.dry_run)
+        return {"dry_run": body.dry_run, "count": len(chosen), "memories": [r.to_dict() for r in chosen]}
+
+    return json_response(await who.run(run))
 
 
 @router.post("/memories/consolidate", response_model=EventOut,
@@ -201,7 +222,7 @@ async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopePar
     def delete_all(memory: Memory) -> dict[str, Any]:
         n = memory.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)
         try:  # how far the bytes' erasure got (docs/forgetting.md); the delete has committed either way
-            erasure = memory.purge(0.0)
+            erasure = memory.erase(0.0)
         except StoreWriteError:
             erasure = "pending"
         return {"deleted": n, "erasure": erasure}

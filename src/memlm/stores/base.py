@@ -200,6 +200,14 @@ class Store(Protocol):
         None if it is not the tenant's."""
         ...
 
+    def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
+        """Count one recall (into a context) of each memory at `at` (the forget gate's strength)."""
+        ...
+
+    def recall_counts(self, tenant: str, ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+        """(recalls, last recalled) for those of the memories that were ever recalled."""
+        ...
+
     def delete_scope(self, filters: Filters) -> int:
         """Erase every memory of the filter's scope, superseded ones included, with its vectors,
         lexical rows and history, and the history of the owner's memories deleted before (a

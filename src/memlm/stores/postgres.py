@@ -292,6 +292,21 @@ class PostgresStore:
             self._bump(conn)
             return record
 
+    def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
+        """Count one recall (into a context) of each memory, at `at`."""
+        with self.transaction(), self._conn() as conn:
+            for mid in dict.fromkeys(ids):
+                conn.execute("INSERT INTO recalls (tenant, id, count, last_at) VALUES (%s, %s, 1, %s) "
+                             "ON CONFLICT (tenant, id) DO UPDATE SET count = recalls.count + 1, "
+                             "last_at = excluded.last_at", (tenant, mid, q.utc(at)))
+
+    def recall_counts(self, tenant: str, ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+        """(recalls, last recalled) of the memories that were ever recalled."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT id, count, last_at FROM recalls WHERE tenant=%s AND id = ANY(%s)",
+                                (tenant, list(dict.fromkeys(ids)))).fetchall()
+        return {mid: (int(n), last) for mid, n, last in rows}
+
     def delete_scope(self, filters: Filters) -> int:
         """Store.delete_scope: rows (their tsvector with them), history, superseded facts too."""
         clause, params = q.where(replace(filters, include_superseded=True))

@@ -296,6 +296,23 @@ class SQLiteStore:
             self._bump()
             return record
 
+    def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
+        """Count one recall (into a context) of each memory, at `at`."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO recalls (tenant, id, count, last_at) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (tenant, id) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+                [(tenant, mid, _ts(at)) for mid in dict.fromkeys(ids)])
+
+    def recall_counts(self, tenant: str, ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+        """(recalls, last recalled) of the memories that were ever recalled."""
+        out = {}
+        for mid in dict.fromkeys(ids):
+            row = self._db.execute("SELECT count, last_at FROM recalls WHERE tenant=? AND id=?", (tenant, mid)).fetchone()
+            if row is not None:
+                out[mid] = (int(row[0]), _dt(row[1]) if row[1] else None)
+        return out
+
     def delete_scope(self, filters: Filters) -> int:
         """Store.delete_scope; then the bytes are erased from the file (up to EraseConfig.wait_s,
         then in the background: `erasure()` says where it stands)."""

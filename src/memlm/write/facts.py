@@ -25,9 +25,10 @@ _TOKEN = re.compile(r"[^\W_]+(?:[-.@+/:][^\W_]+)*")
 _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[ -](" + "|".join(list(_UNITS)[1:10]) + r"))?|("
-                           + "|".join(_UNITS) + r"))\b", re.IGNORECASE)
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[ -](" + "|".join(list(_UNITS)[1:10])
+                           + r"))?|(" + "|".join(_UNITS) + r"))\b", re.IGNORECASE)
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
 # words that change nothing in a statement (articles, intensifiers, particles)
 _EN_SKIP = {"a", "an", "the", "really", "actually", "just", "also", "so", "quite", "indeed", "definitely", "truly",
             "totally", "honestly", "basically", "can"}
@@ -173,7 +174,7 @@ def _markers(norm: str, zh: bool) -> tuple[bool, bool]:
 def _attribute(norm: str, original: str, zh: bool):
     """(attribute, single, value, subject, clean, detail) of the first attribute stated, or Nones."""
     for attr in slots.CHINESE if zh else slots.ENGLISH:
-        m = attr.pattern.search(norm)
+        m = attr.pattern.match(norm)  # every pattern starts with the lazy (?P<pre>.*?): match, not search (O(n^2))
         if m is None:
             continue
         value, remainder = _value(m.group("v"), attr, zh)

@@ -44,8 +44,8 @@ _OCCUPATIONS = (
     "programmer|data scientist|scientist|researcher|lawyer|attorney|accountant|designer|architect|chef|cook|baker|"
     "writer|author|journalist|editor|artist|painter|musician|photographer|pilot|driver|farmer|mechanic|electrician|"
     "plumber|carpenter|firefighter|police officer|consultant|analyst|manager|product manager|salesman|"
-    "sales manager|cashier|waiter|waitress|barista|librarian|professor|lecturer|student|translator|therapist|"
-    "psychologist|paramedic|soldier|banker|retired|retiree|freelancer|entrepreneur|ceo|cto")
+    "sales manager|cashier|waiter|waitress|barista|librarian|professor|lecturer|translator|therapist|"
+    "psychologist|paramedic|soldier|banker|ceo|cto")  # not student, retired, freelancer: they can go with a job
 _ZH_NUM = r"(?P<v>[0-9零〇一二两三四五六七八九十百点.]+)"
 _ZH_CHANGE = r"(?:现在|目前|已经|也)?(?:是|改成了|改成|换成了|换成|变成了|变成|改为|换了|成了)"
 
@@ -60,7 +60,8 @@ ENGLISH: list[Attribute] = [
          _P + r"\b(?:am|is|are|turned|just turned) (?:now )?" + _NUM + r"(?: years?| yrs?)?(?: old)?(?: now| today)?$",
          value="number"),
     *_en("phone", True,
-         _P + r"\b(?:phone|mobile|cell|telephone|cellphone)(?: number)? (?:is now|is|changed to|has changed to) " + _END,
+         _P + r"\b(?:phone|mobile|cell|telephone|cellphone)(?: number)? "
+              r"(?:is now|is|changed to|has changed to) " + _END,
          _P + r"\bnumber (?:is now|is|changed to) (?P<v>[\d +().-]{5,})"),
     *_en("email", True, _P + r"\be ?mail(?: address)? (?:is now|is|changed to) " + _END),
     *_en("address", True, _P + r"\b(?:home |postal |street )?address (?:is now|is|changed to) " + _END),
@@ -70,7 +71,8 @@ ENGLISH: list[Attribute] = [
          _P + r"\b(?:manager|boss|supervisor|team lead|line manager) (?:is now|is|became|has become) " + _END,
          _P + r"\breport(?:s)? (?:directly )?to " + _END, value="name"),
     *_en("weight", True,
-         _P + r"\bweigh(?:s)? (?:now |about |around )?(?P<v>\d+(?:\.\d+)? ?(?:kg|kgs|kilos|kilograms|lbs|lb|pounds|stone)?)",
+         _P + r"\bweigh(?:s)? (?:now |about |around )?"
+              r"(?P<v>\d+(?:\.\d+)? ?(?:kg|kgs|kilos|kilograms|lbs|lb|pounds|stone)?)",
          _P + r"\bweight is (?:now )?(?P<v>.+)"),
     *_en("height", True,
          _P + r"\b(?:am|is|are) (?P<v>\d[\d.]* ?(?:cm|m|ft|feet|foot|inches)[\w ]*?) tall",
@@ -78,7 +80,8 @@ ENGLISH: list[Attribute] = [
     *_en("job", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working) as (?:an? )?" + _END,
          _P + r"\b(?:job|occupation|profession|position|job title) is (?:now )?(?:an? )?" + _END,
-         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?(?P<v>(?:[a-z]+ )?(?:" + _OCCUPATIONS
+         _P + r"\b(?:am|is|are|became|have become|has become) (?:now )?(?:an? )?"
+              r"(?P<v>(?:(?!your |his |her |their |our |my |the )[a-z]+ )?(?:" + _OCCUPATIONS
          + r"))(?: now| these days| currently)?$"),
     *_en("employer", True,
          _P + r"\b(?:work|works|working|am employed|is employed|started working|got a job) (?:at|for|by) " + _END,
@@ -105,7 +108,8 @@ ENGLISH: list[Attribute] = [
 
 CHINESE: list[Attribute] = [
     *_zh("residence", True,
-         _P + r"(?:住在|居住在|生活在|定居在|定居|搬到了|搬到|搬去了|搬去|搬家到了|搬家到|搬回了|搬回|住)(?!院|宿|店)" + _END),
+         _P + r"(?:住在|居住在|生活在|定居在|定居|搬到了|搬到|搬去了|搬去|搬家到了|搬家到|搬回了|搬回|住)"
+              r"(?!院|宿|店)" + _END),
     *_zh("age", True, _P + _ZH_NUM + r"(?:周)?岁", _P + r"年龄" + _ZH_CHANGE + r"?" + _ZH_NUM, value="number"),
     *_zh("phone", True, _P + r"(?:电话号码|电话|手机号码|手机号|手机)" + _ZH_CHANGE + r"?" + _END),
     *_zh("email", True, _P + r"(?:邮箱|电子邮件|邮件地址|邮箱地址)" + _ZH_CHANGE + r"?" + _END),
@@ -116,7 +120,8 @@ CHINESE: list[Attribute] = [
                         + _ZH_NUM + r"(?:公斤|千克|斤|kg)?", value="number"),
     *_zh("height", True, _P + r"身高(?:现在)?(?:是|有|为)?" + _ZH_NUM, value="number"),
     *_zh("job", True, _P + r"(?:工作|职业)" + _ZH_CHANGE + _END,
-         _P + r"(?:现在|目前|已经)?(?:是一名|是一位|是名|当上了|当了|成为了一名|成为了|成了一名|改行做|改行当|转行做|转行当)" + _END),
+         _P + r"(?:现在|目前|已经)?(?:是一名|是一位|是名|当上了|当了|成为了一名|成为了|成了一名|改行做|改行当|"
+              r"转行做|转行当)" + _END),
     *_zh("employer", True, _P + r"(?:现在|目前|已经)?(?:在|去|到)(?P<v>[^在去到]{1,20}?)(?:工作|上班|任职)了?$",
          _P + r"(?:入职了|入职|加入了)" + _END),
     *_zh("name", True, _P + r"(?:的名字|名字)?(?:叫做|叫)" + _END, _P + r"名字" + _ZH_CHANGE + _END, value="any"),
@@ -125,7 +130,8 @@ CHINESE: list[Attribute] = [
     *_zh("birthday", True, _P + r"生日" + _ZH_CHANGE + _END),
     *_zh("allergy", False, _P + r"对(?P<v>.+?)过敏", _P + r"过敏(?:源)?是" + _END),
     *_zh("language", False, _P + r"(?:会说|会讲|说|讲|在学|学习|学)(?P<v>.+?(?:语|话|文))$"),
-    *_zh("pet", False, _P + r"(?:养了|养着|养|有)(?:一只|一条|两只|三只|一匹|只|条)?(?P<v>(?:狗|猫|小狗|小猫|鹦鹉|兔子|仓鼠|鱼|乌龟|蛇|马|鸟).*)"),
+    *_zh("pet", False, _P + r"(?:养了|养着|养|有)(?:一只|一条|两只|三只|一匹|只|条)?"
+                             r"(?P<v>(?:狗|猫|小狗|小猫|鹦鹉|兔子|仓鼠|鱼|乌龟|蛇|马|鸟).*)"),
     *_zh("hobby", False, _P + r"(?:喜欢|爱|热爱|爱好是|的爱好是)" + _END),
     *_zh("visited", False, _P + r"(?:去过|到过|游览过|旅游过)" + _END),
     *_zh("eats", False, _P + r"(?:吃|喝)" + _END),
@@ -149,7 +155,8 @@ ZH_MODALITY = ("以前", "曾经", "过去", "原来", "之前", "想", "要", "
 EN_PAST = r"\b(?:in|back in|during) (?:19|20)\d\d\b|\byears ago\b|\bwhen i was\b"
 ZH_PAST = r"(?:19|20)\d\d年|前年|小时候|那时候|当年|几年前"
 ZH_FILLER = ("现在", "目前", "已经", "刚刚", "刚满", "满", "刚", "终于", "也", "还", "今年", "最近", "都", "就", "又",
-             "才", "其实", "正在", "依然", "仍然", "一直", "上个月", "上周", "今天", "昨天", "前几天", "刚才", "新", "的")
+             "才", "其实", "正在", "依然", "仍然", "一直", "上个月", "上周", "今天", "昨天", "前几天", "刚才", "新",
+             "的")
 
 # who a statement is about: relation words by their canonical name
 RELATIONS = {

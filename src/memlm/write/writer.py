@@ -30,6 +30,7 @@ from memlm.stores.base import Filters, Store
 from memlm.text import memory_text, norm_hash
 from memlm.types import Event, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
+from memlm.write.forget import EXPIRES, expired, selected, strength, with_expiry
 from memlm.write.gate import Decision, check_proposal, decide
 from memlm.write.inputs import Draft
 
@@ -96,15 +97,49 @@ class Writer:
 
         return consolidate(self, scope, llm)
 
-    def revise(self, memory_id: str, text: str) -> Event:
-        """A caller's own new text for a memory (Memory.update): the old text stays in history."""
+    def revise(self, memory_id: str, text: str, *, expires: datetime | None = None) -> Event:
+        """A caller's own new text for a memory (Memory.update): the old text stays in history;
+        `expires` sets a new expiry (None: the memory keeps the one it has)."""
         with self.store.transaction():
             record = self.store.get(self.tenant, memory_id)
             if record is None:
                 raise KeyError(f"no memory {memory_id!r}")
-            draft = Draft(text, record.kind, record.scope, record.role, record.occurred_at, dict(record.metadata))
+            meta = with_expiry(dict(record.metadata), expires) or {}
+            draft = Draft(text, record.kind, record.scope, record.role, record.occurred_at, meta)
             [event] = self.apply(Decision("UPDATE", record), draft, self.embed([draft])[0], Batch())
         return event
+
+    def purge(self, now: datetime | None = None) -> list[str]:
+        """Delete the tenant's expired memories; their ids."""
+        gone = [r.id for r in self._all(Filters(self.tenant, include_superseded=True)) if expired(r, now)]
+        for mid in gone:
+            self.store.delete(self.tenant, mid)
+        return gone
+
+    def forget(self, filters: Filters, before: datetime | None, *, weaker_than: float | None = None,
+               dry_run: bool = True, now: datetime | None = None) -> list[MemoryRecord]:
+        """The memories in `filters` older than `before` and weaker than `weaker_than` (each rule
+        only when given); deleted unless dry_run."""
+        records = self._all(filters)
+        weak = {r.id: True for r in records}
+        if weaker_than is not None:
+            now = now or datetime.now(timezone.utc)
+            counts = self.store.recall_counts(self.tenant, [r.id for r in records])
+            half_life = self.config.recall.strength_half_life_days
+            weak = {r.id: strength(r, counts.get(r.id), now, half_life) < weaker_than for r in records}
+        chosen = [r for r in records if selected(r, before=before, kinds=filters.kinds, weaker=weak[r.id])]
+        if not dry_run:
+            for record in chosen:
+                self.store.delete(self.tenant, record.id)
+        return chosen
+
+    def _all(self, filters: Filters, page: int = 1000) -> list[MemoryRecord]:
+        out: list[MemoryRecord] = []
+        while True:
+            rows = self.store.list(filters, limit=page, offset=len(out))
+            out.extend(rows)
+            if len(rows) < page:
+                return out
 
     # -- the steps -----------------------------------------------------------------
     def chunk(self, drafts: list[Draft]) -> list[Draft]:
@@ -137,9 +172,10 @@ class Writer:
             results = self.store.dense(filters, vectors[idx], self.config.gate.neighbours)
             records = self.store.fetch(self.tenant, list({m for r in results for m, _ in r}))
             for i, scored in zip(idx, results):
-                same = [(r, 1.0) for r in self.store.find_exact(filters, norm_hash(drafts[i].text))]
+                same = [(r, 1.0) for r in self.store.find_exact(filters, norm_hash(drafts[i].text)) if not expired(r)]
                 seen = {r.id for r, _ in same}
-                near = [(records[m], s) for m, s in scored if m in records and m not in seen]
+                near = [(records[m], s) for m, s in scored
+                        if m in records and m not in seen and not expired(records[m])]
                 if min_similarity is not None:
                     near = [(r, s) for r, s in near if s >= min_similarity]
                 out[i] = same + near
@@ -150,9 +186,12 @@ class Writer:
         proposal (UPDATE / SUPERSEDE of a candidate, NOOP, ADD) stands unless the rule gate
         refuses it: a change to a memory whose subject or attribute differs becomes an ADD with
         a note; a same-text NOOP is found by the rule before any proposal is asked for."""
-        if proposal is None:
-            return decide(draft, near, self.config.gate)
-        return check_proposal(draft, proposal, self.config.gate)
+        decision = decide(draft, near, self.config.gate) if proposal is None else check_proposal(
+            draft, proposal, self.config.gate)
+        if decision.event == "NOOP" and decision.target is not None and \
+                decision.target.metadata.get(EXPIRES) != draft.metadata.get(EXPIRES):
+            return Decision("UPDATE", decision.target, decision.similarity, decision.note)  # a new expiry (or none)
+        return decision
 
     def apply(self, decision: Decision, draft: Draft, vector: np.ndarray, batch: Batch) -> list[Event]:
         """The one place a decision is written: its events (SUPERSEDE follows its ADD)."""
@@ -168,6 +207,8 @@ class Writer:
                 target.occurred_at = draft.occurred_at
             else:
                 target.metadata = {**target.metadata, **draft.metadata}
+                if EXPIRES not in draft.metadata:  # the new statement's expiry (none) is the one that holds
+                    target.metadata.pop(EXPIRES, None)
                 target.source_ids = list(dict.fromkeys(target.source_ids + draft.source_ids))
             if target in batch.records:
                 batch.vectors[batch.records.index(target)] = vector
