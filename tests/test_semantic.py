@@ -53,7 +53,7 @@ def test_second_pass_reaches_a_memory_linked_through_the_first(real_mem):
     one = [h.memory.text for h in real_mem.search(query, user_id="u", k=10, hops=1)]
     two = [h.memory.text for h in real_mem.search(query, user_id="u", k=10, hops=2)]
     target = "Melanie moved to Lisbon last spring"
-    assert two.index(target) == 1 and one.index(target) > 1
+    assert two.index(target) <= 2 < one.index(target)  # the second pass lifts it into the top 3
     hit = next(h for h in real_mem.search(query, user_id="u", k=10, hops=2) if h.memory.text == target)
     assert hit.reasons["hop"] > 0
 

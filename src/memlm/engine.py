@@ -33,9 +33,11 @@ def encoder_spec_for(store: Callable[[], Store], spec: str | None) -> str | None
     spec of the encoder the store was made with (its recorded vector space), so an existing file
     keeps its encoder when the default changes; None (the default encoder) for a new store or a
     space no spec rebuilds (a fine-tuned MiniLM: the check then names the encoder it needs)."""
-    if spec is not None or os.environ.get("MEMLM_ENCODER"):
-        return spec
     from memlm.encoders import spec_for_space
+    from memlm.settings import from_env
+
+    if spec is not None or from_env("encoder"):
+        return spec
 
     info = store().encoder_info()
     return spec_for_space(info[0]) if info else None

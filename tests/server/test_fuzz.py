@@ -39,7 +39,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 def auth_headers():
     """A test-only key, and a few memories so that some generated scopes find something."""
     state = APP.state.memlm
-    state.pool._llm = ScriptedLLM(answer=lambda prompt: "Noted.")  # the proxy's input handling, not a model, is fuzzed
+    # the proxy's and extraction's input handling, not a model, is fuzzed: every task gets a valid answer
+    state.pool._llm = ScriptedLLM(answer=lambda prompt: "Noted.", facts=lambda prompt: "[]",
+                                  decide=lambda prompt: '{"event": "ADD"}', summary=lambda prompt: "A summary.")
     _, key = state.keys.create("fuzz")
     memory = state.pool.memory("fuzz")
     memory.add([{"role": "user", "content": "I adopted a beagle"}, {"role": "assistant", "content": "Lovely!"}],
