@@ -30,7 +30,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from memlm.encoders import E5Encoder, HashingEncoder, MiniLMEncoder, encode_queries  # noqa: E402
+from memlm.encoders import E5Encoder, HashingEncoder, MiniLMEncoder, encode_queries
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/locomo/locomo-dev.json"
 

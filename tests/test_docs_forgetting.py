@@ -24,7 +24,7 @@ def test_python_example(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(block("python"), str(DOC), "exec"), {})  # noqa: S102 - the documented example itself
+        exec(compile(block("python"), str(DOC), "exec"), {})
     assert out.getvalue().splitlines() == ["[('ADD', None, None), ('DELETE', None, None)]", "1", "complete"]
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("forget-demo.db"))
     assert b"bike" not in raw and b"car is red" not in raw

@@ -13,12 +13,12 @@ import time
 
 import httpx
 import pytest
+from tests.server.test_serve_process import _free_port, _memlm
 
 from memlm import Memory
 from memlm.bench.server import wait_ready
 from memlm.server.keys import KeyStore
 from memlm.stores import StoreWriteError, open_store
-from tests.server.test_serve_process import _free_port, _memlm
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,10 +9,10 @@ import anyio
 import pytest
 from click.testing import CliRunner
 from mcp import Client, StdioServerParameters
+from tests.server.test_serve_process import _memlm, serve_process
 
 import memlm
 from memlm.cli import main as cli
-from tests.server.test_serve_process import _memlm, serve_process
 
 TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "get_memory", "update_memory",
          "memory_history", "delete_memory", "delete_all_memories"}

@@ -191,7 +191,6 @@ def test_readme_postgres_lines(tmp_path, pg_server):
     import uuid
 
     import psycopg
-
     from tests.conftest import with_database
 
     made: list[str] = []

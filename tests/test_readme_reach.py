@@ -13,7 +13,6 @@ import anyio
 import pytest
 from mcp import Client as McpClient
 from mcp import StdioServerParameters
-
 from tests.server.test_serve_process import _memlm
 from tests.test_mcp_tools import TOOLS
 

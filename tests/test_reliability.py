@@ -111,7 +111,7 @@ def test_threads_search_while_another_writes(mem):
             try:
                 for h in mem.search("garden turn", user_id="u", k=5):
                     assert h.memory.user_id == "u"
-            except BaseException as exc:  # noqa: BLE001 - report any failure from the thread
+            except BaseException as exc:
                 errors.append(exc)
                 return
 

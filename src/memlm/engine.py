@@ -7,7 +7,6 @@ prompt block (working.py).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
@@ -419,4 +418,4 @@ def _check_sources(source_ids: Sequence[str] | None) -> list[str]:
     return list(source_ids)
 
 
-__all__ = ["Memory", "KINDS", "reembed"]
+__all__ = ["KINDS", "Memory", "reembed"]

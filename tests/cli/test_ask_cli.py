@@ -16,7 +16,7 @@ DMN = ["--n_train=300", "--n_val=50", "--n_embd=16", "--n_hidden=16", "--n_hops=
 
 
 def _one_error_line(result) -> str:
-    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert (result.exit_code == 1 and result.exception is None) or isinstance(result.exception, SystemExit)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
     return lines[0]

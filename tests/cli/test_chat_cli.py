@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+from tests.server.test_serve_process import _memlm
 
 from memlm import Memory
 from memlm.cli import main
-from tests.server.test_serve_process import _memlm
 
 pytestmark = pytest.mark.slow
 

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from tests.server.test_serve_process import serve_process
 
 from memlm import (
     ApiError,
@@ -22,7 +23,6 @@ from memlm import (
     ServerUnavailable,
 )
 from memlm.client.wire import retry_after
-from tests.server.test_serve_process import serve_process
 
 FAST = RetryPolicy(attempts=3, backoff_s=0.01, max_backoff_s=0.05, jitter=0)
 

@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.client.conftest import Synced
 
 from memlm import AsyncClient, Client, Event, HistoryEntry, Hit, Memory, MemoryRecord
 from memlm.working import Context
-from tests.client.conftest import Synced
 
 SURFACE = ["add", "add_many", "search", "context", "get", "list", "update", "delete", "delete_all",
            "history", "export", "consolidate"]

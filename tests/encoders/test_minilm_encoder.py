@@ -8,8 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from memlm.encoders import Encoder, MiniLMEncoder
-from memlm.encoders import _onnx
+from memlm.encoders import Encoder, MiniLMEncoder, _onnx
 from memlm.encoders import minilm as minilm_mod
 
 pytestmark = pytest.mark.slow

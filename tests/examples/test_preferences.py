@@ -37,7 +37,7 @@ def test_a_statement_without_a_preference_is_refused(preferences):
 
 def test_a_changed_preference_supersedes_the_old_one_and_moves_spicy_items_down(tmp_path, preferences, minilm):
     catalogue = preferences.load_catalogue()
-    assert len(catalogue) >= 30 and SPICY <= {i["id"] for i in catalogue}
+    assert len(catalogue) >= 30 and {i["id"] for i in catalogue} >= SPICY
     db = tmp_path / "prefs.db"
     with preferences.open_memory(db, minilm) as m:
         for said in ["I love spicy food", "I don't like seafood", "I really enjoy Italian dishes"]:

@@ -5,9 +5,9 @@ memory in its prompt. Assertions are on what was recalled and sent, not on the L
 from __future__ import annotations
 
 import pytest
+from tests.llm.doubles import ScriptedLLM
 
 from memlm import Memory
-from tests.llm.doubles import ScriptedLLM
 
 pytestmark = pytest.mark.slow
 

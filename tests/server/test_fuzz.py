@@ -15,10 +15,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
+from tests.llm.doubles import ScriptedLLM
 
 from memlm.server.app import create_app
-
-from tests.llm.doubles import ScriptedLLM
 
 from .conftest import make_settings
 

@@ -10,11 +10,11 @@ from importlib import resources
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.server.conftest import Api, make_api
 
 from memlm.server import webui
 from memlm.server.inspector import InspectConfig, browse
 from memlm.server.settings import ServerSettings
-from tests.server.conftest import Api, make_api
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

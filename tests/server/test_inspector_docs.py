@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from memlm.bench.server import wait_ready
 from tests.server.test_serve_process import _free_port, _memlm
 from tests.server.ui_support import browser_missing
+
+from memlm.bench.server import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "inspector.md"

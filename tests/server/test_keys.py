@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from memlm.stores.migrate import migrations
-
 import hashlib
 import sqlite3
 

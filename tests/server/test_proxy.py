@@ -6,10 +6,10 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.llm.doubles import ScriptedLLM
 
 from memlm.llm.base import Prompt
 from memlm.llm.openai import OpenAIConfig, OpenAILLM
-from tests.llm.doubles import ScriptedLLM
 
 from .conftest import Api, make_api, make_settings
 from .test_serve_process import serve_process

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from tests.server.ui_support import ANA_FACTS, ANA_SESSIONS, browser_missing, launch_browser, live_server, seed
 
 REASON = browser_missing()

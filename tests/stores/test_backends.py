@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.test_portability import fill
 
 from memlm import Memory
 from memlm.cli import main
 from memlm.stores import open_store, sqlite_path
-from tests.test_portability import fill
 
 
 def test_urls_choose_the_backend(tmp_path, pg_url):

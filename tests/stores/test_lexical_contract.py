@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.stores.test_contract import DIM, make_store, rec, vec
 
 from memlm import Memory
 from memlm.config import MemoryConfig
 from memlm.stores.base import Filters, lexical_text, query_words
 from memlm.text import memory_text
-from tests.stores.test_contract import DIM, make_store, rec, vec
 
 A = Filters("A", "u1")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.llm.doubles import ScriptedLLM
 
 from memlm import Memory
-from tests.llm.doubles import ScriptedLLM
 
 TALK = [{"role": "Ana", "content": "I adopted a beagle puppy called Rex today."},
         {"role": "Ben", "content": "Congratulations! Are you training him?"},

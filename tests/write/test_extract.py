@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.llm.doubles import ScriptedLLM
 
 from memlm import Memory
 from memlm.write.extract import grounded, parse_facts, parse_op
-from tests.llm.doubles import ScriptedLLM
 
 
 def test_parse_facts_accepts_lists_and_objects_and_refuses_the_rest():

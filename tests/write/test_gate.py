@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED_DATA
+from tests.llm.doubles import ScriptedLLM
 
 from memlm import GateConfig, Memory, MemoryConfig
 from memlm.bench.gate import load_pairs, run
-from tests.conftest import SHARED_DATA
-from tests.llm.doubles import ScriptedLLM
 
 PAIRS = Path(__file__).resolve().parents[2] / "benchmarks" / "gate"
 

@@ -111,9 +111,9 @@ def _reads_still_work(mem, kept_id):
 
 def test_the_cli_and_the_http_api_refuse_the_same_way(tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
+    from tests.server.conftest import make_api, make_settings
 
     from memlm.cli import main
-    from tests.server.conftest import make_api, make_settings
 
     monkeypatch.setenv("MEMLM_ENCODER", "hashing")
     monkeypatch.setenv("MEMLM_DB", str(tmp_path / "cli.db"))

@@ -93,7 +93,7 @@ def score(outcomes: list[Outcome], conv_of: dict[int, Conversation]) -> dict[str
                 top_s = set(o.sessions[:k])
                 s_any[str(k)].append(bool(gold_sessions & top_s))
                 s_all[str(k)].append(gold_sessions <= top_s)
-        mean = lambda d: {k: round(float(np.mean(v)), 4) for k, v in d.items()}  # noqa: E731
+        mean = lambda d: {k: round(float(np.mean(v)), 4) for k, v in d.items()}
         return {"questions": len(items), "turn_recall_any": mean(any_), "turn_recall_all": mean(all_),
                 "session_recall_any": mean(s_any), "session_recall_all": mean(s_all)}
 

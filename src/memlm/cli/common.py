@@ -87,7 +87,7 @@ def require_database(target: Path | str) -> None:
     """Refuse to read a SQLite database that does not exist (a typo would otherwise make one)."""
     if isinstance(target, Path) and not target.exists():
         hint = ""
-        if target.is_absolute() and not target.parent.exists() or str(target.parent) == "/":
+        if (target.is_absolute() and not target.parent.exists()) or str(target.parent) == "/":
             hint = " (sqlite:///x names the absolute path /x; use a plain path or sqlite://x for a relative one)"
         raise FileNotFoundError(f"no memory database at {target}{hint}; check --db / MEMLM_DB "
                                 f"(only writes such as `memlm memory add` create one)")

@@ -83,7 +83,8 @@ def emit(obj: dict[str, Any], plain: bool) -> None:
 @click.pass_context
 def train(ctx: click.Context, model: str, task: str, config_path: str | None, plain: bool, progress: bool | None) -> None:
     """Train MODEL on TASK; --key=value sets train, task or model config fields."""
-    from memlm.lab.train import TrainConfig, split_overrides, train as run_train
+    from memlm.lab.train import TrainConfig, split_overrides
+    from memlm.lab.train import train as run_train
 
     overrides = {**read_config(config_path), **parse_overrides(ctx.args)}
     try:
@@ -145,7 +146,7 @@ def _load(checkpoint: str) -> tuple[Any, dict[str, Any]]:
         return load_checkpoint(checkpoint)
     except ValueError:
         raise
-    except Exception as exc:  # noqa: BLE001 - torch.load's unpickling errors, a truncated zip, a config from another version
+    except Exception as exc:
         raise ValueError(f"{checkpoint} is not a memlm lab checkpoint ({type(exc).__name__})") from None
 
 

@@ -101,7 +101,7 @@ def _fuse(src: Path, dst: Path, model_dir: Path) -> bool:
             )
             model.save_model_to_file(str(dst))
         return True
-    except Exception as exc:  # noqa: BLE001 - an optimisation, never a requirement
+    except Exception as exc:
         log.warning("ONNX transformer fusion skipped: %s", exc)
         return False
 

@@ -33,7 +33,7 @@ from . import _onnx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MiniLMEncoder", "BACKENDS", "DEFAULT_BACKEND", "MODEL_NAME", "INT8_NAME", "space_name"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "INT8_NAME", "MODEL_NAME", "MiniLMEncoder", "space_name"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"  # vector space of fp32 weights (torch and onnx agree)
 INT8_NAME = "all-MiniLM-L6-v2-int8"  # int8 vectors differ measurably: their own space

@@ -44,7 +44,7 @@ def run_sync(backend: Any, steps: Steps[T]) -> T:
             return done.value
         try:
             value, error = getattr(backend, do.method)(*do.args, **do.kwargs), None
-        except Exception as exc:  # noqa: BLE001 - handed to the operation, which may expect it (KeyError on a delete race)
+        except Exception as exc:
             value, error = None, exc
 
 
@@ -64,5 +64,5 @@ async def run_async(backend: Any, steps: Steps[T]) -> T:
             else:
                 value = await asyncio.to_thread(method, *do.args, **do.kwargs)
             error = None
-        except Exception as exc:  # noqa: BLE001 - handed to the operation, as above
+        except Exception as exc:
             value, error = None, exc

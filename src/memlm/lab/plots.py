@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def line_plot(path: Path, series: dict[str, dict[Any, float]], title: str, xlabel: str, ylabel: str,

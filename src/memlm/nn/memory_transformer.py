@@ -194,7 +194,7 @@ class MemoryTransformer(nn.Module):
         logits, _ = self.run(idx, skip=first_scored(targets))
         return logits, lm_loss(logits, targets)
 
-    def stream(self, batch_size: int = 1) -> "MemoryStream":
+    def stream(self, batch_size: int = 1) -> MemoryStream:
         """A streaming reader with constant-size state (memory + current segment)."""
         return MemoryStream(self, batch_size)
 

@@ -97,7 +97,7 @@ def lexical_terms(query: str) -> list[str]:
     seen: list[str] = []
     for w in words(query):
         w = w[:-2] if w.endswith("'s") else w
-        if w in QUERY_STOPWORDS or len(w) < 2 and not w.isdigit() and not has_han(w):
+        if w in QUERY_STOPWORDS or (len(w) < 2 and not w.isdigit() and not has_han(w)):
             continue
         if w not in seen:
             seen.append(w)

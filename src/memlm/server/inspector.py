@@ -114,7 +114,7 @@ def _iso(value: Any) -> str | None:
 
 def _counts(rows: list[tuple]) -> dict[str, int]:
     """{kind: n, superseded: n, total: n} from (kind, current, superseded) rows."""
-    out = {k: 0 for k in KINDS} | {"superseded": 0}
+    out = dict.fromkeys(KINDS, 0) | {"superseded": 0}
     for kind, current, superseded in rows:
         out[kind] += int(current or 0)
         out["superseded"] += int(superseded or 0)
@@ -212,7 +212,7 @@ def timeline(memory: Memory, user_id: str | None, agent_id: str | None, session_
     if bucket == "auto":
         bucket = _auto_bucket(min(t for _, t in times), max(t for _, t in times), config) if times else "day"
     width = WIDTH[bucket]
-    periods: dict[str, dict[str, int]] = defaultdict(lambda: {k: 0 for k in KINDS})
+    periods: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS, 0))
     for kind, when in times:
         periods[when[:width]][kind] += 1
     names = sorted(periods)

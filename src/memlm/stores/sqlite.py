@@ -37,8 +37,8 @@ from memlm.stores.base import (
     where_clause,
 )
 from memlm.stores.migrate import migrate_sqlite
-from memlm.stores.sqlite_file import connect, open_writer
 from memlm.stores.sqlite_erase import EraseConfig, Eraser, count_delete, merge
+from memlm.stores.sqlite_file import connect, open_writer
 from memlm.stores.sqlite_lexical import (
     Lexicon,
     index_text,

@@ -194,7 +194,7 @@ class Eraser:
                         if self._target == target:  # nothing newer was asked for meanwhile
                             self._thread, self._target, self._wanted = None, 0, False
                             return
-            except Exception as exc:  # noqa: BLE001 - keep trying; state() and purge() report where it stands
+            except Exception as exc:
                 log.info("erasure of %s still pending: %s", self.store.path, exc)
             delay = min(delay * 2, self.config.retry_max_s)
 
@@ -219,7 +219,7 @@ class Eraser:
         try:
             if self._try_once(self._target):
                 self._wanted = False
-        except Exception as exc:  # noqa: BLE001 - closing must not fail; the next purge() finishes it
+        except Exception as exc:
             log.info("erasure of %s left pending at close: %s", self.store.path, exc)
 
     def stop(self) -> None:

@@ -61,5 +61,5 @@ class Vocab:
         Path(path).write_text("\n".join(self.itos) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocab":
+    def load(cls, path: str | Path) -> Vocab:
         return cls(w for w in Path(path).read_text().split("\n") if w)
