@@ -35,7 +35,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/memlm demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m mypy
+
+test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
