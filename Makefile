@@ -36,8 +36,7 @@ demo: $(STAMP)
 	$(VENV)/bin/memlm demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks examples
-	$(PY) -m mypy
+	$(PY) tools/lint.py
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
