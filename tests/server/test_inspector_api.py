@@ -195,3 +195,18 @@ def test_memory_export_of_one_agent(tmp_path):
         assert memory.export(tmp_path / "all.jsonl") == 3
         rows = [json.loads(x) for x in (tmp_path / "bot.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
         assert sorted(r["text"] for r in rows) == ["Ana likes tea", "The bot speaks Portuguese"]
+
+
+
+def test_patch_sets_an_expiry_and_an_expired_memory_leaves_the_list(both):
+    mid = add(both, "acme", text="Ana likes figs", user_id="ana")[0]
+    r = both.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "Ana likes figs", "ttl": 3600})
+    assert r.status_code == 200, r.text
+    assert both.call("acme", "GET", f"/v1/memories/{mid}").json()["metadata"]["expires_at"]
+    listed = lambda: [m["id"] for m in both.call("acme", "GET", "/v1/memories", params={"user_id": "ana"}).json()["memories"]]  # noqa: E731
+    assert mid in listed()
+    r = both.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "Ana likes figs", "expires_at": "2020-01-01"})
+    assert r.status_code == 200, r.text
+    assert mid not in listed()
+    bad = both.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "x", "ttl": 5, "expires_at": "2020-01-01"})
+    assert 400 <= bad.status_code < 500 and bad.json()

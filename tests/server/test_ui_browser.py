@@ -179,6 +179,47 @@ def test_delete_a_memory_after_confirming(page, site):
     assert fact not in page.locator("main").inner_text()
 
 
+def test_expire_a_memory_in_the_past_hides_it_from_the_owner_list_and_search(page, site):
+    server, ids = site
+    sign_in(page, server)
+    fact = "Ana is training for the Lisbon half marathon in October"
+    page.goto(f"{server.url}/ui/#/memory/{ids[fact]}")
+    page.locator("#memory-text").filter(has_text=fact).wait_for()
+    assert page.locator("#expiry").inner_text() == "never"
+    page.get_by_label("Expire at").fill("2020-01-01T00:00")
+    page.get_by_role("button", name="Expire", exact=True).click()
+    page.get_by_role("status").filter(has_text="Expired").wait_for()
+    page.locator("#expired-note").wait_for()
+    assert "expired" in page.locator("#expiry").inner_text()
+    stored = server.call("acme", "GET", f"/v1/memories/{ids[fact]}").json()
+    assert stored["text"] == fact and stored["metadata"]["expires_at"].startswith("20")
+    page.goto(server.url + "/ui/#/owner?user_id=ana&kind=fact")
+    page.get_by_role("heading", name="user ana", exact=True).wait_for()
+    page.locator("main table").first.wait_for()
+    main = page.locator("main").inner_text()
+    assert "Ana has a beagle called Pepper" in main and fact not in main
+    page.goto(server.url + "/ui/#/search?q=Lisbon+half+marathon&user_id=ana&kind=fact")
+    page.get_by_role("heading", name="Ranked hits").wait_for()
+    hits = page.locator(".hit-text").all_inner_texts()
+    assert not any("Lisbon" in t for t in hits), hits
+
+
+def test_the_expire_field_is_labelled_and_keyboard_reachable(page, site):
+    server, ids = site
+    sign_in(page, server)
+    page.goto(f"{server.url}/ui/#/memory/{ids['Ana has a beagle called Pepper']}")
+    field = page.get_by_label("Expire at")
+    field.wait_for()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "expire-at":
+            break
+    else:
+        raise AssertionError("Tab never reached the expiry field")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Expire"
+
+
 def test_export_a_user_as_jsonl(page, site):
     server, _ = site
     sign_in(page, server)

@@ -133,6 +133,8 @@ class ForgetRequest(Scoped):
 
 class UpdateRequest(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    expires_at: str | None = Field(None, max_length=100, description="a new expiry date: hidden from then on")
+    ttl: float | None = Field(None, gt=0, le=10**10, description="a new expiry, this many seconds from now")
 
 
 class ContextRequest(Scoped):

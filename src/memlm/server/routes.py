@@ -244,7 +244,7 @@ async def get_memory(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
 @router.patch("/memories/{memory_id}", response_model=EventOut, responses=NOT_FOUND,
               summary="Replace a memory's text (the old text stays in history)")
 async def update_memory(memory_id: MemoryId, body: UpdateRequest, who: Auth) -> dict[str, Any]:
-    return (await who.run(Memory.update, memory_id, body.text)).to_dict()
+    return (await who.run(Memory.update, memory_id, body.text, expires_at=body.expires_at, ttl=body.ttl)).to_dict()
 
 
 @router.delete("/memories/{memory_id}", response_model=EventOut, responses=NOT_FOUND, summary="Forget a memory")

@@ -294,6 +294,22 @@ UI.pages.memory = async function (params) {
     sessionStorage.setItem("memlm.flash", "Saved: the old text is in the history.");
     render();
   }}, h("label", {for: "edit-text"}, "Text"), textArea, h("button", {type: "submit"}, "Save"));
+  const expiresAt = m.metadata && m.metadata.expires_at ? new Date(m.metadata.expires_at) : null;
+  const expired = expiresAt !== null && expiresAt <= new Date();
+  const expiryInput = h("input", {id: "expire-at", name: "expires_at", type: "datetime-local", required: true,
+                                  "aria-describedby": "expire-help"});
+  const expireForm = h("form", {class: "edit", id: "expire-form", onsubmit: async (e) => {
+    e.preventDefault();
+    const when = new Date(expiryInput.value);
+    if (isNaN(when.getTime())) { expiryInput.focus(); return; }
+    await api("PATCH", "/v1/memories/" + encodeURIComponent(id), {body: {text: m.text, expires_at: when.toISOString()}});
+    sessionStorage.setItem("memlm.flash", when <= new Date() ? "Expired: the memory has left recall and listings."
+      : "Expiry set.");
+    render();
+  }}, h("label", {for: "expire-at"}, "Expire at"), expiryInput,
+    h("p", {id: "expire-help", class: "muted"}, "Your local time. From then on the memory is hidden from recall and " +
+      "listings; POST /v1/memories/purge deletes it."),
+    h("button", {type: "submit"}, "Expire"));
   const confirmBox = h("div", {class: "confirm", hidden: true, role: "group", "aria-label": "Confirm deletion"},
     h("p", {}, "Delete this memory? Its text leaves recall at once."),
     h("button", {type: "button", class: "danger", id: "delete-yes", onclick: async () => {
@@ -305,6 +321,7 @@ UI.pages.memory = async function (params) {
   return h("article", {},
     h("h1", {}, m.kind.charAt(0).toUpperCase() + m.kind.slice(1) + " " + m.id.slice(0, 8)),
     h("p", {class: "memory-text", id: "memory-text"}, m.text),
+    expired ? h("p", {class: "error", id: "expired-note"}, "Expired: hidden from recall and listings until purged.") : null,
     dl([
       ["kind", h("span", {class: "tag tag-" + m.kind}, m.kind)],
       ["owner", h("a", {href: link("owner", owner)}, ownerName(owner))],
@@ -313,6 +330,8 @@ UI.pages.memory = async function (params) {
       ["happened", timeEl(m.occurred_at)], ["stored", timeEl(m.created_at)], ["last changed", timeEl(m.updated_at)],
       m.valid_to ? ["superseded at", timeEl(m.valid_to)] : null,
       m.superseded_by ? ["superseded by", memoryLink(m.superseded_by)] : null,
+      ["expires", expiresAt ? h("span", {id: "expiry"}, timeEl(m.metadata.expires_at), " ",
+        expired ? h("span", {class: "tag tag-expired"}, "expired") : null) : h("span", {id: "expiry", class: "muted"}, "never")],
       ...lifecycleRows(m),
       ["id", h("code", {}, m.id)],
     ]),
@@ -329,6 +348,7 @@ UI.pages.memory = async function (params) {
         h("tbody", {}, history.history.map((e) => h("tr", {class: "event-" + e.event},
           h("th", {scope: "row"}, e.event), h("td", {}, timeEl(e.at)),
           h("td", {class: "old"}, e.old_text || ""), h("td", {class: "new"}, e.new_text || "")))))),
+    h("section", {"aria-labelledby": "expire-h"}, h("h2", {id: "expire-h"}, "Expiry"), expireForm),
     h("section", {"aria-labelledby": "edit-h"}, h("h2", {id: "edit-h"}, "Edit"), editForm,
       h("p", {}, h("button", {type: "button", class: "danger", id: "delete", onclick: () => {
         confirmBox.hidden = false; confirmBox.querySelector("button").focus();
