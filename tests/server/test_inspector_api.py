@@ -203,7 +203,10 @@ def test_patch_sets_an_expiry_and_an_expired_memory_leaves_the_list(both):
     r = both.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "Ana likes figs", "ttl": 3600})
     assert r.status_code == 200, r.text
     assert both.call("acme", "GET", f"/v1/memories/{mid}").json()["metadata"]["expires_at"]
-    listed = lambda: [m["id"] for m in both.call("acme", "GET", "/v1/memories", params={"user_id": "ana"}).json()["memories"]]  # noqa: E731
+
+    def listed():
+        return [m["id"] for m in both.call("acme", "GET", "/v1/memories", params={"user_id": "ana"}).json()["memories"]]
+
     assert mid in listed()
     r = both.call("acme", "PATCH", f"/v1/memories/{mid}", json={"text": "Ana likes figs", "expires_at": "2020-01-01"})
     assert r.status_code == 200, r.text
