@@ -39,5 +39,5 @@ def test_shell_example(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert json.loads(lines[1]) == {"deleted": 1, "erasure": "complete"}
-    assert json.loads(lines[2]) == {"erasure": "complete"}
+    assert json.loads(lines[2]) == {"purged": 0, "erasure": "complete"}
     assert (tmp_path / "forget-demo-cli.db").exists()

@@ -233,3 +233,15 @@ def test_one_scenario_three_ways(tmp_path, served, ids):
         assert _transcript(synced, ids("eve")) == expected
     finally:
         synced.close()
+
+
+def test_expiry_hides_a_memory(api, ids):
+    ana = ids("ana")
+    gone = api.add("Ana's door code is 4421", user_id=ana, expires_at="2020-01-01")[0].id
+    kept = api.add("Ana grows basil", user_id=ana, ttl=3600)[0].id
+    listed = [r.id for r in api.list(user_id=ana)]
+    assert kept in listed and gone not in listed
+    assert gone not in [h.memory.id for h in api.search("door code", user_id=ana, k=5)]
+    api.update(kept, "Ana grows basil and mint", expires_at="2020-01-01")
+    assert [r.id for r in api.list(user_id=ana)] == []
+    assert [r.id for r in api.list(user_id=ana, now="2019-06-01")] == [gone, kept]  # before either expired

@@ -13,6 +13,7 @@ import builtins
 import functools
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -71,6 +72,17 @@ def _message(item: Any) -> Any:
     return item
 
 
+def _expiry(expires_at: Any, ttl: Any) -> dict[str, Any]:
+    """The expiry fields of a write body (`Memory.add(expires_at=, ttl=)`): a date, or seconds
+    (a number or a timedelta)."""
+    out: dict[str, Any] = {}
+    if expires_at is not None:
+        out["expires_at"] = wire.iso(expires_at)
+    if ttl is not None:
+        out["ttl"] = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
+    return out
+
+
 def _add_body(data: Any, scope: dict[str, str], occurred_at: Any, metadata: dict | None, kind: str | None,
               source_ids: Sequence[str] | None, extract: bool | None) -> dict[str, Any]:
     if isinstance(data, str):
@@ -111,25 +123,26 @@ class Methods:
     def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
             session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
             kind: str | None = None, source_ids: Sequence[str] | None = None,
-            extract: bool | None = None) -> Plan[list[Event]]:
+            extract: bool | None = None, expires_at: Any = None, ttl: Any = None) -> Plan[list[Event]]:
         """Remember a text (a fact by default) or conversation messages (episodes), gated (`Memory.add`)."""
         body = _add_body(messages_or_text, _scope(user_id, agent_id, session_id), occurred_at, metadata, kind,
-                         source_ids, extract)
+                         source_ids, extract) | _expiry(expires_at, ttl)
         return _events((yield Call("POST", "/v1/memories", json=body)))
 
     @operation
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,
                  session_id: str | None = None, occurred_at: Any = None, kind: str | None = None,
-                 progress: bool = False) -> Plan[list[Event]]:
+                 progress: bool = False, expires_at: Any = None, ttl: Any = None) -> Plan[list[Event]]:
         """Bulk ingestion (`Memory.add_many`): runs of message items go in one request each (up to
         the server's 1000 messages), a text item in its own."""
         scope = _scope(user_id, agent_id, session_id)
+        expiry = _expiry(expires_at, ttl)
         events: list[Event] = []
         run: list[Any] = []
         bar = tqdm(desc="memories", unit="mem", disable=not progress)
 
         def flush() -> Call:
-            body = _add_body(list(run), scope, occurred_at, None, kind, None, None)
+            body = _add_body(list(run), scope, occurred_at, None, kind, None, None) | expiry
             run.clear()
             return Call("POST", "/v1/memories", json=body)
 
@@ -139,7 +152,7 @@ class Methods:
                     if run:
                         events += _events((yield flush()))
                     events += _events((yield Call("POST", "/v1/memories", json=_add_body(
-                        item, scope, occurred_at, None, kind, None, None))))
+                        item, scope, occurred_at, None, kind, None, None) | expiry)))
                     bar.update(1)
                     continue
                 messages = [item] if isinstance(item, dict) else list(item)
@@ -154,9 +167,11 @@ class Methods:
         return events
 
     @operation
-    def update(self, memory_id: str, text: str) -> Plan[Event]:
-        """Replace a memory's text by hand; the old text stays in history."""
-        return wire.event((yield Call("PATCH", _id_path(memory_id), json={"text": text})).json())
+    def update(self, memory_id: str, text: str, *, expires_at: Any = None, ttl: Any = None) -> Plan[Event]:
+        """Replace a memory's text by hand; the old text stays in history. `expires_at` / `ttl`
+        set a new expiry."""
+        body = {"text": text} | _expiry(expires_at, ttl)
+        return wire.event((yield Call("PATCH", _id_path(memory_id), json=body)).json())
 
     @operation
     def consolidate(self, *, user_id: str | None = None, session_id: str,
@@ -201,7 +216,7 @@ class Methods:
     @operation
     def list(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
              kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
-             include_superseded: bool = False) -> Plan[list[MemoryRecord]]:
+             include_superseded: bool = False, now: Any = None) -> Plan[list[MemoryRecord]]:
         """Memories in scope, oldest first (paged: requests of up to 1000 until `limit`)."""
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset non-negative")
@@ -209,6 +224,8 @@ class Methods:
         base += [("kind", k) for k in _kinds(kinds) or []]
         if include_superseded:
             base.append(("include_superseded", "true"))
+        if now is not None:
+            base.append(("now", wire.iso(now)))
         out: list[MemoryRecord] = []
         while len(out) < limit:
             size = min(limit - len(out), MAX_PAGE)

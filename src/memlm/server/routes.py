@@ -205,10 +205,12 @@ async def list_memories(who: Auth, user_id: ScopeParam = None, agent_id: ScopePa
                         kind: Annotated[list[Kind] | None, Query(max_length=3)] = None,
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-                        include_superseded: bool = False) -> dict[str, Any]:
+                        include_superseded: bool = False,
+                        now: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+    """now: the time expiry is judged at (default the present)."""
     def list_(memory: Memory) -> list[dict[str, Any]]:
         records = memory.list(user_id=user_id, agent_id=agent_id, session_id=session_id, kinds=kind or None,
-                                  limit=limit, offset=offset, include_superseded=include_superseded)
+                              limit=limit, offset=offset, include_superseded=include_superseded, now=now)
         return [r.to_dict() for r in records]
 
     page = await who.run(list_)
