@@ -10,7 +10,7 @@ from typing import Any
 from dateutil import parser as dateparser
 
 from memlm.types import KINDS, SCOPE_KEYS, MemoryRecord, Scope
-from memlm.validate import check_id, check_json
+from memlm.validate import check_id, check_json, check_string
 
 MESSAGE_KEYS = {"role", "speaker", "content", "text", "occurred_at", "metadata", "name", "kind"}
 
@@ -39,15 +39,7 @@ class Draft:
 
 def check_text(text: Any, *, max_chars: int) -> str:
     """A non-empty str, valid UTF-8, at most max_chars; stripped."""
-    if not isinstance(text, str):
-        raise ValueError(f"memory text must be a string, got {type(text).__name__}")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"memory text is not valid Unicode (position {exc.start}: lone surrogate)") from None
-    if "\x00" in text:
-        raise ValueError("memory text contains a NUL character")
-    text = text.strip()
+    text = check_string(text, "memory text").strip()
     if not text:
         raise ValueError("memory text is empty")
     if len(text) > max_chars:
