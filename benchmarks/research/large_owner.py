@@ -1,6 +1,6 @@
 """Recall inside a large owner: each LoCoMo dev conversation hidden among N real memories.
 
-An owner above `RecallConfig.exact_below` memories is scored by candidates (a coarse dense
+An owner of `IndexConfig.exact_below` memories or more is scored by candidates (a coarse dense
 pass, the BM25 matches and their session neighbours), not exhaustively. This measures what
 that costs in recall and time on real text and real vectors: the owner holds N lines of
 Shakespeare (speakers and sessions of 20 lines, embedded by the real encoder, dated before the
@@ -27,7 +27,7 @@ import numpy as np
 
 from memlm.bench import locomo as lb
 from memlm.bench.locomo_data import find_locomo, load_locomo
-from memlm.config import MemoryConfig, RecallConfig
+from memlm.config import IndexConfig, MemoryConfig, RecallConfig
 from memlm.engine import Memory
 from memlm.types import MemoryRecord
 
@@ -79,8 +79,9 @@ VARIANTS = {  # settings compared with the default
 
 def main(n: int, variants: dict[str, RecallConfig] | None = None) -> dict:
     conversations = load_locomo(find_locomo(None))
-    settings = {"exhaustive": RecallConfig(exact_below=10**9), "candidates (default)": RecallConfig(),
-                **(VARIANTS if variants is None else variants)}
+    settings = {"exhaustive": MemoryConfig(index=IndexConfig(exact_below=10**9)),
+                "candidates (default)": MemoryConfig(),
+                **{name: MemoryConfig(recall=r) for name, r in (VARIANTS if variants is None else variants).items()}}
     db = WORK / f"large-{n}.db"
     if not db.exists():  # built once, then reused
         with Memory(db) as mem:
@@ -91,8 +92,8 @@ def main(n: int, variants: dict[str, RecallConfig] | None = None) -> dict:
             lb.ingest(mem, conversations, progress=False)
     if True:
         results, tops = {}, {}
-        for name, recall in settings.items():
-            with Memory(db, config=MemoryConfig(recall=recall)) as mem:
+        for name, config in settings.items():
+            with Memory(db, config=config) as mem:
                 outcomes, per_conversation = [], {}
                 for conv in conversations:
                     mem.search("warm up", user_id=conv.sample_id)

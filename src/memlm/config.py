@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,7 @@ class RecallConfig:
     """
 
     lexical_candidates: int = 1000  # BM25 matches fetched per query (the rest count as no match)
-    exact_below: int = 20_000  # owners with fewer memories are scored exhaustively; larger ones by candidates
-    # (the store's nearest-neighbour search switches at IndexConfig.exact_below, by default the same size)
+    # (owners of IndexConfig.exact_below memories or more are "large": scored by candidates)
     dense_candidates: int = 1000  # large owners: rows the coarse dense pass picks for exact scoring
     neighbor_candidates: int = 200  # large owners: the best candidates whose session neighbours are scored too
     lexical_weight: float = 0.7  # weight of the standardised BM25 score
@@ -58,7 +56,9 @@ class IndexConfig:
     """The store's in-memory vector index (stores/vecindex.py): nearest neighbours for the write
     gate, and the coarse pass recall uses for large owners."""
 
-    exact_below: int = RecallConfig.exact_below  # owners with fewer rows are scanned exhaustively; larger via the coarse pass
+    # owners with fewer rows are scanned exhaustively, by recall and by the write gate's
+    # nearest-neighbour search; larger ones through the coarse pass (recall: by candidates)
+    exact_below: int = 20_000
     coarse_candidates: int = 2000  # rows the coarse pass hands to exact scoring in a nearest-neighbour search
     coarse_dims: int = 32  # dimensions of the coarse (PCA) projection large owners are pre-scored with
     stats_sample: int = 4096  # rows whose cosines estimate a large owner's score statistics
@@ -106,7 +106,9 @@ def _checked(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def memlm_home() -> Path:
     """The data folder: $MEMLM_HOME, else ~/.memlm."""
-    return Path(os.environ.get("MEMLM_HOME") or Path.home() / ".memlm")
+    from memlm.settings import from_env
+
+    return Path(from_env("home") or Path.home() / ".memlm")
 
 
 def default_db_path() -> Path:

@@ -1,9 +1,12 @@
-"""The settings every entry point shares (the CLI, `memlm serve`, `memlm mcp`), read from the
-environment in this one place: which database, which encoder, which tenant, which LLM.
+"""The settings every entry point shares (the CLI, `memlm serve`, `memlm mcp`, the client),
+read from the environment in this one place: which database, which encoder, which tenant,
+which LLM, which server and key, how long to wait for a lock.
 
     Settings.from_env(db="x.db")  # MEMLM_* variables, then the given values (None ignored)
+    from_env("busy_timeout")      # one variable, for code that needs only that one
 
-`MemoryConfig` holds the engine's tuning; this holds where and as whom it runs.
+`MemoryConfig` holds the engine's tuning; this holds where and as whom it runs. Every MEMLM_*
+variable memlm reads is named in `ENV` or `PATHS` below, and read through this module.
 """
 
 from __future__ import annotations
@@ -14,13 +17,28 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-# field -> the environment variable it is read from
+# Settings field -> the environment variable it is read from
 ENV: dict[str, str] = {
     "db": "MEMLM_DB",
     "encoder": "MEMLM_ENCODER",
     "tenant": "MEMLM_TENANT",
     "llm": "MEMLM_LLM",
+    "server_url": "MEMLM_SERVER_URL",
+    "api_key": "MEMLM_API_KEY",
+    "busy_timeout": "MEMLM_BUSY_TIMEOUT",
+    "pg_timeout": "MEMLM_PG_TIMEOUT",
 }
+# where things live on disk (not per-run settings; read by `from_env` where they are used)
+PATHS: dict[str, str] = {
+    "home": "MEMLM_HOME",  # memlm's own directory (default ~/.memlm): the default memory file, keys
+    "cache": "MEMLM_CACHE",  # converted encoder models (default under the user cache directory)
+    "data": "MEMLM_DATA",  # the lab's and benchmarks' data sets (default ../shared/data)
+    "locomo": "MEMLM_LOCOMO",  # the LoCoMo file or directory for `memlm bench locomo`
+    "llm_model_path": "MEMLM_LLM_MODEL_PATH",  # a GGUF file for the local LLM instead of the packaged one
+    "rate_limit": "MEMLM_RATE_LIMIT",  # `memlm serve`: requests per API key per minute
+}
+DEFAULT_BUSY_TIMEOUT_S = 60.0  # a SQLite write waits this long for the lock before StoreBusy (503 / one-line error)
+DEFAULT_PG_TIMEOUT_S = 10.0  # a PostgreSQL caller waits this long for a pooled connection
 DEFAULT_TENANT = "default"  # the tenant of a handle nobody named one for (MemoryConfig.tenant's default)
 
 
@@ -32,6 +50,10 @@ class Settings:
     encoder: str | None = None  # encoder spec ("minilm", "hashing:384", ...); None: the packaged default
     tenant: str = DEFAULT_TENANT  # isolation boundary: the server uses the API key's tenant; CLI and MCP this one
     llm: str | None = None  # LLM spec ("local", "openai:MODEL", "none"); None: no LLM
+    server_url: str | None = None  # a memlm server (http:// or https://) for `memlm mcp --server` and Client()
+    api_key: str | None = None  # the key Client() sends when none is given (it picks the tenant on the server)
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S  # seconds a SQLite write waits for the lock
+    pg_timeout: float = DEFAULT_PG_TIMEOUT_S  # seconds a PostgreSQL caller waits for a pooled connection
 
     def __post_init__(self) -> None:
         from memlm.server.keys import check_tenant
@@ -42,6 +64,10 @@ class Settings:
                 raise ValueError(f"the database must be a path or URL, got {self.db!r}")
             object.__setattr__(self, "db", normalize(self.db))  # sqlite:///x and plain paths -> Path
         check_tenant(self.tenant)
+        for name in ("busy_timeout", "pg_timeout"):
+            object.__setattr__(self, name, seconds(name, getattr(self, name)))
+        if self.server_url is not None and not str(self.server_url).startswith(("http://", "https://")):
+            raise ValueError(f"{ENV['server_url']} must be an http:// or https:// URL, not {self.server_url!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -68,6 +94,24 @@ class Settings:
 
 
 def from_env(name: str) -> str | None:
-    """One setting's variable ("encoder": $MEMLM_ENCODER), None when unset or empty; for code
-    that needs only that one (`get_encoder(None)`, `get_llm(None)`)."""
-    return os.environ.get(ENV[name]) or None
+    """One variable ("encoder": $MEMLM_ENCODER, "home": $MEMLM_HOME), None when unset or empty;
+    for code that needs only that one (`get_encoder(None)`, `get_llm(None)`, the data paths)."""
+    return os.environ.get(ENV.get(name) or PATHS[name]) or None
+
+
+def seconds(name: str, value: Any) -> float:
+    """A timeout setting as seconds >= 0; a clear error naming its variable otherwise."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = -1.0
+    if not 0 <= out < float("inf"):
+        raise ValueError(f"{ENV.get(name, name)} must be a number of seconds >= 0, not {value!r}")
+    return out
+
+
+def timeout_from_env(name: str) -> float:
+    """busy_timeout / pg_timeout from the environment, else its default."""
+    raw = from_env(name)
+    default = {"busy_timeout": DEFAULT_BUSY_TIMEOUT_S, "pg_timeout": DEFAULT_PG_TIMEOUT_S}[name]
+    return default if raw is None else seconds(name, raw)

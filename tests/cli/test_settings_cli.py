@@ -56,6 +56,50 @@ def test_the_shared_variables_are_read_only_in_memlm_settings():
     assert readers == []
 
 
+def test_no_module_but_settings_reads_a_memlm_variable_from_the_environment():
+    """Every MEMLM_* variable is named in memlm.settings (ENV or PATHS) and read through it; the
+    one exception is the settings `memlm serve` hands its worker processes."""
+    pattern = re.compile(r"""(environ(\.get)?\(|environ\[|getenv\()\s*["'](MEMLM_\w+)["']""")
+    found = {(str(p.relative_to(SRC)), m.group(3)) for p in SRC.rglob("*.py")
+             if p != SRC / "settings.py" for m in pattern.finditer(p.read_text(encoding="utf-8"))}
+    assert found == {("server/app.py", "MEMLM_SERVER_SETTINGS"),
+                     ("cli/serve.py", "MEMLM_SERVER_SETTINGS")}
+
+
+def test_timeouts_server_and_key_come_from_settings(env, monkeypatch):
+    from memlm.settings import DEFAULT_BUSY_TIMEOUT_S, from_env
+    from memlm.stores.postgres import PoolConfig
+    from memlm.stores.sqlite import SQLiteStore
+
+    s = Settings.from_env(env={})
+    assert (s.busy_timeout, s.server_url, s.api_key) == (DEFAULT_BUSY_TIMEOUT_S, None, None)
+    monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", "2.5")
+    monkeypatch.setenv("MEMLM_PG_TIMEOUT", "3")
+    monkeypatch.setenv("MEMLM_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MEMLM_API_KEY", "mk_x")
+    s = Settings.from_env()
+    assert (s.busy_timeout, s.pg_timeout, s.server_url, s.api_key) == (2.5, 3.0, "http://127.0.0.1:9", "mk_x")
+    store = SQLiteStore(env / "t.db")
+    try:
+        assert store.busy_timeout_s == 2.5
+    finally:
+        store.close()
+    assert PoolConfig().timeout_s == 3.0
+    from memlm.client import Client
+
+    with Client("http://127.0.0.1:9") as c:
+        assert c.api_key == "mk_x"
+    assert from_env("home") == str(env / "home")
+    for var, bad in (("MEMLM_BUSY_TIMEOUT", "soon"), ("MEMLM_PG_TIMEOUT", "-1"), ("MEMLM_SERVER_URL", "ftp://x")):
+        monkeypatch.setenv(var, bad)
+        with pytest.raises(ValueError, match=var):
+            Settings.from_env()
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("MEMLM_BUSY_TIMEOUT", "nan")
+    with pytest.raises(ValueError, match="MEMLM_BUSY_TIMEOUT must be a number of seconds"):
+        SQLiteStore(env / "u.db")
+
+
 def test_what_the_server_wrote_for_a_tenant_lists_from_the_cli(env, monkeypatch):
     from memlm.server.app import create_app
     from memlm.server.settings import ServerSettings

@@ -27,7 +27,7 @@ def test_candidate_scoring_ranks_like_exhaustive_scoring(tmp_path, hashing):
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
         fill(m)
         small = Memory(tmp_path / "m.db", encoder=hashing,
-                       config=MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50)))
+                       config=MemoryConfig(recall=RecallConfig(dense_candidates=50), index=IndexConfig(exact_below=0)))
         for q in ["How is Rex the beagle?", "When was the half marathon?", "What did Ben say about jazz?"]:
             exact = [h.memory.id for h in m.search(q, user_id="u", k=5)]
             approx = [h.memory.id for h in small.search(q, user_id="u", k=5)]
@@ -65,7 +65,7 @@ def test_blas_and_einsum_routes_agree_and_candidate_ranking_holds_on_both(tmp_pa
         exact = [h.memory.id for h in m.search(q, user_id="u", k=5)]
         for blas in (False, True):  # a setting of the handle's store, not a process global
             routes.clear()
-            config = MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50), index=IndexConfig(blas_gemv=blas))
+            config = MemoryConfig(recall=RecallConfig(dense_candidates=50), index=IndexConfig(exact_below=0, blas_gemv=blas))
             with Memory(tmp_path / "m.db", encoder=hashing, config=config) as small:
                 assert [h.memory.id for h in small.search(q, user_id="u", k=5)] == exact
             assert routes and set(routes) == {blas}
@@ -121,8 +121,8 @@ def test_candidate_scoring_follows_filters_and_the_second_pass(tmp_path, hashing
             m.add_many([turns], user_id="u", session_id=f"s{s}",
                        occurred_at=datetime(2024, 1, 1 + s, tzinfo=timezone.utc))
         small = Memory(tmp_path / "m.db", encoder=hashing,
-                       config=MemoryConfig(recall=RecallConfig(exact_below=0, dense_candidates=50,
-                                                               neighbor_candidates=20)))
+                       config=MemoryConfig(recall=RecallConfig(dense_candidates=50, neighbor_candidates=20),
+                                          index=IndexConfig(exact_below=0)))
         since = datetime(2024, 1, 15, tzinfo=timezone.utc)
         for q, kw in [("How is Rex the beagle?", {"session_id": "s3"}),
                       ("What about the cello?", {"since": since}),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
+from memlm.settings import from_env
 from memlm.write.inputs import parse_time
 
 SAMPLE = "sample_conversation.json"  # shipped with the package, used when no data set is found
@@ -61,8 +61,8 @@ def find_locomo(explicit: str | Path | None = None) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"no such data file: {path}")
         return path
-    if os.environ.get("MEMLM_LOCOMO"):
-        return find_locomo(os.environ["MEMLM_LOCOMO"])
+    if from_env("locomo"):
+        return find_locomo(from_env("locomo") or "")
     rel = Path("shared/data/locomo/locomo-dev.json")
     for base in [Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents]:
         for candidate in (base / ".." / rel, base / rel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from memlm.cli.common import db_options, errors_as_messages, open_memory, settings
@@ -21,15 +19,15 @@ def mcp(db, encoder, server_url):
         from memlm.mcp_tools import build_server
     except ImportError:  # pragma: no cover - the extra is part of the test install
         raise ValueError("memlm mcp needs the MCP SDK: pip install 'memlm[mcp]'") from None
-    server_url = server_url or os.environ.get("MEMLM_SERVER_URL") or None
+    s = settings(db, encoder)
+    server_url = server_url or s.server_url
     if server_url:
-        s = settings(db, encoder)
         if db or s.tenant != "default":
             raise ValueError("--server serves a memlm server's memories: --db and --tenant do not apply "
                              "(the API key decides the tenant)")
         from memlm.client import Client
 
-        backend = Client(server_url)
+        backend = Client(server_url, api_key=s.api_key)
     else:
         backend = open_memory(db, encoder)
         backend.store  # open the database now: a bad --db or --encoder is a one-line error, not a failed tool call

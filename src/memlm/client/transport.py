@@ -17,6 +17,7 @@ from memlm.client import wire
 from memlm.client.methods import Call, Methods, Plan
 from memlm.client.wire import RetryPolicy
 from memlm.errors import ServerUnavailable
+from memlm.settings import from_env
 
 DEFAULT_TIMEOUT_S = 60.0  # per request: a first search on a cold server loads the encoder
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the request never reached the server: safe to resend
@@ -29,7 +30,7 @@ class _Base(Methods):
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
-        self.api_key = api_key if api_key is not None else os.environ.get("MEMLM_API_KEY")
+        self.api_key = api_key if api_key is not None else from_env("api_key")
         self.retry = retry or RetryPolicy()
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:

@@ -33,7 +33,9 @@ class ExportUnavailable(RuntimeError):
 
 def cache_dir() -> Path:
     """Root of memlm's on-disk cache: ``$MEMLM_CACHE`` or ``~/.cache/memlm``."""
-    env = os.environ.get("MEMLM_CACHE")
+    from memlm.settings import from_env
+
+    env = from_env("cache")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "memlm"
 
 

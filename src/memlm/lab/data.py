@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from memlm.settings import from_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]  # src/memlm/lab/data.py -> repository root
 
@@ -11,8 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]  # src/memlm/lab/data.py -> repo
 def data_dirs() -> list[Path]:
     """Candidate data directories, most specific first."""
     dirs = []
-    if os.environ.get("MEMLM_DATA"):
-        dirs.append(Path(os.environ["MEMLM_DATA"]))
+    if from_env("data"):
+        dirs.append(Path(from_env("data") or ""))
     for base in (REPO_ROOT, Path.cwd()):
         dirs += [base / "../shared/data", base / "shared/data"]
     dirs.append(Path("/work/shared/data"))

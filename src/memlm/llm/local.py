@@ -80,7 +80,9 @@ class LocalLLM:
 
 def model_path(path: str | None = None) -> Path:
     """The GGUF file to load: the given path, $MEMLM_LLM_MODEL_PATH, or the packaged Gemma."""
-    path = path or os.environ.get("MEMLM_LLM_MODEL_PATH")
+    from memlm.settings import from_env
+
+    path = path or from_env("llm_model_path")
     if path:
         p = Path(path).expanduser()
         if not p.is_file():

@@ -71,7 +71,7 @@ class Retriever:
         large owner its candidate rows (see _candidates). Returns (at, score, parts)."""
         cfg = self.config
         matched, matched_scores = self._lexical(view, filters, terms)
-        if view.n < cfg.exact_below:
+        if view.n < view.config.exact_below:  # the store's IndexConfig: one size for recall and the gate
             at, outside = None, 0.0
             lex = np.zeros(view.n)
             lex[matched] = matched_scores

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -44,11 +43,11 @@ class ServerSettings(BaseModel):
     def from_env(cls, **overrides: object) -> ServerSettings:
         """Settings from memlm.settings.Settings.from_env (MEMLM_DB / MEMLM_ENCODER / MEMLM_LLM) and
         MEMLM_RATE_LIMIT, then the given overrides (None ignored)."""
-        from memlm.settings import Settings
+        from memlm.settings import Settings, from_env
 
         common = Settings.from_env(**{k: overrides.pop(k) for k in ("db", "encoder", "llm") if k in overrides})
         env: dict[str, object] = {"db": common.db, "encoder": common.encoder, "llm": common.llm}
-        if os.environ.get("MEMLM_RATE_LIMIT"):
-            env["rate_limit_per_minute"] = os.environ["MEMLM_RATE_LIMIT"]
+        if from_env("rate_limit"):
+            env["rate_limit_per_minute"] = from_env("rate_limit")
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(env)

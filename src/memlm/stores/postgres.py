@@ -11,7 +11,6 @@ the tenant first.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
@@ -25,6 +24,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from memlm.config import IndexConfig
+from memlm.settings import timeout_from_env
 from memlm.stores import pg_sql as q
 from memlm.stores import redact
 from memlm.stores.base import (
@@ -51,7 +51,7 @@ class PoolConfig:
     min_size: int = 1  # connections kept open
     max_size: int = 16  # most connections at once (one per busy thread)
     # how long a caller waits for a connection before StoreUnavailable (env MEMLM_PG_TIMEOUT)
-    timeout_s: float = field(default_factory=lambda: float(os.environ.get("MEMLM_PG_TIMEOUT", "10")))
+    timeout_s: float = field(default_factory=lambda: timeout_from_env("pg_timeout"))
     connect_timeout_s: int = 5  # per connection attempt
     ef_search: int = 100  # hnsw.ef_search: candidates an HNSW scan keeps (recall vs speed)
     check_idle_s: float = 1.0  # a connection idle longer than this is checked (one round trip) before use

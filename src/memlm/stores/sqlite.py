@@ -10,7 +10,6 @@ physically as well (sqlite_erase.py).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from memlm.config import IndexConfig
+from memlm.settings import seconds, timeout_from_env
 from memlm.stores.base import (
     Embed,
     Filters,
@@ -66,7 +66,8 @@ class SQLiteStore:
         self.index = index or IndexConfig()  # the vector index's sizes and BLAS switch
         self.synchronous = synchronous  # FULL: a committed write survives power loss too
         # how long a writer waits for another's lock before StoreBusy; None: $MEMLM_BUSY_TIMEOUT, else 60 s
-        self.busy_timeout_s = _env_busy_timeout() if busy_timeout_s is None else busy_timeout_s
+        self.busy_timeout_s = (timeout_from_env("busy_timeout") if busy_timeout_s is None
+                               else seconds("busy_timeout", busy_timeout_s))
         self._eraser = Eraser(self, erase or EraseConfig())  # the physical half of deletes (sqlite_erase.py)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the writer connection: one write transaction at a time
@@ -517,17 +518,6 @@ def _dt(value: str | None) -> datetime | None:
 
 def _now() -> str:
     return _ts(datetime.now(timezone.utc))
-
-
-def _env_busy_timeout() -> float:
-    raw = os.environ.get("MEMLM_BUSY_TIMEOUT") or "60"
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise ValueError(f"MEMLM_BUSY_TIMEOUT must be a number of seconds >= 0, not {raw!r}")
-    return value
 
 
 def _busy(exc: BaseException) -> bool:

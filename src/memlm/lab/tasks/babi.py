@@ -7,7 +7,6 @@ and left-padded with ``<pad>``; the answer (one token, e.g. ``kitchen``, ``yes``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from memlm.lab.tasks.babi_format import Example, examples, read_babi
 from memlm.lab.tasks.babi_gen import ACTORS, COUNTS, LOCATIONS, OBJECTS, generate
 from memlm.lab.tasks.base import IGNORE
 from memlm.lab.tasks.vocab import Vocab, tokenize
+from memlm.settings import from_env
 
 REAL_FILES = {1: "babi/qa1_single-supporting-fact_{split}.txt"}  # task id -> path in the data dir
 VAL_SEED_OFFSET = 1_000_003  # generated validation stories use seed + this
@@ -24,8 +24,8 @@ VAL_SEED_OFFSET = 1_000_003  # generated validation stories use seed + this
 
 def find_data(relpath: str) -> Path:
     """A shared data file: $MEMLM_DATA, else ``shared/data`` beside the repo or an ancestor of the CWD."""
-    if os.environ.get("MEMLM_DATA"):
-        p = Path(os.environ["MEMLM_DATA"]) / relpath
+    if from_env("data"):
+        p = Path(from_env("data") or "") / relpath
         if p.exists():
             return p
     here = Path(__file__).resolve()
