@@ -91,6 +91,32 @@ def test_bench_server_drives_a_real_server(monkeypatch, tmp_path):
     r = json.loads(out.read_text())
     assert r["errors"] == 0 and r["search"]["count"] + r["add"]["count"] <= 40
     assert r["search"]["count"] > 0 and r["search"]["p95_ms"] >= r["search"]["p50_ms"] > 0
+    assert r["server_cpu_ms_per_request"] > 0  # the server's processes did the work, measured from /proc
+
+
+def test_tree_cpu_seconds_counts_a_process_and_its_children():
+    import subprocess
+    import sys
+
+    from memlm.bench.server import tree_cpu_seconds
+
+    burn = "import subprocess, sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+                               f"{burn!r} + 'time.sleep(5)'])"])
+    try:
+        seen = 0.0
+        for _ in range(100):  # the child burns 0.3 s of CPU, then sleeps: the parent's tree holds it
+            seen = tree_cpu_seconds(parent.pid) or 0.0
+            if seen >= 0.3:
+                break
+            import time
+
+            time.sleep(0.1)
+        assert seen >= 0.3
+        assert tree_cpu_seconds(2**22 + 12345) is None  # no such process
+    finally:
+        parent.kill()
+        parent.wait()
 
 
 def test_reads_the_memorybank_twins(locomo_path):

@@ -131,6 +131,29 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
     return out
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its descendants so far (Linux /proc; None
+    elsewhere): the server's CPU per request, which other jobs on the machine change far less
+    than throughput."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+        stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    if pid not in stats:
+        return None
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats[p][1]
+        todo += [c for c, (parent, _) in stats.items() if parent == p]
+    return total
+
+
 def run(memories: int, clients: int, seconds: float, max_requests: int, add_share: float, encoder: str | None,
         threads: int, seed_text: str | None, workers: int = 1) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,7 +166,12 @@ def run(memories: int, clients: int, seconds: float, max_requests: int, add_shar
             wait_ready(base, proc)
             # warm: every process loads the owner's vectors (new connections spread over the processes)
             drive(base, key, 2 * workers, 30.0, 32 * workers, 0.0, keep_alive=False)
+            cpu0 = tree_cpu_seconds(proc.pid)
             result = drive(base, key, clients, seconds, max_requests, add_share)
+            cpu1 = tree_cpu_seconds(proc.pid)
+            done = result["search"]["count"] + result["add"]["count"]
+            if cpu0 is not None and cpu1 is not None and done:
+                result["server_cpu_ms_per_request"] = round((cpu1 - cpu0) * 1000 / done, 2)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -124,6 +124,8 @@ def _render_server(r: dict) -> str:
         o = r[op]
         lines.append(f"  {op:7} {o['count']:6} requests  {o['per_s']:8} /s   p50 {o['p50_ms']} ms  "
                      f"p95 {o['p95_ms']} ms  p99 {o['p99_ms']} ms")
+    if r.get("server_cpu_ms_per_request") is not None:
+        lines.append(f"  server CPU {r['server_cpu_ms_per_request']} ms per request (all its processes)")
     return "\n".join(lines)
 
 

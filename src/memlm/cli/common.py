@@ -16,7 +16,8 @@ from memlm.settings import Settings
 
 DB_HELP = ("Memory file (a path), sqlite://PATH (sqlite:///abs/path is absolute, sqlite://rel/path relative) "
            "or postgresql://... URL (default $MEMLM_HOME/memory.db) [env MEMLM_DB]")
-ENCODER_HELP = "Encoder spec: minilm (default), minilm:torch, hashing, ... [env MEMLM_ENCODER]"
+ENCODER_HELP = ("Encoder spec: e5 (default for a new file: multilingual-e5-small), minilm, minilm:torch, hashing, ... "
+                "(an existing file opens with its own) [env MEMLM_ENCODER]")
 TENANT_HELP = ("Tenant whose memories to use: the one an API key of `memlm serve` maps to "
                "(default: default) [env MEMLM_TENANT]")
 _TENANT = "memlm.tenant"  # where --tenant's value waits in the click context for open_memory
