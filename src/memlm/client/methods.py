@@ -174,6 +174,27 @@ class Methods:
         return wire.event((yield Call("PATCH", _id_path(memory_id), json=body)).json())
 
     @operation
+    def purge(self, *, now: Any = None) -> Plan[int]:
+        """Delete the tenant's expired memories (as of `now`, default the server's present) and
+        erase their bytes; returns how many (`Memory.purge`)."""
+        body = {} if now is None else {"now": wire.iso(now)}
+        return int((yield Call("POST", "/v1/memories/purge", json=body)).json()["purged"])
+
+    @operation
+    def forget(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
+               before: Any = None, kind: str | Sequence[str] | None = None, weaker_than: float | None = None,
+               dry_run: bool = True, now: Any = None) -> Plan[builtins.list[MemoryRecord]]:
+        """Forget on purpose (`Memory.forget`): the scope's memories older than `before`, of
+        `kind`, in `session_id`, with a strength under `weaker_than`. With `dry_run` (the
+        default) nothing is deleted: the memories that would go are returned."""
+        body: dict[str, Any] = {**_scope(user_id, agent_id, session_id), "dry_run": bool(dry_run)}
+        for key, value in (("before", wire.iso(before)), ("kinds", _kinds(kind)), ("weaker_than", weaker_than),
+                           ("now", wire.iso(now))):
+            if value is not None:
+                body[key] = value
+        return [wire.record(m) for m in (yield Call("POST", "/v1/memories/forget", json=body)).json()["memories"]]
+
+    @operation
     def consolidate(self, *, user_id: str | None = None, session_id: str,
                     agent_id: str | None = None) -> Plan[Event]:
         """Summarise a session into its `summary` memory (by the server's LLM if it has one)."""

@@ -129,6 +129,14 @@ class ForgetRequest(Scoped):
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=3)
     weaker_than: float | None = Field(None, gt=0, le=10**6, description="strength (recalls, decaying) below this")
     dry_run: bool = Field(True, description="only list what would be forgotten (the default)")
+    now: str | None = Field(None, max_length=100, description="the time strength decays to (default: now)")
+
+
+class PurgeRequest(Strict):
+    """Optional body of POST /v1/memories/purge."""
+
+    now: str | None = Field(None, max_length=100, description="what counts as expired is read from this time "
+                                                               "(default: now)")
 
 
 class UpdateRequest(Strict):

@@ -38,6 +38,7 @@ from memlm.server.models import (
     Kind,
     MemoryListOut,
     MemoryOut,
+    PurgeRequest,
     PurgedOut,
     SearchOut,
     SearchRequest,
@@ -163,8 +164,8 @@ async def add_memories(body: AddRequest, who: Auth) -> Response:
 
 
 @router.post("/memories/purge", response_model=PurgedOut, summary="Delete the tenant's expired memories")
-async def purge(who: Auth) -> dict[str, Any]:
-    return {"purged": await who.run(Memory.purge)}
+async def purge(who: Auth, body: PurgeRequest | None = None) -> dict[str, Any]:
+    return {"purged": await who.run(Memory.purge, now=body.now if body else None)}
 
 
 @router.post("/memories/forget", response_model=ForgottenOut,
@@ -173,7 +174,7 @@ async def forget(body: ForgetRequest, who: Auth) -> Response:
     def run(memory: Memory) -> dict[str, Any]:
         chosen = memory.forget(user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
                                before=body.before, kind=body.kinds, weaker_than=body.weaker_than,
-                               dry_run=body.dry_run)
+                               dry_run=body.dry_run, now=body.now)
         return {"dry_run": body.dry_run, "count": len(chosen), "memories": [r.to_dict() for r in chosen]}
 
     return json_response(await who.run(run))
