@@ -178,6 +178,15 @@ class MemoryOut(Out):
     superseded_by: str | None = None
 
 
+class MemoryDetailOut(MemoryOut):
+    """A memory with its strength, as GET /v1/memories/{id} and the inspector's browse give it."""
+
+    strength: float = Field(description="(1 + recalls into a context) halved every recall.strength_half_life_days "
+                                        "since the last recall (or its writing); read-only")
+    recall_count: int = Field(description="times it was recalled into a context")
+    last_recalled_at: str | None = Field(description="the last of those recalls; null if never")
+
+
 class EventOut(Out):
     event: Literal["ADD", "UPDATE", "NOOP", "SUPERSEDE", "DELETE"]
     id: str

@@ -36,8 +36,8 @@ from memlm.server.models import (
     ForgottenOut,
     HistoryOut,
     Kind,
+    MemoryDetailOut,
     MemoryListOut,
-    MemoryOut,
     PurgeRequest,
     PurgedOut,
     SearchOut,
@@ -46,6 +46,7 @@ from memlm.server.models import (
 )
 from memlm.server.state import ServerState
 from memlm.stores import StoreWriteError
+from memlm.types import MemoryRecord
 
 T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
@@ -233,13 +234,26 @@ async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopePar
     return await who.run(delete_all)
 
 
-@router.get("/memories/{memory_id}", response_model=MemoryOut, responses=NOT_FOUND, summary="One memory")
+def with_strength(memory: Memory, records: list[MemoryRecord]) -> list[dict[str, Any]]:
+    """The records as dicts with their strength, recall count and last recall (MemoryDetailOut),
+    read through the ranking prior's computation (`Memory._strengths`), for the key's tenant."""
+    strengths = memory._strengths(records)
+    out = []
+    for r in records:
+        s = strengths[r.id]
+        last = s.last_recalled_at.isoformat() if s.last_recalled_at is not None else None
+        out.append(r.to_dict() | {"strength": s.strength, "recall_count": s.recall_count, "last_recalled_at": last})
+    return out
+
+
+@router.get("/memories/{memory_id}", response_model=MemoryDetailOut, responses=NOT_FOUND,
+            summary="One memory, with its strength (recalls, decaying)")
 async def get_memory(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
     def get(memory: Memory) -> dict[str, Any]:
         record = memory.get(memory_id)
         if record is None:
             raise KeyError(f"no memory {memory_id!r}")
-        return record.to_dict()
+        return with_strength(memory, [record])[0]
 
     return await who.run(get)
 
