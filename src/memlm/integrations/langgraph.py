@@ -28,13 +28,13 @@ Mapping (docs/integrations.md):
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import (
-    TTLConfig,
     BaseStore,
     GetOp,
     InvalidNamespaceError,
@@ -46,6 +46,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
     get_text_at_path,
     validate_op_namespace,
 )
@@ -143,10 +144,8 @@ class MemlmStore(BaseStore):
         for record in records:
             ttl = record.metadata[META].get("ttl")
             if ttl is not None:
-                try:
+                with contextlib.suppress(KeyError):  # deleted meanwhile
                     yield Do("update", (record.id, record.text), {"ttl": float(ttl) * 60})
-                except KeyError:
-                    pass  # deleted meanwhile
 
     def _put(self, op: PutOp) -> Steps[None]:
         namespace = tuple(op.namespace)
