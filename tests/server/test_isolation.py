@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 
-
 def _seed_b(api) -> dict:
     """Tenant B ('globex') memories under ids and scopes A will try to reach."""
     events = api.call("globex", "POST", "/v1/memories", json={
