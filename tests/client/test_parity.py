@@ -16,7 +16,8 @@ from memlm import AsyncClient, Client, Event, HistoryEntry, Hit, Memory, MemoryR
 from memlm.working import Context
 
 SURFACE = ["add", "add_many", "search", "context", "get", "list", "update", "delete", "delete_all",
-           "history", "export", "consolidate", "purge", "forget"]
+           "history", "export", "consolidate", "purge", "forget",
+           "supersede"]
 
 
 def test_add_and_its_events(api, ids):
@@ -287,3 +288,20 @@ def test_forget_the_weak_keeps_the_recalled(api, ids):
     assert [r.id for r in api.forget(user_id=ana, weaker_than=1.5, now=now)] == [idle]
     with pytest.raises(ValueError):
         api.forget(user_id=ana, weaker_than=-1)
+
+
+def test_supersede_keeps_a_fact_out_of_recall(api, ids):
+    ana = ids("ana")
+    old = api.add("Ana is training for a marathon", user_id=ana)[0].id
+    new = api.add("Ana stopped running after her knee injury", user_id=ana)[0].id
+    assert old != new
+    event = api.supersede(old, by=new, at="2024-05-01")
+    assert (event.event, event.id, event.text) == ("SUPERSEDE", old, "Ana is training for a marathon")
+    record = api.get(old)
+    assert record.superseded_by == new and record.valid_to == datetime(2024, 5, 1, tzinfo=UTC)
+    assert old not in [h.memory.id for h in api.search("marathon training", user_id=ana)]
+    assert old in [h.memory.id for h in api.search("marathon training", user_id=ana, include_superseded=True)]
+    assert [r.id for r in api.list(user_id=ana)] == [new]
+    assert "SUPERSEDE" in [h.event for h in api.history(old)]
+    with pytest.raises(KeyError):
+        api.supersede("0" * 32)

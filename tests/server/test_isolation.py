@@ -45,6 +45,7 @@ def test_every_endpoint_with_a_keys_tenant_only(api):
         attempt("GET", item, f"/v1/memories/{mid}", {404})
         attempt("GET", item + "/history", f"/v1/memories/{mid}/history", {404})
         attempt("PATCH", item, f"/v1/memories/{mid}", {404}, json={"text": "overwritten by acme"})
+        attempt("POST", item + "/supersede", f"/v1/memories/{mid}/supersede", {404}, json={})
         attempt("DELETE", item, f"/v1/memories/{mid}", {404})
     scopes = [{"user_id": "ana"}, {"agent_id": "bot"}, {"session_id": "s1"},
               {"user_id": "ana", "agent_id": "bot", "session_id": "s1"}]

@@ -202,6 +202,13 @@ class Methods:
         return wire.event((yield Call("POST", "/v1/memories/consolidate", json=body)).json())
 
     @operation
+    def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Plan[Event]:
+        """Mark a memory as no longer true without erasing it (`Memory.supersede`): it gets
+        valid_to (`at`, default now) and `superseded_by`, and leaves recall unless asked for."""
+        body = {k: v for k, v in (("by", by), ("at", wire.iso(at))) if v is not None}
+        return wire.event((yield Call("POST", _id_path(memory_id, "/supersede"), json=body)).json())
+
+    @operation
     def delete(self, memory_id: str) -> Plan[Event]:
         return wire.event((yield Call("DELETE", _id_path(memory_id))).json())
 

@@ -139,6 +139,13 @@ class PurgeRequest(Strict):
                                                                "(default: now)")
 
 
+class SupersedeRequest(Strict):
+    """Mark a memory as no longer true, keeping it (and its history) out of recall."""
+
+    by: str | None = Field(None, min_length=1, max_length=MAX_ID, description="the memory that replaces it")
+    at: str | None = Field(None, max_length=100, description="when it stopped being true (default: now)")
+
+
 class UpdateRequest(Strict):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     expires_at: str | None = Field(None, max_length=100, description="a new expiry date: hidden from then on")

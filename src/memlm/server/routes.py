@@ -42,6 +42,7 @@ from memlm.server.models import (
     PurgeRequest,
     SearchOut,
     SearchRequest,
+    SupersedeRequest,
     UpdateRequest,
 )
 from memlm.server.state import ServerState
@@ -262,6 +263,12 @@ async def get_memory(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
               summary="Replace a memory's text (the old text stays in history)")
 async def update_memory(memory_id: MemoryId, body: UpdateRequest, who: Auth) -> dict[str, Any]:
     return (await who.run(Memory.update, memory_id, body.text, expires_at=body.expires_at, ttl=body.ttl)).to_dict()
+
+
+@router.post("/memories/{memory_id}/supersede", response_model=EventOut, responses=NOT_FOUND,
+             summary="Mark a memory as no longer true (kept, with its history; out of recall)")
+async def supersede_memory(memory_id: MemoryId, body: SupersedeRequest, who: Auth) -> dict[str, Any]:
+    return (await who.run(Memory.supersede, memory_id, by=body.by, at=body.at)).to_dict()
 
 
 @router.delete("/memories/{memory_id}", response_model=EventOut, responses=NOT_FOUND, summary="Forget a memory")
