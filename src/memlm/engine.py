@@ -379,13 +379,16 @@ class Memory:
                              consolidate_every)
 
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
-                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None):
-        """The prompt block for this query: working memory, then recalled memories with dates."""
+                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None,
+                count_recall: bool = True):
+        """The prompt block for this query: working memory, then recalled memories with dates.
+        Each recalled memory's recall is counted (its strength grows) unless `count_recall` is
+        False (an inspector looking, not a model using it)."""
         from memlm.working import build_context
 
         ctx = build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
                             budget_tokens=budget_tokens, k=k, now=now)
-        if ctx.recalled:  # recalled into a context: stronger (the forget gate's strength)
+        if ctx.recalled and count_recall:  # recalled into a context: stronger (the forget gate's strength)
             self.store.note_recalls(self.tenant, [h.memory.id for h in ctx.recalled],
                                     parse_time(now) or datetime.now(timezone.utc))
         return ctx

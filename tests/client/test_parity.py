@@ -282,6 +282,9 @@ def test_forget_the_weak_keeps_the_recalled(api, ids):
     ana = ids("ana")
     recalled = api.add("Ana is allergic to peanuts", user_id=ana)[0].id
     idle = api.add("Ana once visited Oslo", user_id=ana)[0].id
+    looked = api.context("what is Ana allergic to", user_id=ana, k=1, count_recall=False)
+    assert [h.memory.id for h in looked.recalled] == [recalled]  # looked at, not counted
+    assert {r.id for r in api.forget(user_id=ana, weaker_than=1.5)} == {recalled, idle}
     ctx = api.context("what is Ana allergic to", user_id=ana, k=1)
     assert [h.memory.id for h in ctx.recalled] == [recalled]  # a recall into a context: strength 2
     now = datetime.now(UTC) + timedelta(minutes=1)

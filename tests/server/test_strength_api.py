@@ -47,6 +47,15 @@ def test_a_recall_into_a_context_makes_a_memory_stronger(api):
     assert strong["text"] == "Ana is allergic to peanuts"  # the rest of the record is as before
 
 
+def test_a_context_that_does_not_count_leaves_the_strength(api):
+    mid = add(api, "acme", "Ana keeps bees")
+    r = api.call("acme", "POST", "/v1/context", json={"query": "bees", "user_id": "ana", "k": 1, "count_recall": False})
+    assert [h["memory"]["id"] for h in r.json()["recalled"]] == [mid]
+    assert get(api, "acme", mid)["recall_count"] == 0
+    assert recall(api, "acme", "bees") == [mid]
+    assert get(api, "acme", mid)["recall_count"] == 1
+
+
 def test_the_strength_is_the_forget_gates_formula(api):
     mid = add(api, "acme", "Ana keeps two cats")
     recall(api, "acme", "cats")

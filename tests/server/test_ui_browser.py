@@ -366,6 +366,10 @@ def test_a_memory_page_and_the_owner_table_show_its_strength(page, site):
     strengths = {row.locator("a").inner_text(): row.locator("td.strength").inner_text()
                  for row in table.locator("tbody tr").all()}
     assert strengths == {"Dora is allergic to shellfish": "3.00", "Dora once rowed across a lake": "1.00"}
+    page.goto(server.url + "/ui/#/search?q=what+is+Dora+allergic+to&user_id=dora")
+    page.locator("#hits li").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert server.call("acme", "GET", f"/v1/memories/{recalled}").json()["recall_count"] == 2  # looking: not a recall
 
 
 def test_tenant_b_sees_only_its_own_strength(page, site):

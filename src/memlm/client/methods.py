@@ -270,10 +270,14 @@ class Methods:
 
     @operation
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
-                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None) -> Plan[Context]:
-        """The prompt block for this query: working memory, then recalled memories with dates."""
+                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None,
+                count_recall: bool = True) -> Plan[Context]:
+        """The prompt block for this query: working memory, then recalled memories with dates
+        (their recalls counted unless `count_recall` is False)."""
         body: dict[str, Any] = {"query": query, **_scope(user_id, agent_id, session_id),
                                 "budget_tokens": budget_tokens, "k": k}
+        if not count_recall:
+            body["count_recall"] = False
         if now is not None:
             body["now"] = wire.iso(now)
         return wire.context((yield Call("POST", "/v1/context", json=body)).json())

@@ -160,6 +160,8 @@ class ContextRequest(Scoped):
     budget_tokens: int = Field(2000, ge=1, le=100_000)
     k: int = Field(10, ge=1, le=MAX_K)
     now: str | None = Field(None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)")
+    count_recall: bool = Field(True, description="count each recalled memory's recall (its strength); false "
+                                                 "to look without changing it (the inspector)")
 
 
 # -- responses -------------------------------------------------------------------

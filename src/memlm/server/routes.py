@@ -288,7 +288,7 @@ async def context(body: ContextRequest, who: Auth) -> Response:
     def build(memory: Memory) -> dict[str, Any]:
         return memory.context(body.query, user_id=body.user_id, agent_id=body.agent_id,
                                   session_id=body.session_id, budget_tokens=body.budget_tokens, k=body.k,
-                                  now=body.now).to_dict()
+                                  now=body.now, count_recall=body.count_recall).to_dict()
 
     return json_response(await who.run(build))
 

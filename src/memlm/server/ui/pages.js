@@ -245,7 +245,8 @@ UI.pages.search = async function (params) {
     api("POST", "/v1/memories/search", {body: {query, ...scope, k, hops: params.get("hops") ? Number(params.get("hops")) : undefined,
       kinds: kinds.length ? kinds : undefined, since: params.get("since") || undefined, until: params.get("until") || undefined,
       neighbors: Number(v("neighbors", "0")), include_superseded: params.get("include_superseded") === "true"}}),
-    api("POST", "/v1/context", {body: {query, ...scope, k, budget_tokens: Number(v("budget", "500"))}}),
+    api("POST", "/v1/context", {body: {query, ...scope, k, budget_tokens: Number(v("budget", "500")),
+                                       count_recall: false}}),  // looking does not make a memory stronger
   ]);
   const elapsed = performance.now() - started;
   const hits = search.results;
