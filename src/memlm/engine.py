@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tqdm.auto import tqdm
 
@@ -22,7 +22,7 @@ from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
-from memlm.write.forget import expired, expiry, with_expiry
+from memlm.write.forget import expired, expiry, strength, with_expiry
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
 from memlm.write.writer import Writer
 
@@ -40,6 +40,14 @@ def encoder_spec_for(store: Callable[[], Store], spec: str | None) -> str | None
 
     info = store().encoder_info()
     return spec_for_space(info[0]) if info else None
+
+
+class Strength(NamedTuple):
+    """A memory's strength (recalls into a context, decaying) and what it is read from."""
+
+    strength: float  # (1 + recalls) halved every strength_half_life_days since the last recall (or writing)
+    recall_count: int  # times it was recalled into a context
+    last_recalled_at: datetime | None  # the last of those, None if never
 
 
 class Memory:
@@ -214,16 +222,25 @@ class Memory:
         weight = self.config.recall.strength_weight
         if weight <= 0 or not hits:
             return hits
-        from memlm.write.forget import strength
-
-        now = now or datetime.now(timezone.utc)
-        counts = self.store.recall_counts(self.tenant, [h.memory.id for h in hits])
-        half_life = self.config.recall.strength_half_life_days
+        strengths = self._strengths([h.memory for h in hits], now)
         for h in hits:
-            s = strength(h.memory, counts.get(h.memory.id), now, half_life)
+            s = strengths[h.memory.id].strength
             h.reasons["strength"] = s
             h.score = (1 - weight) * h.score + weight * s / (1 + s)
         return sorted(hits, key=lambda h: -h.score)
+
+    def _strengths(self, records: Sequence[MemoryRecord], now: datetime | None = None) -> dict[str, Strength]:
+        """Each memory's strength as the ranking prior reads it (recalls into a context, halved
+        every recall.strength_half_life_days; write/forget.py), with its recall count and last
+        recall. The one place strength is computed for recall and for the inspector."""
+        now = now or datetime.now(timezone.utc)
+        counts = self.store.recall_counts(self.tenant, [r.id for r in records])
+        half_life = self.config.recall.strength_half_life_days
+        out: dict[str, Strength] = {}
+        for r in records:
+            count, last = counts.get(r.id) or (0, None)
+            out[r.id] = Strength(strength(r, counts.get(r.id), now, half_life), count, last)
+        return out
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False) -> Filters:
@@ -362,13 +379,16 @@ class Memory:
                              consolidate_every)
 
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
-                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None):
-        """The prompt block for this query: working memory, then recalled memories with dates."""
+                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None,
+                count_recall: bool = True):
+        """The prompt block for this query: working memory, then recalled memories with dates.
+        Each recalled memory's recall is counted (its strength grows) unless `count_recall` is
+        False (an inspector looking, not a model using it)."""
         from memlm.working import build_context
 
         ctx = build_context(self._reader(), query, Scope(user_id, agent_id, session_id).validate(),
                             budget_tokens=budget_tokens, k=k, now=now)
-        if ctx.recalled:  # recalled into a context: stronger (the forget gate's strength)
+        if ctx.recalled and count_recall:  # recalled into a context: stronger (the forget gate's strength)
             self.store.note_recalls(self.tenant, [h.memory.id for h in ctx.recalled],
                                     parse_time(now) or datetime.now(timezone.utc))
         return ctx

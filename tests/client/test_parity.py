@@ -16,7 +16,8 @@ from memlm import AsyncClient, Client, Event, HistoryEntry, Hit, Memory, MemoryR
 from memlm.working import Context
 
 SURFACE = ["add", "add_many", "search", "context", "get", "list", "update", "delete", "delete_all",
-           "history", "export", "consolidate"]
+           "history", "export", "consolidate", "purge", "forget",
+           "supersede"]
 
 
 def test_add_and_its_events(api, ids):
@@ -245,3 +246,65 @@ def test_expiry_hides_a_memory(api, ids):
     api.update(kept, "Ana grows basil and mint", expires_at="2020-01-01")
     assert [r.id for r in api.list(user_id=ana)] == []
     assert [r.id for r in api.list(user_id=ana, now="2019-06-01")] == [gone, kept]  # before either expired
+
+
+def test_purge_deletes_the_expired(api, ids):
+    ana = ids("ana")
+    api.purge(now="2089-12-31")  # the shared server's file: clear what other tests left expiring before then
+    gone = api.add("Ana's locker code is 8812", user_id=ana, expires_at="2090-01-01")[0].id
+    kept = api.add("Ana rows on Saturdays", user_id=ana)[0].id
+    assert api.purge() == 0 and api.get(gone) is not None  # not expired yet
+    assert api.purge(now="2090-01-02") == 1
+    assert api.get(gone) is None and api.get(kept) is not None
+    assert api.purge(now="2090-01-02") == 0
+
+
+def test_forget_is_a_dry_run_first(api, ids):
+    ana, bob = ids("ana"), ids("bob")
+    old = api.add("Ana had a red car", user_id=ana, occurred_at="2019-03-01")[0].id
+    new = api.add("Ana rides a blue bike", user_id=ana, occurred_at="2024-03-01")[0].id
+    turn = api.add({"role": "user", "content": "hi there"}, user_id=ana, session_id="s1",
+                   occurred_at="2018-01-01")[0].id
+    api.add("Bob had a red car", user_id=bob, occurred_at="2019-03-01")
+    listed = api.forget(user_id=ana, before="2020-01-01")
+    assert all(isinstance(r, MemoryRecord) for r in listed) and {r.id for r in listed} == {old, turn}
+    assert api.get(old) is not None and api.get(turn) is not None  # a dry run deletes nothing
+    assert [r.id for r in api.forget(user_id=ana, before="2020-01-01", kind="fact")] == [old]
+    assert [r.id for r in api.forget(user_id=ana, session_id="s1", kind=["episode"])] == [turn]
+    assert {r.id for r in api.forget(user_id=ana, before="2020-01-01", dry_run=False)} == {old, turn}
+    assert api.get(old) is None and api.get(turn) is None and api.get(new) is not None
+    assert len(api.list(user_id=bob)) == 1  # another owner's memory is untouched
+    with pytest.raises(ValueError, match="rule"):
+        api.forget(user_id=ana)
+
+
+def test_forget_the_weak_keeps_the_recalled(api, ids):
+    ana = ids("ana")
+    recalled = api.add("Ana is allergic to peanuts", user_id=ana)[0].id
+    idle = api.add("Ana once visited Oslo", user_id=ana)[0].id
+    looked = api.context("what is Ana allergic to", user_id=ana, k=1, count_recall=False)
+    assert [h.memory.id for h in looked.recalled] == [recalled]  # looked at, not counted
+    assert {r.id for r in api.forget(user_id=ana, weaker_than=1.5)} == {recalled, idle}
+    ctx = api.context("what is Ana allergic to", user_id=ana, k=1)
+    assert [h.memory.id for h in ctx.recalled] == [recalled]  # a recall into a context: strength 2
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    assert [r.id for r in api.forget(user_id=ana, weaker_than=1.5, now=now)] == [idle]
+    with pytest.raises(ValueError):
+        api.forget(user_id=ana, weaker_than=-1)
+
+
+def test_supersede_keeps_a_fact_out_of_recall(api, ids):
+    ana = ids("ana")
+    old = api.add("Ana is training for a marathon", user_id=ana)[0].id
+    new = api.add("Ana stopped running after her knee injury", user_id=ana)[0].id
+    assert old != new
+    event = api.supersede(old, by=new, at="2024-05-01")
+    assert (event.event, event.id, event.text) == ("SUPERSEDE", old, "Ana is training for a marathon")
+    record = api.get(old)
+    assert record.superseded_by == new and record.valid_to == datetime(2024, 5, 1, tzinfo=UTC)
+    assert old not in [h.memory.id for h in api.search("marathon training", user_id=ana)]
+    assert old in [h.memory.id for h in api.search("marathon training", user_id=ana, include_superseded=True)]
+    assert [r.id for r in api.list(user_id=ana)] == [new]
+    assert "SUPERSEDE" in [h.event for h in api.history(old)]
+    with pytest.raises(KeyError):
+        api.supersede("0" * 32)

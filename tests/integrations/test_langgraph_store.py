@@ -4,8 +4,9 @@ ships no conformance suite), every method sync and async, over Memory, Client an
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from langgraph.store.base import GetOp, InvalidNamespaceError, Item, ListNamespacesOp, PutOp, SearchItem, SearchOp
@@ -157,12 +158,38 @@ def test_batch_runs_ops_in_order(store, user):
     assert results[4] is None and results[5] is None
 
 
-def test_ttl_is_refused_and_namespaces_are_checked(store, user):
-    assert MemlmStore.supports_ttl is False
-    with pytest.raises(NotImplementedError, match="TTL"):
-        store.put((user,), "k", {"text": "x"}, ttl=5)
-    with pytest.raises(NotImplementedError, match="TTL"):
-        store.batch([PutOp((user,), "k", {"text": "x"}, ttl=5.0)])
+def _expiry(backend, user, key):
+    """The memlm expiry of the item's memory."""
+    [record] = [r for r in backend.list(user_id=user) if r.metadata["langgraph"]["key"] == key]
+    return datetime.fromisoformat(record.metadata["expires_at"])
+
+
+def test_ttl_is_memlms_expiry_and_reads_refresh_it(backend, user):
+    store = MemlmStore(backend)
+    assert MemlmStore.supports_ttl is True
+    store.put((user,), "brief", {"text": "the door code is 4421"}, ttl=0.002)  # minutes: gone in 0.12 s
+    store.put((user,), "long", {"text": "Ana's favourite colour is green"}, ttl=60)
+    store.put((user,), "forever", {"text": "Ana was born in Porto"})
+    time.sleep(0.5)
+    assert store.get((user,), "brief") is None
+    assert {h.key for h in store.search((user,), query="door code colour born")} == {"long", "forever"}
+    assert {h.key for h in store.search((user,))} == {"long", "forever"}
+    first = _expiry(backend, user, "long")
+    assert timedelta(minutes=59) < first - datetime.now(UTC) <= timedelta(minutes=60)
+    assert store.get((user,), "long", refresh_ttl=False).value == {"text": "Ana's favourite colour is green"}
+    assert _expiry(backend, user, "long") == first  # not refreshed
+    store.get((user,), "long")  # LangGraph's default: refresh on read
+    second = _expiry(backend, user, "long")
+    assert second > first
+    store.search((user,), query="favourite colour")
+    assert _expiry(backend, user, "long") > second
+    [forever] = [r for r in backend.list(user_id=user) if r.metadata["langgraph"]["key"] == "forever"]
+    assert "expires_at" not in forever.metadata  # no ttl: no expiry
+    with pytest.raises(ValueError, match="ttl"):
+        store.batch([PutOp((user,), "k", {"text": "x"}, ttl=-1.0)])
+
+
+def test_namespaces_are_checked(store, user):
     store.put((user,), "k", {"text": "kept"}, ttl=None)
     assert store.get((user,), "k").value == {"text": "kept"}
     for bad in [(), ("langgraph", "x"), (user, "a.b"), (user, "")]:

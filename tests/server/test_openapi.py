@@ -29,7 +29,7 @@ def test_schema_documents_every_resource_and_the_key():
         "/healthz", "/v1/memories", "/v1/memories/search", "/v1/memories/{memory_id}",
         "/v1/memories/{memory_id}/history", "/v1/context", "/v1/export", "/v1/memories/consolidate",
         "/v1/chat/completions", "/v1/owners", "/v1/sessions", "/v1/timeline", "/v1/browse", "/v1/memories/purge",
-        "/v1/memories/forget"}
+        "/v1/memories/forget", "/v1/memories/{memory_id}/supersede"}
     assert doc["components"]["securitySchemes"]["ApiKey"] == {
         "type": "http", "scheme": "bearer",
         "description": "An API key from `memlm keys create TENANT`, sent as `Authorization: Bearer KEY`."}

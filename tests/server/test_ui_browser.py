@@ -333,3 +333,58 @@ def test_sign_out_only_shows_when_signed_in(page, site):
     assert not page.get_by_role("button", name="Sign out").is_visible()
     sign_in(page, server)
     assert page.get_by_role("button", name="Sign out").is_visible()
+
+
+def _add(server, tenant, text, user="dora"):
+    r = server.call(tenant, "POST", "/v1/memories", json={"text": text, "user_id": user})
+    assert r.status_code == 200, r.text
+    return r.json()["events"][0]["id"]
+
+
+def test_a_memory_page_and_the_owner_table_show_its_strength(page, site):
+    server, _ = site
+    recalled = _add(server, "acme", "Dora is allergic to shellfish")
+    idle = _add(server, "acme", "Dora once rowed across a lake")
+    for query in ("what is Dora allergic to", "shellfish allergy"):  # two recalls into a context
+        r = server.call("acme", "POST", "/v1/context", json={"query": query, "user_id": "dora", "k": 1})
+        assert [h["memory"]["id"] for h in r.json()["recalled"]] == [recalled]
+    sign_in(page, server)
+    page.goto(f"{server.url}/ui/#/memory/{recalled}")
+    page.locator("#memory-text").filter(has_text="shellfish").wait_for()
+    expected = server.call("acme", "GET", f"/v1/memories/{recalled}").json()
+    assert page.locator("#strength strong").inner_text() == f"{expected['strength']:.2f}" == "3.00"
+    assert page.locator("#recalls").inner_text() == "recalled 2 times into a context"
+    assert page.locator("#last-recalled time").get_attribute("datetime") == expected["last_recalled_at"]
+    page.goto(f"{server.url}/ui/#/memory/{idle}")
+    page.locator("#memory-text").filter(has_text="rowed").wait_for()
+    assert page.locator("#strength strong").inner_text() == "1.00"
+    assert page.locator("#recalls").inner_text() == "never recalled into a context"
+    page.goto(server.url + "/ui/#/owner?user_id=dora")
+    table = page.locator("table.memories")
+    table.locator("tbody tr").first.wait_for()
+    assert table.locator("thead th").last.inner_text() == "strength"
+    strengths = {row.locator("a").inner_text(): row.locator("td.strength").inner_text()
+                 for row in table.locator("tbody tr").all()}
+    assert strengths == {"Dora is allergic to shellfish": "3.00", "Dora once rowed across a lake": "1.00"}
+    page.goto(server.url + "/ui/#/search?q=what+is+Dora+allergic+to&user_id=dora")
+    page.locator("#hits li").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert server.call("acme", "GET", f"/v1/memories/{recalled}").json()["recall_count"] == 2  # looking: not a recall
+
+
+def test_tenant_b_sees_only_its_own_strength(page, site):
+    server, _ = site
+    theirs = _add(server, "acme", "Dora plays the harp", user="dora2")
+    r = server.call("acme", "POST", "/v1/context", json={"query": "harp", "user_id": "dora2", "k": 1})
+    assert [h["memory"]["id"] for h in r.json()["recalled"]] == [theirs]
+    mine = _add(server, "globex", "Dora plays the harp", user="dora2")  # same owner and text, tenant B
+    sign_in(page, server, tenant="globex")
+    page.goto(f"{server.url}/ui/#/memory/{mine}")
+    page.locator("#memory-text").filter(has_text="harp").wait_for()
+    assert page.locator("#recalls").inner_text() == "never recalled into a context"
+    assert page.locator("#strength strong").inner_text() == "1.00"
+    page.goto(server.url + "/ui/#/owner?user_id=dora2")
+    page.locator("table.memories tbody tr").first.wait_for()
+    assert page.locator("table.memories td.strength").all_inner_texts() == ["1.00"]
+    page.goto(f"{server.url}/ui/#/memory/{theirs}")
+    page.get_by_role("alert").filter(has_text="no memory").wait_for()

@@ -174,11 +174,39 @@ class Methods:
         return wire.event((yield Call("PATCH", _id_path(memory_id), json=body)).json())
 
     @operation
+    def purge(self, *, now: Any = None) -> Plan[int]:
+        """Delete the tenant's expired memories (as of `now`, default the server's present) and
+        erase their bytes; returns how many (`Memory.purge`)."""
+        body = {} if now is None else {"now": wire.iso(now)}
+        return int((yield Call("POST", "/v1/memories/purge", json=body)).json()["purged"])
+
+    @operation
+    def forget(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
+               before: Any = None, kind: str | Sequence[str] | None = None, weaker_than: float | None = None,
+               dry_run: bool = True, now: Any = None) -> Plan[builtins.list[MemoryRecord]]:
+        """Forget on purpose (`Memory.forget`): the scope's memories older than `before`, of
+        `kind`, in `session_id`, with a strength under `weaker_than`. With `dry_run` (the
+        default) nothing is deleted: the memories that would go are returned."""
+        body: dict[str, Any] = {**_scope(user_id, agent_id, session_id), "dry_run": bool(dry_run)}
+        for key, value in (("before", wire.iso(before)), ("kinds", _kinds(kind)), ("weaker_than", weaker_than),
+                           ("now", wire.iso(now))):
+            if value is not None:
+                body[key] = value
+        return [wire.record(m) for m in (yield Call("POST", "/v1/memories/forget", json=body)).json()["memories"]]
+
+    @operation
     def consolidate(self, *, user_id: str | None = None, session_id: str,
                     agent_id: str | None = None) -> Plan[Event]:
         """Summarise a session into its `summary` memory (by the server's LLM if it has one)."""
         body = {**_scope(user_id, agent_id, session_id), "session_id": session_id}
         return wire.event((yield Call("POST", "/v1/memories/consolidate", json=body)).json())
+
+    @operation
+    def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Plan[Event]:
+        """Mark a memory as no longer true without erasing it (`Memory.supersede`): it gets
+        valid_to (`at`, default now) and `superseded_by`, and leaves recall unless asked for."""
+        body = {k: v for k, v in (("by", by), ("at", wire.iso(at))) if v is not None}
+        return wire.event((yield Call("POST", _id_path(memory_id, "/supersede"), json=body)).json())
 
     @operation
     def delete(self, memory_id: str) -> Plan[Event]:
@@ -242,10 +270,14 @@ class Methods:
 
     @operation
     def context(self, query: str, *, user_id: str | None = None, session_id: str | None = None,
-                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None) -> Plan[Context]:
-        """The prompt block for this query: working memory, then recalled memories with dates."""
+                agent_id: str | None = None, budget_tokens: int = 2000, k: int = 10, now: Any = None,
+                count_recall: bool = True) -> Plan[Context]:
+        """The prompt block for this query: working memory, then recalled memories with dates
+        (their recalls counted unless `count_recall` is False)."""
         body: dict[str, Any] = {"query": query, **_scope(user_id, agent_id, session_id),
                                 "budget_tokens": budget_tokens, "k": k}
+        if not count_recall:
+            body["count_recall"] = False
         if now is not None:
             body["now"] = wire.iso(now)
         return wire.context((yield Call("POST", "/v1/context", json=body)).json())

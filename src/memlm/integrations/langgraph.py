@@ -18,12 +18,17 @@ Mapping (docs/integrations.md):
   in its metadata. `search(query=...)` is memlm's hybrid recall, scores in [0, 1]; without a
   query it lists by most recently updated. get / put / delete look the key up among the
   scope's memories (one list call per 1000 memories of the scope);
-- TTL: memlm has no expiry yet, so `supports_ttl` is False and a put with a ttl raises
-  NotImplementedError (LangGraph's contract); `refresh_ttl` is ignored.
+- TTL: a put's `ttl` (minutes) is memlm's expiry (`ttl=` seconds on add): the item's memories
+  are hidden from get / search / list once it passes, and `memlm memory purge` (or
+  `Memory.purge`) deletes them. A read with `refresh_ttl` (LangGraph's default) pushes the
+  expiry of each item it returns `ttl` minutes on again (an `update` with the same text, so
+  it shows as an UPDATE in the memory's history). `ttl_config` ({"default_ttl",
+  "refresh_on_read"}) applies as in LangGraph's own stores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -41,6 +46,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
     get_text_at_path,
     validate_op_namespace,
 )
@@ -57,10 +63,10 @@ SEARCH_K = 100  # most hits one recall asks for (the server's limit); filters ap
 class MemlmStore(BaseStore):
     """A LangGraph `BaseStore` over a memlm `Memory`, `Client` or `AsyncClient` (async methods only)."""
 
-    supports_ttl = False
+    supports_ttl = True
 
     def __init__(self, memory: Any, *, layout: tuple[str | None, ...] = ("user_id",),
-                 index_fields: list[str] | None = None) -> None:
+                 index_fields: list[str] | None = None, ttl_config: TTLConfig | None = None) -> None:
         names = [f for f in layout if f is not None]
         if not names or any(f not in FIELDS for f in names) or len(set(names)) != len(names):
             raise ValueError(f"layout names each of {', '.join(FIELDS)} at most once (None skips a label), "
@@ -70,6 +76,7 @@ class MemlmStore(BaseStore):
         self.memory = memory
         self.layout = tuple(layout)
         self.index_fields = index_fields
+        self.ttl_config = ttl_config
 
     # -- the two entry points --------------------------------------------------
     def batch(self, ops: Iterable[Op]) -> list[Result]:
@@ -81,8 +88,8 @@ class MemlmStore(BaseStore):
     def _batch(self, ops: list[Op]) -> Steps[list[Result]]:
         for op in ops:
             validate_op_namespace(op)
-            if isinstance(op, PutOp) and op.ttl is not None:
-                raise NotImplementedError("TTL is not supported by MemlmStore (memlm has no expiry yet); use ttl=None")
+            if isinstance(op, PutOp) and op.ttl is not None and (isinstance(op.ttl, bool) or not op.ttl > 0):
+                raise ValueError(f"ttl must be a positive number of minutes, got {op.ttl!r}")
         results: list[Result] = []
         for op in ops:  # in order: a get after a put in one batch sees the put
             if isinstance(op, GetOp):
@@ -128,7 +135,17 @@ class MemlmStore(BaseStore):
     # -- operations ------------------------------------------------------------
     def _get(self, op: GetOp) -> Steps[Item | None]:
         found = yield from self._find(tuple(op.namespace), op.key)
+        if found and op.refresh_ttl:
+            yield from self._refresh(found)
         return _item(found[0]) if found else None
+
+    def _refresh(self, records: list[MemoryRecord]) -> Steps[None]:
+        """Push the expiry of an item's memories its ttl on again (items put without one: nothing)."""
+        for record in records:
+            ttl = record.metadata[META].get("ttl")
+            if ttl is not None:
+                with contextlib.suppress(KeyError):  # deleted meanwhile
+                    yield Do("update", (record.id, record.text), {"ttl": float(ttl) * 60})
 
     def _put(self, op: PutOp) -> Steps[None]:
         namespace = tuple(op.namespace)
@@ -148,15 +165,19 @@ class MemlmStore(BaseStore):
                                        "indexed": fields is not False}}
         if old:
             meta[META]["created_at"] = _item(old[0]).created_at.isoformat()
+        expiry: dict[str, Any] = {}
+        if op.ttl is not None:  # minutes (LangGraph) -> seconds (memlm)
+            meta[META]["ttl"] = op.ttl
+            expiry = {"ttl": float(op.ttl) * 60}
         text = _text(value, fields if fields else None)
-        events = yield Do("add", ({"content": text},), {**scope, "occurred_at": now, "metadata": meta})
+        events = yield Do("add", ({"content": text},), {**scope, "occurred_at": now, "metadata": meta, **expiry})
         foreign = [e for e in events if e.event != "ADD"]
         if foreign:  # the gate matched another item's near-identical text: tell the two apart by speaker
             for e in events:
                 if e.event == "ADD":
                     yield Do("delete", (e.id,))
             yield Do("add", ({"role": f"item {op.key}", "content": text},),
-                     {**scope, "occurred_at": now, "metadata": meta})
+                     {**scope, "occurred_at": now, "metadata": meta, **expiry})
         return None
 
     def _search(self, op: SearchOp) -> Steps[list[SearchItem]]:
@@ -179,7 +200,7 @@ class MemlmStore(BaseStore):
             records = yield from self._records(scope)
             records.sort(key=lambda r: r.updated_at or datetime.min.replace(tzinfo=UTC), reverse=True)
             scored = [(None, r) for r in records]
-        out: list[SearchItem] = []
+        chosen: list[tuple[float | None, MemoryRecord]] = []
         seen: set[tuple] = set()
         for score, record in scored:
             address = _address(record)
@@ -188,8 +209,13 @@ class MemlmStore(BaseStore):
             seen.add(address)
             if op.filter and not _matches(record.metadata[META]["value"], op.filter):
                 continue
-            out.append(_search_item(record, score))
-        return out[op.offset: op.offset + op.limit]
+            chosen.append((score, record))
+        chosen = chosen[op.offset: op.offset + op.limit]
+        if op.refresh_ttl:  # every memory of a returned item that has a ttl (a long item has several)
+            for _, record in chosen:
+                if record.metadata[META].get("ttl") is not None:
+                    yield from self._refresh((yield from self._find(*_address(record))))
+        return [_search_item(record, score) for score, record in chosen]
 
     def _list_namespaces(self, op: ListNamespacesOp) -> Steps[list[tuple[str, ...]]]:
         prefix: tuple[str, ...] = ()

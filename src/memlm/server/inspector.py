@@ -21,8 +21,8 @@ from pydantic import Field
 
 from memlm.engine import Memory
 from memlm.server.errors import ERROR_RESPONSES
-from memlm.server.models import MAX_ID, Kind, MemoryOut, Out
-from memlm.server.routes import Auth, ScopeParam, strict_query
+from memlm.server.models import MAX_ID, Kind, MemoryDetailOut, Out
+from memlm.server.routes import Auth, ScopeParam, strict_query, with_strength
 from memlm.stores.base import where_clause
 from memlm.types import KINDS
 from memlm.write.forget import expired
@@ -95,7 +95,7 @@ class TimelineOut(Out):
 
 
 class BrowseOut(Out):
-    memories: list[MemoryOut]
+    memories: list[MemoryDetailOut]
     limit: int
     offset: int
     next_offset: int | None = Field(description="offset of the next page; null on the last page")
@@ -238,13 +238,14 @@ def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session
     if not text:
         page = memory.store.list(filters, limit=limit + 1, offset=offset)
         more = len(page) > limit
-        return {"memories": [r.to_dict() for r in page[:limit] if not expired(r)], "limit": limit, "offset": offset,
+        shown = with_strength(memory, [r for r in page[:limit] if not expired(r)])
+        return {"memories": shown, "limit": limit, "offset": offset,
                 "next_offset": offset + limit if more else None, "scanned_all": True}
     needle = check_text(text, max_chars=1000).casefold()
     ids, stopped = _text_matches(memory, filters, needle, offset + limit + 1, config.max_scan)
     wanted = ids[offset:offset + limit]
     records = memory.store.fetch(memory.tenant, wanted)
-    shown = [records[i].to_dict() for i in wanted if i in records and not expired(records[i])]
+    shown = with_strength(memory, [records[i] for i in wanted if i in records and not expired(records[i])])
     return {"memories": shown, "limit": limit, "offset": offset,
             "next_offset": offset + limit if len(ids) > offset + limit else None, "scanned_all": not stopped}
 

@@ -129,6 +129,21 @@ class ForgetRequest(Scoped):
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=3)
     weaker_than: float | None = Field(None, gt=0, le=10**6, description="strength (recalls, decaying) below this")
     dry_run: bool = Field(True, description="only list what would be forgotten (the default)")
+    now: str | None = Field(None, max_length=100, description="the time strength decays to (default: now)")
+
+
+class PurgeRequest(Strict):
+    """Optional body of POST /v1/memories/purge."""
+
+    now: str | None = Field(None, max_length=100, description="what counts as expired is read from this time "
+                                                               "(default: now)")
+
+
+class SupersedeRequest(Strict):
+    """Mark a memory as no longer true, keeping it (and its history) out of recall."""
+
+    by: str | None = Field(None, min_length=1, max_length=MAX_ID, description="the memory that replaces it")
+    at: str | None = Field(None, max_length=100, description="when it stopped being true (default: now)")
 
 
 class UpdateRequest(Strict):
@@ -145,6 +160,8 @@ class ContextRequest(Scoped):
     budget_tokens: int = Field(2000, ge=1, le=100_000)
     k: int = Field(10, ge=1, le=MAX_K)
     now: str | None = Field(None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)")
+    count_recall: bool = Field(True, description="count each recalled memory's recall (its strength); false "
+                                                 "to look without changing it (the inspector)")
 
 
 # -- responses -------------------------------------------------------------------
@@ -168,6 +185,15 @@ class MemoryOut(Out):
     tenant: str
     valid_to: str | None = None
     superseded_by: str | None = None
+
+
+class MemoryDetailOut(MemoryOut):
+    """A memory with its strength, as GET /v1/memories/{id} and the inspector's browse give it."""
+
+    strength: float = Field(description="(1 + recalls into a context) halved every recall.strength_half_life_days "
+                                        "since the last recall (or its writing); read-only")
+    recall_count: int = Field(description="times it was recalled into a context")
+    last_recalled_at: str | None = Field(description="the last of those recalls; null if never")
 
 
 class EventOut(Out):

@@ -36,15 +36,18 @@ from memlm.server.models import (
     ForgottenOut,
     HistoryOut,
     Kind,
+    MemoryDetailOut,
     MemoryListOut,
-    MemoryOut,
     PurgedOut,
+    PurgeRequest,
     SearchOut,
     SearchRequest,
+    SupersedeRequest,
     UpdateRequest,
 )
 from memlm.server.state import ServerState
 from memlm.stores import StoreWriteError
+from memlm.types import MemoryRecord
 
 T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
@@ -163,8 +166,8 @@ async def add_memories(body: AddRequest, who: Auth) -> Response:
 
 
 @router.post("/memories/purge", response_model=PurgedOut, summary="Delete the tenant's expired memories")
-async def purge(who: Auth) -> dict[str, Any]:
-    return {"purged": await who.run(Memory.purge)}
+async def purge(who: Auth, body: PurgeRequest | None = None) -> dict[str, Any]:
+    return {"purged": await who.run(Memory.purge, now=body.now if body else None)}
 
 
 @router.post("/memories/forget", response_model=ForgottenOut,
@@ -173,7 +176,7 @@ async def forget(body: ForgetRequest, who: Auth) -> Response:
     def run(memory: Memory) -> dict[str, Any]:
         chosen = memory.forget(user_id=body.user_id, agent_id=body.agent_id, session_id=body.session_id,
                                before=body.before, kind=body.kinds, weaker_than=body.weaker_than,
-                               dry_run=body.dry_run)
+                               dry_run=body.dry_run, now=body.now)
         return {"dry_run": body.dry_run, "count": len(chosen), "memories": [r.to_dict() for r in chosen]}
 
     return json_response(await who.run(run))
@@ -232,13 +235,26 @@ async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopePar
     return await who.run(delete_all)
 
 
-@router.get("/memories/{memory_id}", response_model=MemoryOut, responses=NOT_FOUND, summary="One memory")
+def with_strength(memory: Memory, records: list[MemoryRecord]) -> list[dict[str, Any]]:
+    """The records as dicts with their strength, recall count and last recall (MemoryDetailOut),
+    read through the ranking prior's computation (`Memory._strengths`), for the key's tenant."""
+    strengths = memory._strengths(records)
+    out = []
+    for r in records:
+        s = strengths[r.id]
+        last = s.last_recalled_at.isoformat() if s.last_recalled_at is not None else None
+        out.append(r.to_dict() | {"strength": s.strength, "recall_count": s.recall_count, "last_recalled_at": last})
+    return out
+
+
+@router.get("/memories/{memory_id}", response_model=MemoryDetailOut, responses=NOT_FOUND,
+            summary="One memory, with its strength (recalls, decaying)")
 async def get_memory(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
     def get(memory: Memory) -> dict[str, Any]:
         record = memory.get(memory_id)
         if record is None:
             raise KeyError(f"no memory {memory_id!r}")
-        return record.to_dict()
+        return with_strength(memory, [record])[0]
 
     return await who.run(get)
 
@@ -247,6 +263,12 @@ async def get_memory(memory_id: MemoryId, who: Auth) -> dict[str, Any]:
               summary="Replace a memory's text (the old text stays in history)")
 async def update_memory(memory_id: MemoryId, body: UpdateRequest, who: Auth) -> dict[str, Any]:
     return (await who.run(Memory.update, memory_id, body.text, expires_at=body.expires_at, ttl=body.ttl)).to_dict()
+
+
+@router.post("/memories/{memory_id}/supersede", response_model=EventOut, responses=NOT_FOUND,
+             summary="Mark a memory as no longer true (kept, with its history; out of recall)")
+async def supersede_memory(memory_id: MemoryId, body: SupersedeRequest, who: Auth) -> dict[str, Any]:
+    return (await who.run(Memory.supersede, memory_id, by=body.by, at=body.at)).to_dict()
 
 
 @router.delete("/memories/{memory_id}", response_model=EventOut, responses=NOT_FOUND, summary="Forget a memory")
@@ -266,7 +288,7 @@ async def context(body: ContextRequest, who: Auth) -> Response:
     def build(memory: Memory) -> dict[str, Any]:
         return memory.context(body.query, user_id=body.user_id, agent_id=body.agent_id,
                                   session_id=body.session_id, budget_tokens=body.budget_tokens, k=body.k,
-                                  now=body.now).to_dict()
+                                  now=body.now, count_recall=body.count_recall).to_dict()
 
     return json_response(await who.run(build))
 

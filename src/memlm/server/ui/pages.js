@@ -58,14 +58,22 @@ function filterForm(params, onApply) {
 function memoryTable(memories, {showSession} = {}) {
   return h("table", {class: "grid-table memories"},
     h("caption", {class: "sr-only"}, "Memories"),
-    h("thead", {}, h("tr", {}, ["kind", "when", "speaker", ...(showSession ? ["session"] : []), "text"]
+    h("thead", {}, h("tr", {}, ["kind", "when", "speaker", ...(showSession ? ["session"] : []), "text", "strength"]
       .map((x) => h("th", {scope: "col"}, x)))),
     h("tbody", {}, memories.map((m) => h("tr", {class: "kind-" + m.kind + (m.valid_to ? " superseded" : "")},
       h("td", {}, h("span", {class: "tag tag-" + m.kind}, m.kind)),
       h("td", {class: "nowrap"}, timeEl(m.occurred_at || m.created_at)),
       h("td", {}, m.role || ""),
       showSession ? h("td", {class: "nowrap"}, m.session_id || "") : null,
-      h("td", {}, memoryLink(m.id, m.text))))));
+      h("td", {}, memoryLink(m.id, m.text)),
+      h("td", {class: "strength nowrap", title: recallsText(m)}, fmtStrength(m.strength))))));
+}
+
+/* Strength (recalls into a context, decaying; read-only, from the server) and its recall count. */
+function fmtStrength(s) { return typeof s === "number" ? s.toFixed(2) : "—"; }
+function recallsText(m) {
+  const n = m.recall_count || 0;
+  return n === 0 ? "never recalled into a context" : `recalled ${n} time${n === 1 ? "" : "s"} into a context`;
 }
 
 async function browseSection(scope, params, baseRoute) {
@@ -237,7 +245,8 @@ UI.pages.search = async function (params) {
     api("POST", "/v1/memories/search", {body: {query, ...scope, k, hops: params.get("hops") ? Number(params.get("hops")) : undefined,
       kinds: kinds.length ? kinds : undefined, since: params.get("since") || undefined, until: params.get("until") || undefined,
       neighbors: Number(v("neighbors", "0")), include_superseded: params.get("include_superseded") === "true"}}),
-    api("POST", "/v1/context", {body: {query, ...scope, k, budget_tokens: Number(v("budget", "500"))}}),
+    api("POST", "/v1/context", {body: {query, ...scope, k, budget_tokens: Number(v("budget", "500")),
+                                       count_recall: false}}),  // looking does not make a memory stronger
   ]);
   const elapsed = performance.now() - started;
   const hits = search.results;
@@ -271,9 +280,10 @@ UI.pages.search = async function (params) {
 
 /* ---- a memory ------------------------------------------------------------------------------ */
 const KNOWN_FIELDS = new Set(["id", "kind", "text", "user_id", "agent_id", "session_id", "role", "created_at",
-  "updated_at", "occurred_at", "metadata", "source_ids", "tenant", "valid_to", "superseded_by"]);
+  "updated_at", "occurred_at", "metadata", "source_ids", "tenant", "valid_to", "superseded_by", "strength",
+  "recall_count", "last_recalled_at"]);
 
-/* Expiry / strength (the forget gate) and any field this page does not know yet: shown as they come. */
+/* Any field this page does not know yet (a newer server's): shown as it comes. */
 function lifecycleRows(m) {
   return Object.keys(m).filter((name) => !KNOWN_FIELDS.has(name)).map((name) =>
     [name, typeof m[name] === "object" && m[name] !== null ? JSON.stringify(m[name]) : String(m[name])]);
@@ -332,6 +342,9 @@ UI.pages.memory = async function (params) {
       m.superseded_by ? ["superseded by", memoryLink(m.superseded_by)] : null,
       ["expires", expiresAt ? h("span", {id: "expiry"}, timeEl(m.metadata.expires_at), " ",
         expired ? h("span", {class: "tag tag-expired"}, "expired") : null) : h("span", {id: "expiry", class: "muted"}, "never")],
+      ["strength", h("span", {id: "strength"}, h("strong", {}, fmtStrength(m.strength)), " ",
+        h("span", {class: "muted", id: "recalls"}, recallsText(m)))],
+      ["last recalled", h("span", {id: "last-recalled"}, timeEl(m.last_recalled_at))],
       ...lifecycleRows(m),
       ["id", h("code", {}, m.id)],
     ]),
