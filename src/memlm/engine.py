@@ -22,7 +22,7 @@ from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
-from memlm.write.forget import expired, expiry, with_expiry
+from memlm.write.forget import expiry, with_expiry
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
 from memlm.write.writer import Writer
 
@@ -196,18 +196,14 @@ class Memory:
         query = check_text(query, max_chars=self.config.max_text_chars)
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        when = parse_time(now)
         filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
-                                include_superseded=include_superseded)
+                                include_superseded=include_superseded, as_of=when)
         from memlm.recall.current import newest_first
 
         retriever = Retriever(self.store, self.encoder, self.config.recall)
-        when, want = parse_time(now), k
-        while True:  # expired memories are left out; ask for more while some were
-            hits = retriever.search(query, filters, want, hops=hops, neighbors=neighbors, now=when)
-            kept = [h for h in hits if not expired(h.memory, when)]
-            if len(kept) >= k or len(hits) < want:
-                return newest_first(self._strength_prior(kept[:k], when))
-            want *= 2
+        hits = retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=when)  # expired: not seen
+        return newest_first(self._strength_prior(hits, when))
 
     def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
         """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
@@ -226,12 +222,14 @@ class Memory:
         return sorted(hits, key=lambda h: -h.score)
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
-                 require_owner: bool = True, include_superseded: bool = False) -> Filters:
+                 require_owner: bool = True, include_superseded: bool = False,
+                 as_of: datetime | None = None) -> Filters:
+        """The store's filter; expiry is applied as of `as_of` (default: the present)."""
         Scope(user_id, agent_id, session_id).validate(require_owner=require_owner)
         if kinds is not None:
             kinds = tuple(check_kind(k) for k in ([kinds] if isinstance(kinds, str) else kinds))
         return Filters(self.tenant, user_id, agent_id, session_id, kinds, parse_time(since), parse_time(until),
-                       bool(include_superseded))
+                       bool(include_superseded), as_of or datetime.now(timezone.utc))
 
     def get(self, memory_id: str) -> MemoryRecord | None:
         return self.store.get(self.tenant, memory_id)
@@ -244,21 +242,8 @@ class Memory:
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset non-negative")
         filters = self._filters(user_id, agent_id, session_id, kinds, require_owner=False,
-                                include_superseded=include_superseded)
-        when, out, skipped, start, size = parse_time(now), [], 0, 0, min(max(offset + limit, 100), 1000)
-        while len(out) < limit:  # page through the store, skipping expired memories
-            page = self.store.list(filters, limit=size, offset=start)
-            for record in page:
-                if expired(record, when):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                elif len(out) < limit:
-                    out.append(record)
-            if len(page) < size:
-                break
-            start += len(page)
-        return out
+                                include_superseded=include_superseded, as_of=parse_time(now))
+        return self.store.list(filters, limit=limit, offset=offset)  # expired ones: left out by the store
 
     def update(self, memory_id: str, text: str, *, expires_at: Any = None, ttl: Any = None) -> Event:
         """Replace a memory's text by hand; the old text stays in history. `expires_at` / `ttl`
