@@ -203,7 +203,23 @@ class Memory:
 
         retriever = Retriever(self.store, self.encoder, self.config.recall)
         hits = retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=when)  # expired: not seen
-        return newest_first(self._strength_prior(hits, when))
+        return newest_first(self._strength_prior(self._archived_reasons(hits), when))
+
+    def _archived_reasons(self, hits: list[Hit]) -> list[Hit]:
+        """With a capacity set: a summary hit that stands for archived turns (write/capacity.py)
+        says how many in reasons["archived"] (those turns no longer rank on their own)."""
+        if not self.config.capacity.limited:
+            return hits
+        sources = {s for h in hits if h.memory.kind == "summary" for s in h.memory.source_ids}
+        if not sources:
+            return hits
+        found = self.store.fetch(self.tenant, list(sources))
+        for h in hits:
+            if h.memory.kind == "summary":
+                n = sum(1 for s in h.memory.source_ids if s in found and found[s].superseded_by == h.memory.id)
+                if n:
+                    h.reasons["archived"] = float(n)
+        return hits
 
     def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
         """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
@@ -274,6 +290,30 @@ class Memory:
             raise ValueError(f"weaker_than must be a positive number, got {weaker_than!r}")
         return self.writer.forget(filters, parse_time(before), weaker_than=weaker_than, dry_run=bool(dry_run),
                                   now=parse_time(now))
+
+    def enforce_capacity(self, *, user_id: str | None = None, agent_id: str | None = None,
+                         session_id: str | None = None, max_memories: int | None = None,
+                         max_tokens: int | None = None, policy: str | None = None, dry_run: bool = False,
+                         now: Any = None) -> dict[str, Any]:
+        """Bring an owner within its capacity (`config.capacity`, or the limits given here):
+        the weakest old episodes of its closed sessions (not `session_id`, default the session
+        of its latest episode) are summarised into their session's summary, then archived
+        (hidden from recall, kept for export) or deleted, by policy (write/capacity.py).
+        Facts are never taken. Returns what was (with `dry_run`: would be) taken."""
+        from dataclasses import replace
+
+        from memlm.write.capacity import enforce
+
+        Scope(user_id, agent_id, None).validate()
+        changes = {k: v for k, v in (("max_memories", max_memories), ("max_tokens", max_tokens),
+                                     ("policy", policy)) if v is not None}
+        config = replace(self.config.capacity, **changes)
+        if not config.limited:
+            raise ValueError("no capacity limit: set max_memories or max_tokens (here or in config.capacity)")
+        relief = enforce(self.writer, user_id, agent_id, config=config,
+                         now=parse_time(now) or datetime.now(timezone.utc), current_session=session_id,
+                         llm=self.llm, dry_run=bool(dry_run))
+        return relief.to_dict()
 
     def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
         """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:

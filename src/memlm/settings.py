@@ -12,7 +12,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memlm.config import CapacityConfig
 
 # field -> the environment variable it is read from
 ENV: dict[str, str] = {
@@ -20,7 +23,11 @@ ENV: dict[str, str] = {
     "encoder": "MEMLM_ENCODER",
     "tenant": "MEMLM_TENANT",
     "llm": "MEMLM_LLM",
+    "capacity_memories": "MEMLM_CAPACITY_MEMORIES",
+    "capacity_tokens": "MEMLM_CAPACITY_TOKENS",
+    "purge_every": "MEMLM_PURGE_EVERY",
 }
+DEFAULT_PURGE_EVERY = 3600.0  # seconds between `memlm serve`'s purges of expired memories
 DEFAULT_TENANT = "default"  # the tenant of a handle nobody named one for (MemoryConfig.tenant's default)
 
 
@@ -32,6 +39,9 @@ class Settings:
     encoder: str | None = None  # encoder spec ("minilm", "hashing:384", ...); None: the packaged default
     tenant: str = DEFAULT_TENANT  # isolation boundary: the server uses the API key's tenant; CLI and MCP this one
     llm: str | None = None  # LLM spec ("local", "openai:MODEL", "none"); None: no LLM
+    capacity_memories: int = 0  # per-owner limit on current memories (CapacityConfig.max_memories); 0: none
+    capacity_tokens: int = 0  # per-owner limit on their tokens (CapacityConfig.max_tokens); 0: none
+    purge_every: float = DEFAULT_PURGE_EVERY  # `memlm serve`: seconds between purges of expired memories; 0: off
 
     def __post_init__(self) -> None:
         from memlm.server.keys import check_tenant
@@ -42,6 +52,15 @@ class Settings:
                 raise ValueError(f"the database must be a path or URL, got {self.db!r}")
             object.__setattr__(self, "db", normalize(self.db))  # sqlite:///x and plain paths -> Path
         check_tenant(self.tenant)
+        for name in ("capacity_memories", "capacity_tokens"):
+            object.__setattr__(self, name, _number(name, getattr(self, name), int))
+        object.__setattr__(self, "purge_every", _number("purge_every", self.purge_every, float))
+
+    def capacity(self) -> CapacityConfig:
+        """The per-owner capacity these settings ask for (off unless a limit is set)."""
+        from memlm.config import CapacityConfig
+
+        return CapacityConfig(max_memories=self.capacity_memories, max_tokens=self.capacity_tokens)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +84,23 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with the given fields changed (None values ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _number(name: str, value: Any, kind: type) -> Any:
+    """A non-negative int / float setting from a number or its text (an environment variable)."""
+    out = None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            out = int(text) if kind is int else float(text)
+        except ValueError:
+            pass
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
+        out = kind(value)
+    if out is None or not 0 <= out < float("inf"):
+        what = "integer" if kind is int else "number"
+        raise ValueError(f"{name} ({ENV[name]}) must be a non-negative {what}, got {value!r}")
+    return out
 
 
 def from_env(name: str) -> str | None:

@@ -292,7 +292,8 @@ class Store(Protocol):
         ...
 
     def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
-        """Episodes around this one in its session, oldest first (itself excluded)."""
+        """Current episodes around this one in its session, oldest first (itself excluded;
+        archived turns, superseded by their summary, left out)."""
         ...
 
     def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:

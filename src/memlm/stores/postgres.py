@@ -479,7 +479,7 @@ class PostgresStore:
         if record.session_id is None:
             return []
         base = (f"SELECT {q.COLUMNS} FROM memories WHERE tenant=%s AND session_id=%s AND kind='episode' "
-                "AND user_id IS NOT DISTINCT FROM %s AND agent_id IS NOT DISTINCT FROM %s "
+                "AND user_id IS NOT DISTINCT FROM %s AND agent_id IS NOT DISTINCT FROM %s AND valid_to IS NULL "
                 "AND rid {op} (SELECT rid FROM memories WHERE tenant=%s AND id=%s) ORDER BY rid {order} LIMIT %s")
         key = (record.tenant, record.session_id, record.user_id, record.agent_id, record.tenant, record.id)
         prev = self._records(base.format(op="<", order="DESC"), (*key, before))[::-1]

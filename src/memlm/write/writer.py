@@ -83,7 +83,23 @@ class Writer:
                 near.sort(key=lambda rs: -rs[1])
                 events.extend(self.apply(self.decide(draft, near), draft, vectors[i], batch))
             self.flush(batch)
+        capacity = self.config.capacity
+        if capacity.limited and capacity.on_write:  # the forget gate's capacity (write/capacity.py)
+            self.relieve(drafts)
         return events
+
+    def relieve(self, drafts: list[Draft]) -> None:
+        """Enforce the capacity for each owner these drafts were written for, sparing the
+        session each was written to (write/capacity.py)."""
+        from memlm.write.capacity import enforce
+
+        owners: dict[tuple[str | None, str | None], str | None] = {}
+        for d in drafts:
+            owners[(d.scope.user_id, d.scope.agent_id)] = d.scope.session_id
+        for (user, agent), session in owners.items():
+            if user is not None or agent is not None:
+                enforce(self, user, agent, config=self.config.capacity, now=datetime.now(timezone.utc),
+                        current_session=session)
 
     def facts(self, events: list[Event], llm: LLM) -> list[Event]:
         """Facts the LLM extracts from the turns these events added, each gated; their events."""
