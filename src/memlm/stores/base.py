@@ -226,6 +226,10 @@ class Store(Protocol):
         indexed expires_at column (what `purge` deletes)."""
         ...
 
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        """The tenants that have memories expired as of `as_of` (what a scheduled purge visits)."""
+        ...
+
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
         """Count one recall (into a context) of each memory at `at` (the forget gate's strength)."""
         ...

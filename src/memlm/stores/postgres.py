@@ -302,6 +302,12 @@ class PostgresStore:
                                 "AND expires_at <= %s ORDER BY rid", (tenant, q.utc(as_of))).fetchall()
         return [mid for (mid,) in rows]
 
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        with self._conn() as conn:
+            rows = conn.execute("SELECT DISTINCT tenant FROM memories WHERE expires_at IS NOT NULL "
+                                "AND expires_at <= %s ORDER BY tenant", (q.utc(as_of),)).fetchall()
+        return [t for (t,) in rows]
+
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
         """Count one recall (into a context) of each memory, at `at`."""
         with self.transaction(), self._conn() as conn:

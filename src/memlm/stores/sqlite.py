@@ -304,6 +304,10 @@ class SQLiteStore:
         sql = "SELECT id FROM memories WHERE tenant=? AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY rid"
         return [mid for (mid,) in self._db.execute(sql, (tenant, _ts(as_of)))]
 
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        sql = "SELECT DISTINCT tenant FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY tenant"
+        return [t for (t,) in self._db.execute(sql, (_ts(as_of),))]
+
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
         """Count one recall (into a context) of each memory, at `at`."""
         with self.transaction():
