@@ -163,7 +163,8 @@ async def _forgetting(db) -> None:
         assert [m["text"] for m in (await call("list_memories", user_id="ana"))["memories"]] == ["my hotel room is 305"]
         bad = await client.call_tool("forget_memories", {"user_id": "ana"})
         assert bad.is_error and "forget needs a rule" in bad.content[0].text
-        both = await client.call_tool("add_memory", {"text": "x", "user_id": "ana", "ttl": 5, "expires_at": "2030-01-01"})
+        both = await client.call_tool("add_memory", {"text": "x", "user_id": "ana", "ttl": 5,
+                                                     "expires_at": "2030-01-01"})
         assert both.is_error and "not both" in both.content[0].text
 
 

@@ -25,7 +25,7 @@ from memlm.engine import Memory
 
 K = 10
 RECALLED = 5  # hits per question counted as recalled into a context
-WEIGHTS = (0.0, 0.1)
+WEIGHTS = (0.0, 0.1, 0.3)
 
 
 def replay(db: Path, conversations, weight: float) -> dict:
@@ -41,7 +41,7 @@ def replay(db: Path, conversations, weight: float) -> dict:
                 mem.store.note_recalls(mem.tenant, [h.memory.id for h in hits[:RECALLED]], now)
     scored = lb.score(outcomes, {})
     return {"questions": scored["questions"], "any@10": scored["turn_recall_any"]["10"],
-            "all@10": scored["turn_recall_all"]["10"]}
+            "all@10": scored["turn_recall_all"]["10"], "ranked": [o.ranked_turns for o in outcomes]}
 
 
 def main(paths: list[str]) -> None:
@@ -52,13 +52,19 @@ def main(paths: list[str]) -> None:
             with Memory(base) as mem:
                 lb.ingest(mem, conversations, progress=False)
                 encoder = mem.encoder.name
-            out = {"data": path, "encoder": encoder}
+            out: dict = {"data": path, "encoder": encoder}
+            off = None
             for w in WEIGHTS:
                 db = Path(tmp) / f"w{w}.db"
                 for suffix in ("", "-wal"):  # closed, so normally checkpointed; the log too if left
                     if Path(f"{base}{suffix}").exists():
                         shutil.copy(f"{base}{suffix}", f"{db}{suffix}")
-                out[f"strength_weight={w}"] = replay(db, conversations, w)
+                result = replay(db, conversations, w)
+                ranked = result.pop("ranked")
+                off = ranked if off is None else off
+                # questions whose top 10 (order included) differs from the prior off: the prior acted
+                result["top10_reordered"] = sum(a != b for a, b in zip(ranked, off))
+                out[f"strength_weight={w}"] = result
             print(json.dumps(out), flush=True)
 
 

@@ -300,14 +300,14 @@ class Memory:
         of its latest episode) are summarised into their session's summary, then archived
         (hidden from recall, kept for export) or deleted, by policy (write/capacity.py).
         Facts are never taken. Returns what was (with `dry_run`: would be) taken."""
-        from dataclasses import replace
-
+        from memlm.config import CapacityConfig
         from memlm.write.capacity import enforce
 
         Scope(user_id, agent_id, None).validate()
-        changes = {k: v for k, v in (("max_memories", max_memories), ("max_tokens", max_tokens),
-                                     ("policy", policy)) if v is not None}
-        config = replace(self.config.capacity, **changes)
+        base = self.config.capacity
+        config = CapacityConfig(max_memories=base.max_memories if max_memories is None else max_memories,
+                                max_tokens=base.max_tokens if max_tokens is None else max_tokens,
+                                policy=base.policy if policy is None else policy, on_write=base.on_write)
         if not config.limited:
             raise ValueError("no capacity limit: set max_memories or max_tokens (here or in config.capacity)")
         relief = enforce(self.writer, user_id, agent_id, config=config,

@@ -8,6 +8,7 @@ environment in this one place: which database, which encoder, which tenant, whic
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -90,11 +91,8 @@ def _number(name: str, value: Any, kind: type) -> Any:
     """A non-negative int / float setting from a number or its text (an environment variable)."""
     out = None
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            out = int(text) if kind is int else float(text)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            out = int(value.strip()) if kind is int else float(value.strip())
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
         out = kind(value)
     if out is None or not 0 <= out < float("inf"):

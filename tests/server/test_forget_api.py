@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+from fastapi.testclient import TestClient
+from tests.server.conftest import Api, make_api, make_settings
+
 
 def test_expiry_purge_and_forget_over_http(api):
     def post(url, body):
@@ -37,12 +42,6 @@ def test_bad_forget_requests_are_4xx(api):
 
 
 def test_the_server_purges_expired_memories_on_a_schedule(tmp_path):
-    import time
-
-    from fastapi.testclient import TestClient
-
-    from tests.server.conftest import Api, make_api, make_settings
-
     app, keys = make_api(make_settings(tmp_path, rate_limit_per_minute=0, purge_every=0.2))
     with TestClient(app) as client:
         api = Api(client, keys)
@@ -60,12 +59,6 @@ def test_the_server_purges_expired_memories_on_a_schedule(tmp_path):
 
 
 def test_no_scheduled_purge_when_it_is_off(tmp_path):
-    import time
-
-    from fastapi.testclient import TestClient
-
-    from tests.server.conftest import Api, make_api, make_settings
-
     app, keys = make_api(make_settings(tmp_path, rate_limit_per_minute=0, purge_every=0))
     with TestClient(app) as client:
         Api(client, keys).call("acme", "POST", "/v1/memories", json={"text": "parked on level B", "user_id": "ana",

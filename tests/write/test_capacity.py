@@ -51,7 +51,7 @@ def test_a_recalled_turn_outlives_unrecalled_ones_under_capacity_pressure(tmp_pa
 
 def test_archived_turns_are_in_export_but_not_in_search(tmp_path, hashing):
     with make(tmp_path, hashing, max_memories=5, on_write=False) as m:
-        old, _, _ = fill(m)
+        fill(m)
         taken = {r["id"] for r in m.enforce_capacity(user_id="ana", now=NOW)["taken"]}
         assert len(taken) == 3
         found = {h.memory.id for h in m.search("zqaquarium zqfalafel zqferry zqpenguins", user_id="ana", k=10, now=NOW)}

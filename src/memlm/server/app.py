@@ -66,7 +66,7 @@ async def purge_on_schedule(state: ServerState, every: float) -> None:
             done = await anyio.to_thread.run_sync(purge_expired, state, limiter=state.limiter)
             if done:
                 log.info("purged expired memories: %s", done)
-        except Exception:  # noqa: BLE001 - a store that is down now may be back for the next round
+        except Exception:  # a store that is down now may be back for the next round
             log.exception("scheduled purge failed")
 
 

@@ -27,9 +27,10 @@ class ServerSettings(BaseModel):
     blas_threads: int = Field(1, ge=1, le=64)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
     llm: str | None = None  # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
-    capacity_memories: int = Field(0, ge=0)  # per-owner limit on current memories (CapacityConfig); 0: none
-    capacity_tokens: int = Field(0, ge=0)  # per-owner limit on their tokens; 0: none
-    purge_every: float = Field(3600.0, ge=0, allow_inf_nan=False)  # seconds between purges of expired memories; 0: off
+    capacity_memories: int = Field(default=0, ge=0)  # per-owner limit on current memories (CapacityConfig); 0: none
+    capacity_tokens: int = Field(default=0, ge=0)  # per-owner limit on their tokens; 0: none
+    # seconds between the scheduled purges of expired memories (`memlm serve --purge-every`); 0: off
+    purge_every: float = Field(default=3600.0, ge=0, allow_inf_nan=False)
 
     @field_validator("db")
     @classmethod
@@ -55,7 +56,7 @@ class ServerSettings(BaseModel):
         from memlm.settings import Settings
 
         shared = ("db", "encoder", "llm", "capacity_memories", "capacity_tokens", "purge_every")
-        common = Settings.from_env(**{k: overrides.pop(k) for k in shared if k in overrides})
+        common = Settings.from_env(None, **{k: overrides.pop(k) for k in shared if k in overrides})
         env: dict[str, object] = {k: getattr(common, k) for k in shared}
         if os.environ.get("MEMLM_RATE_LIMIT"):
             env["rate_limit_per_minute"] = os.environ["MEMLM_RATE_LIMIT"]

@@ -486,7 +486,8 @@ class SQLiteStore:
         rid = self._rid(record.tenant, record.id)
         if rid is None or record.session_id is None:
             return []
-        base = "SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' AND user_id IS ? AND agent_id IS ? AND valid_to IS NULL AND rid {op} ? ORDER BY rid {order} LIMIT ?"
+        base = ("SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' "
+                "AND user_id IS ? AND agent_id IS ? AND valid_to IS NULL AND rid {op} ? ORDER BY rid {order} LIMIT ?")
         key = (record.tenant, record.session_id, record.user_id, record.agent_id, rid)
         prev = [_record(r) for r in self._db.execute(base.format(op="<", order="DESC"), (*key, before))][::-1]
         nxt = [_record(r) for r in self._db.execute(base.format(op=">", order="ASC"), (*key, after))]
