@@ -6,6 +6,9 @@ RECALLED hits are counted as recalled into a context (`Store.note_recalls`, at t
 conversation's last session time, as `Memory.context` would), so later questions see the
 strength earlier ones built. Both conditions replay the same way from the same ingested file
 (copied); "off" (strength_weight 0) ignores the counts, "on" mixes them into the score.
+The prior re-ranks the k hits the retriever returns (Memory._strength_prior), so with k=10 it
+cannot change which turns are in the top 10 (any@10 / all@10), only their order: any@1 / any@5
+show that, and top10_reordered counts the questions whose top 10 changed order.
 
     PYTHONPATH=src OMP_NUM_THREADS=1 nice python benchmarks/research/strength.py DATA.json [...]
 """
@@ -40,7 +43,8 @@ def replay(db: Path, conversations, weight: float) -> dict:
                 outcomes.append(lb.Outcome(q, ranked, 0.0, []))
                 mem.store.note_recalls(mem.tenant, [h.memory.id for h in hits[:RECALLED]], now)
     scored = lb.score(outcomes, {})
-    return {"questions": scored["questions"], "any@10": scored["turn_recall_any"]["10"],
+    return {"questions": scored["questions"], "any@1": scored["turn_recall_any"]["1"],
+            "any@5": scored["turn_recall_any"]["5"], "any@10": scored["turn_recall_any"]["10"],
             "all@10": scored["turn_recall_all"]["10"], "ranked": [o.ranked_turns for o in outcomes]}
 
 
