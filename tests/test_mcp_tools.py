@@ -15,7 +15,7 @@ import memlm
 from memlm.cli import main as cli
 
 TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "get_memory", "update_memory",
-         "memory_history", "delete_memory", "delete_all_memories"}
+         "memory_history", "delete_memory", "delete_all_memories", "forget_memories", "purge_expired"}
 
 
 def _data(result) -> dict:
@@ -135,3 +135,39 @@ def test_mcp_over_a_memlm_server(tmp_path):
 def test_mcp_refuses_server_with_db():
     result = CliRunner().invoke(cli, ["mcp", "--server", "http://127.0.0.1:1", "--db", "x.db"])
     assert result.exit_code != 0 and "--server" in result.output and "Traceback" not in result.output
+
+
+async def _forgetting(db) -> None:
+    async with Client(_params(MEMLM_DB=str(db))) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert {"expires_at", "ttl"} <= set(tools["add_memory"].input_schema["properties"])
+        assert tools["forget_memories"].annotations.destructive_hint
+        assert tools["forget_memories"].input_schema["properties"]["dry_run"]["default"] is True
+
+        async def call(name: str, **args):
+            return _data(await client.call_tool(name, args))
+
+        await call("add_memory", text="I parked on level B", user_id="ana", expires_at="2001-01-01")
+        await call("add_memory", text="my hotel room is 305", user_id="ana", ttl=3600)
+        await call("add_memory", text="I lived in Rome", user_id="ana", occurred_at="2010-05-01")
+        listed = await call("list_memories", user_id="ana")
+        assert {m["text"] for m in listed["memories"]} == {"my hotel room is 305", "I lived in Rome"}
+        assert "expires_at" in next(m for m in listed["memories"] if "305" in m["text"])["metadata"]
+        assert (await call("purge_expired")) == {"purged": 1}
+        assert (await call("purge_expired")) == {"purged": 0}
+        dry = await call("forget_memories", user_id="ana", before="2020-01-01")
+        assert dry["dry_run"] and dry["count"] == 1 and dry["memories"][0]["text"] == "I lived in Rome"
+        assert len((await call("list_memories", user_id="ana"))["memories"]) == 2  # a dry run deletes nothing
+        done = await call("forget_memories", user_id="ana", before="2020-01-01", dry_run=False)
+        assert not done["dry_run"] and done["count"] == 1
+        assert [m["text"] for m in (await call("list_memories", user_id="ana"))["memories"]] == ["my hotel room is 305"]
+        bad = await client.call_tool("forget_memories", {"user_id": "ana"})
+        assert bad.is_error and "forget needs a rule" in bad.content[0].text
+        both = await client.call_tool("add_memory", {"text": "x", "user_id": "ana", "ttl": 5,
+                                                     "expires_at": "2030-01-01"})
+        assert both.is_error and "not both" in both.content[0].text
+
+
+@pytest.mark.timeout(120)
+def test_mcp_expiry_forget_and_purge(tmp_path):
+    anyio.run(_forgetting, tmp_path / "mcp.db")

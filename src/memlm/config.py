@@ -69,12 +69,37 @@ class IndexConfig:
 
 
 @dataclass
+class CapacityConfig:
+    """The forget gate's capacity (write/capacity.py): a per-owner (user / agent) limit that, when
+    exceeded, consolidates the weakest old episodes of closed sessions into their summary."""
+
+    max_memories: int = 0  # current memories an owner may hold (summaries and facts count); 0: no limit
+    max_tokens: int = 0  # tokens of those memories' texts (the encoder's count); 0: no limit
+    policy: str = "archive"  # "archive": summarised turns are hidden from recall, kept in export; "delete"
+    on_write: bool = True  # enforce after every write that reaches a limit (else only enforce_capacity())
+
+    def __post_init__(self) -> None:
+        for name in ("max_memories", "max_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"capacity {name} must be a non-negative integer, got {value!r}")
+        if self.policy not in ("archive", "delete"):
+            raise ValueError(f"capacity policy must be 'archive' or 'delete', got {self.policy!r}")
+
+    @property
+    def limited(self) -> bool:
+        """Whether any limit is set."""
+        return bool(self.max_memories or self.max_tokens)
+
+
+@dataclass
 class MemoryConfig:
     """Everything `Memory` needs besides its path and encoder."""
 
     gate: GateConfig = field(default_factory=GateConfig)  # write-gate thresholds
     recall: RecallConfig = field(default_factory=RecallConfig)  # read-path weights
     index: IndexConfig = field(default_factory=IndexConfig)  # the vector index of a store this handle opens
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)  # per-owner limit (off by default)
     chunk_tokens: int = 200  # texts longer than this are split into chunks of about this size
     max_text_chars: int = 200_000  # larger inputs are refused (ValueError), not truncated
     batch_size: int = 256  # memories per embedding batch and per transaction in add_many
@@ -88,8 +113,9 @@ class MemoryConfig:
         gate = GateConfig(**_checked(GateConfig, data.get("gate", {})))
         recall = RecallConfig(**_checked(RecallConfig, data.get("recall", {})))
         index = IndexConfig(**_checked(IndexConfig, data.get("index", {})))
-        rest = {k: v for k, v in data.items() if k not in ("gate", "recall", "index")}
-        return cls(gate=gate, recall=recall, index=index, **rest)
+        capacity = CapacityConfig(**_checked(CapacityConfig, data.get("capacity", {})))
+        rest = {k: v for k, v in data.items() if k not in ("gate", "recall", "index", "capacity")}
+        return cls(gate=gate, recall=recall, index=index, capacity=capacity, **rest)
 
 
 def _check_keys(cls: type, data: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
-from memlm.write.forget import expired, expiry, strength, with_expiry
+from memlm.write.forget import expiry, strength, with_expiry
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
 from memlm.write.writer import Writer
 
@@ -204,18 +204,30 @@ class Memory:
         query = check_text(query, max_chars=self.config.max_text_chars)
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        when = parse_time(now)
         filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
-                                include_superseded=include_superseded)
+                                include_superseded=include_superseded, as_of=when)
         from memlm.recall.current import newest_first
 
         retriever = Retriever(self.store, self.encoder, self.config.recall)
-        when, want = parse_time(now), k
-        while True:  # expired memories are left out; ask for more while some were
-            hits = retriever.search(query, filters, want, hops=hops, neighbors=neighbors, now=when)
-            kept = [h for h in hits if not expired(h.memory, when)]
-            if len(kept) >= k or len(hits) < want:
-                return newest_first(self._strength_prior(kept[:k], when))
-            want *= 2
+        hits = retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=when)  # expired: not seen
+        return newest_first(self._strength_prior(self._archived_reasons(hits), when))
+
+    def _archived_reasons(self, hits: list[Hit]) -> list[Hit]:
+        """With a capacity set: a summary hit that stands for archived turns (write/capacity.py)
+        says how many in reasons["archived"] (those turns no longer rank on their own)."""
+        if not self.config.capacity.limited:
+            return hits
+        sources = {s for h in hits if h.memory.kind == "summary" for s in h.memory.source_ids}
+        if not sources:
+            return hits
+        found = self.store.fetch(self.tenant, list(sources))
+        for h in hits:
+            if h.memory.kind == "summary":
+                n = sum(1 for s in h.memory.source_ids if s in found and found[s].superseded_by == h.memory.id)
+                if n:
+                    h.reasons["archived"] = float(n)
+        return hits
 
     def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
         """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
@@ -243,12 +255,14 @@ class Memory:
         return out
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
-                 require_owner: bool = True, include_superseded: bool = False) -> Filters:
+                 require_owner: bool = True, include_superseded: bool = False,
+                 as_of: datetime | None = None) -> Filters:
+        """The store's filter; expiry is applied as of `as_of` (default: the present)."""
         Scope(user_id, agent_id, session_id).validate(require_owner=require_owner)
         if kinds is not None:
             kinds = tuple(check_kind(k) for k in ([kinds] if isinstance(kinds, str) else kinds))
         return Filters(self.tenant, user_id, agent_id, session_id, kinds, parse_time(since), parse_time(until),
-                       bool(include_superseded))
+                       bool(include_superseded), as_of or datetime.now(timezone.utc))
 
     def get(self, memory_id: str) -> MemoryRecord | None:
         return self.store.get(self.tenant, memory_id)
@@ -261,21 +275,8 @@ class Memory:
         if limit <= 0 or offset < 0:
             raise ValueError("limit must be positive and offset non-negative")
         filters = self._filters(user_id, agent_id, session_id, kinds, require_owner=False,
-                                include_superseded=include_superseded)
-        when, out, skipped, start, size = parse_time(now), [], 0, 0, min(max(offset + limit, 100), 1000)
-        while len(out) < limit:  # page through the store, skipping expired memories
-            page = self.store.list(filters, limit=size, offset=start)
-            for record in page:
-                if expired(record, when):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                elif len(out) < limit:
-                    out.append(record)
-            if len(page) < size:
-                break
-            start += len(page)
-        return out
+                                include_superseded=include_superseded, as_of=parse_time(now))
+        return self.store.list(filters, limit=limit, offset=offset)  # expired ones: left out by the store
 
     def update(self, memory_id: str, text: str, *, expires_at: Any = None, ttl: Any = None) -> Event:
         """Replace a memory's text by hand; the old text stays in history. `expires_at` / `ttl`
@@ -306,6 +307,30 @@ class Memory:
             raise ValueError(f"weaker_than must be a positive number, got {weaker_than!r}")
         return self.writer.forget(filters, parse_time(before), weaker_than=weaker_than, dry_run=bool(dry_run),
                                   now=parse_time(now))
+
+    def enforce_capacity(self, *, user_id: str | None = None, agent_id: str | None = None,
+                         session_id: str | None = None, max_memories: int | None = None,
+                         max_tokens: int | None = None, policy: str | None = None, dry_run: bool = False,
+                         now: Any = None) -> dict[str, Any]:
+        """Bring an owner within its capacity (`config.capacity`, or the limits given here):
+        the weakest old episodes of its closed sessions (not `session_id`, default the session
+        of its latest episode) are summarised into their session's summary, then archived
+        (hidden from recall, kept for export) or deleted, by policy (write/capacity.py).
+        Facts are never taken. Returns what was (with `dry_run`: would be) taken."""
+        from memlm.config import CapacityConfig
+        from memlm.write.capacity import enforce
+
+        Scope(user_id, agent_id, None).validate()
+        base = self.config.capacity
+        config = CapacityConfig(max_memories=base.max_memories if max_memories is None else max_memories,
+                                max_tokens=base.max_tokens if max_tokens is None else max_tokens,
+                                policy=base.policy if policy is None else policy, on_write=base.on_write)
+        if not config.limited:
+            raise ValueError("no capacity limit: set max_memories or max_tokens (here or in config.capacity)")
+        relief = enforce(self.writer, user_id, agent_id, config=config,
+                         now=parse_time(now) or datetime.now(timezone.utc), current_session=session_id,
+                         llm=self.llm, dry_run=bool(dry_run))
+        return relief.to_dict()
 
     def supersede(self, memory_id: str, *, by: str | None = None, at: Any = None) -> Event:
         """Mark a memory as no longer true (e.g. a fact the user contradicted) without erasing it:

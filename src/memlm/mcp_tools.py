@@ -1,7 +1,8 @@
 """The Model Context Protocol server: memlm's memory as MCP tools (`memlm mcp`, stdio).
 
 Tools: add_memory, search_memory, get_context, list_memories, get_memory, update_memory,
-memory_history, delete_memory, delete_all_memories (only with confirm=true). Results are
+memory_history, delete_memory, delete_all_memories (only with confirm=true), forget_memories
+(by rule, a dry run unless dry_run=false), purge_expired. Results are
 JSON objects; bad input comes back as a tool error the calling model can read and correct.
 The backend is a local `Memory` (one tenant, `memlm mcp --tenant`) or a `Client` of a memlm
 server (`memlm mcp --server URL`). Built on the official `mcp` SDK (`pip install 'memlm[mcp]'`).
@@ -21,7 +22,8 @@ from memlm.types import Hit, MemoryRecord
 
 INSTRUCTIONS = ("Long-term memory. Add what the user tells you (facts about them, or conversation turns with a "
                 "role), search it or get a context block before answering, list, correct (update) or delete "
-                "memories when asked; deleting everything of a user needs confirm=true.")
+                "memories when asked; deleting everything of a user needs confirm=true. Give short-lived "
+                "things (a parking spot, a code for today) an expiry; forget by rule only after a dry run.")
 
 UserId = Annotated[str | None, Field(description="the user the memories belong to (user_id or agent_id is needed)")]
 AgentId = Annotated[str | None, Field(description="the agent / assistant the memories belong to")]
@@ -84,13 +86,18 @@ def build_server(memory: Any) -> Any:
                    occurred_at: When = None,
                    kind: Annotated[str | None, Field(description='"fact" (default without role), "episode" '
                                                                  '(default with role) or "summary"')] = None,
-                   metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+                   metadata: dict[str, Any] | None = None,
+                   expires_at: Annotated[str | None, Field(description="forget it at this date: hidden from "
+                                                                       "then on, deleted by purge")] = None,
+                   ttl: Annotated[float | None, Field(description="forget it after this many seconds "
+                                                                  "(instead of expires_at)")] = None,
+                   ) -> dict[str, Any]:
         """Remember a text for a user or agent. With `role` it is a conversation turn; without, a fact about
-        the user. `occurred_at` dates it (default: unknown). Duplicates are skipped (NOOP), changed facts
-        updated (UPDATE)."""
+        the user. `occurred_at` dates it (default: unknown); `expires_at` or `ttl` makes it expire.
+        Duplicates are skipped (NOOP), changed facts updated (UPDATE)."""
         data: Any = {"role": role, "content": text} if role else text
         events = memory.add(data, user_id=user_id, agent_id=agent_id, session_id=session_id,
-                            occurred_at=occurred_at, metadata=metadata, kind=kind)
+                            occurred_at=occurred_at, metadata=metadata, kind=kind, expires_at=expires_at, ttl=ttl)
         return {"events": [e.to_dict() for e in events]}
 
     @tool(read_only=True)
@@ -157,4 +164,35 @@ def build_server(memory: Any) -> Any:
                              "asked for it")
         return {"deleted": memory.delete_all(user_id=user_id, agent_id=agent_id, session_id=session_id)}
 
+    @tool(destructive=True)
+    def forget_memories(user_id: UserId = None, agent_id: AgentId = None, session_id: SessionId = None,
+                        before: Annotated[str | None, Field(description="memories that happened before this "
+                                                                        "date")] = None,
+                        kinds: Kinds = None,
+                        weaker_than: Annotated[float | None, Field(description="strength below this (recalls "
+                                                                               "into a context, decaying)")] = None,
+                        dry_run: Annotated[bool, Field(description="only list what would be forgotten (the "
+                                                                   "default); false deletes them")] = True,
+                        ) -> dict[str, Any]:
+        """Forget on purpose, by rule: a scope's memories older than `before`, of `kinds`, in `session_id`,
+        weaker than `weaker_than`. A dry run first (the default) lists what would go; only call again with
+        dry_run=false when the user agrees."""
+        forget = _method(memory, "forget")
+        chosen = forget(user_id=user_id, agent_id=agent_id, session_id=session_id, before=before, kind=kinds,
+                        weaker_than=weaker_than, dry_run=dry_run)
+        return {"dry_run": dry_run, "count": len(chosen), "memories": [record_out(r) for r in chosen]}
+
+    @tool(destructive=True, idempotent=True)
+    def purge_expired() -> dict[str, Any]:
+        """Delete every memory whose expiry (expires_at / ttl) has passed; they were already hidden."""
+        return {"purged": _method(memory, "purge")()}
+
     return server
+
+
+def _method(memory: Any, name: str) -> Callable[..., Any]:
+    """The backend's method, or a readable refusal where it has none (a Client of an older server API)."""
+    found = getattr(memory, name, None)
+    if found is None:
+        raise ValueError(f"{name} is not available through this backend (use a local database: memlm mcp --db)")
+    return found

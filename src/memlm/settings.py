@@ -11,11 +11,15 @@ variable memlm reads is named in `ENV` or `PATHS` below, and read through this m
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memlm.config import CapacityConfig
 
 # Settings field -> the environment variable it is read from
 ENV: dict[str, str] = {
@@ -27,6 +31,9 @@ ENV: dict[str, str] = {
     "api_key": "MEMLM_API_KEY",
     "busy_timeout": "MEMLM_BUSY_TIMEOUT",
     "pg_timeout": "MEMLM_PG_TIMEOUT",
+    "capacity_memories": "MEMLM_CAPACITY_MEMORIES",
+    "capacity_tokens": "MEMLM_CAPACITY_TOKENS",
+    "purge_every": "MEMLM_PURGE_EVERY",
 }
 # where things live on disk (not per-run settings; read by `from_env` where they are used)
 PATHS: dict[str, str] = {
@@ -39,6 +46,7 @@ PATHS: dict[str, str] = {
 }
 DEFAULT_BUSY_TIMEOUT_S = 60.0  # a SQLite write waits this long for the lock before StoreBusy (503 / one-line error)
 DEFAULT_PG_TIMEOUT_S = 10.0  # a PostgreSQL caller waits this long for a pooled connection
+DEFAULT_PURGE_EVERY = 3600.0  # seconds between `memlm serve`'s purges of expired memories
 DEFAULT_TENANT = "default"  # the tenant of a handle nobody named one for (MemoryConfig.tenant's default)
 
 
@@ -54,6 +62,9 @@ class Settings:
     api_key: str | None = None  # the key Client() sends when none is given (it picks the tenant on the server)
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S  # seconds a SQLite write waits for the lock
     pg_timeout: float = DEFAULT_PG_TIMEOUT_S  # seconds a PostgreSQL caller waits for a pooled connection
+    capacity_memories: int = 0  # per-owner limit on current memories (CapacityConfig.max_memories); 0: none
+    capacity_tokens: int = 0  # per-owner limit on their tokens (CapacityConfig.max_tokens); 0: none
+    purge_every: float = DEFAULT_PURGE_EVERY  # `memlm serve`: seconds between purges of expired memories; 0: off
 
     def __post_init__(self) -> None:
         from memlm.server.keys import check_tenant
@@ -68,6 +79,15 @@ class Settings:
             object.__setattr__(self, name, seconds(name, getattr(self, name)))
         if self.server_url is not None and not str(self.server_url).startswith(("http://", "https://")):
             raise ValueError(f"{ENV['server_url']} must be an http:// or https:// URL, not {self.server_url!r}")
+        for name in ("capacity_memories", "capacity_tokens"):
+            object.__setattr__(self, name, _number(name, getattr(self, name), int))
+        object.__setattr__(self, "purge_every", _number("purge_every", self.purge_every, float))
+
+    def capacity(self) -> CapacityConfig:
+        """The per-owner capacity these settings ask for (off unless a limit is set)."""
+        from memlm.config import CapacityConfig
+
+        return CapacityConfig(max_memories=self.capacity_memories, max_tokens=self.capacity_tokens)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -91,6 +111,20 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with the given fields changed (None values ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _number(name: str, value: Any, kind: type) -> Any:
+    """A non-negative int / float setting from a number or its text (an environment variable)."""
+    out = None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            out = int(value.strip()) if kind is int else float(value.strip())
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
+        out = kind(value)
+    if out is None or not 0 <= out < float("inf"):
+        what = "integer" if kind is int else "number"
+        raise ValueError(f"{name} ({ENV[name]}) must be a non-negative {what}, got {value!r}")
+    return out
 
 
 def from_env(name: str) -> str | None:

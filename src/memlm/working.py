@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from memlm.stores.base import Filters, Store
 from memlm.types import Event, Hit, MemoryRecord, Scope
-from memlm.write.forget import expired
 
 Count = Callable[[str], int]  # tokens in a text (the encoder's tokenizer)
 Search = Callable[[str, Scope, int, Any], list[Hit]]  # (query, scope, k, now) -> hits, best first
@@ -116,8 +115,9 @@ def recent_turns(reader: Reader, scope: Scope, budget: int) -> list[MemoryRecord
 
 def session_turns(reader: Reader, scope: Scope) -> list[MemoryRecord]:
     """The session's latest RECENT_SCAN turns, oldest first."""
-    filters = Filters(reader.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",))
-    return [r for r in reader.store.recent(filters, RECENT_SCAN) if not expired(r)]
+    filters = Filters(reader.tenant, scope.user_id, scope.agent_id, scope.session_id, ("episode",),
+                      as_of=datetime.now(timezone.utc))  # expired turns: left out by the store
+    return reader.store.recent(filters, RECENT_SCAN)
 
 
 def fit_window(count_tokens: Count, turns: list[MemoryRecord], budget: int) -> list[MemoryRecord]:

@@ -86,3 +86,22 @@ def test_serve_builds_the_app_from_options_and_env(run, tmp_path, monkeypatch):
     assert (settings.rate_limit_per_minute, settings.worker_threads) == (5, 2)
     bad = run("serve", "--port", "99999", ok=False)
     assert bad.exit_code == 2
+
+
+def test_serve_takes_the_purge_interval_from_the_option_or_env(run, monkeypatch):
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    monkeypatch.setenv("MEMLM_ENCODER", "hashing")
+    run("serve")
+    assert seen["app"].state.memlm.settings.purge_every == 3600  # the default: hourly
+    monkeypatch.setenv("MEMLM_PURGE_EVERY", "0")
+    run("serve")
+    assert seen["app"].state.memlm.settings.purge_every == 0  # off
+    run("serve", "--purge-every", "90")
+    assert seen["app"].state.memlm.settings.purge_every == 90  # the option wins
+    assert run("serve", "--purge-every", "-1", ok=False).exit_code == 2
+    monkeypatch.setenv("MEMLM_PURGE_EVERY", "soon")
+    bad = run("serve", ok=False)
+    assert bad.exit_code == 1 and "MEMLM_PURGE_EVERY" in bad.output and "Traceback" not in bad.output

@@ -220,3 +220,21 @@ def test_another_applications_database_is_refused_untouched(env, hashing):
     with Memory(empty, encoder=hashing) as m:
         m.add("x", user_id="u")
         assert len(m.list(user_id="u")) == 1
+
+
+def test_capacity_and_purge_interval_come_from_the_environment(env, monkeypatch):
+    s = Settings.from_env(env={"MEMLM_CAPACITY_MEMORIES": "3", "MEMLM_PURGE_EVERY": "0.5"})
+    assert (s.capacity().max_memories, s.capacity().max_tokens, s.purge_every) == (3, 0, 0.5)
+    assert not Settings.from_env(env={}).capacity().limited and Settings.from_env(env={}).purge_every == 3600
+    for bad in ("-1", "many", "1.5"):
+        with pytest.raises(ValueError, match="MEMLM_CAPACITY_MEMORIES"):
+            Settings.from_env(env={"MEMLM_CAPACITY_MEMORIES": bad})
+    monkeypatch.setenv("MEMLM_CAPACITY_MEMORIES", "3")  # the CLI's handle enforces it on every write
+    runner = CliRunner()
+    for i, text in enumerate(["we saw the zqotters", "they were asleep", "then we had tea", "now planning"]):
+        session = "old" if i < 3 else "new"
+        out = runner.invoke(main, ["memory", "add", text, "--role", "user", "--user", "ana", "--session", session])
+        assert out.exit_code == 0, out.output
+    listed = json.loads(runner.invoke(main, ["memory", "list", "--user", "ana"]).output)
+    rows = listed["memories"] if isinstance(listed, dict) else listed
+    assert len(rows) == 3 and any(r["kind"] == "summary" for r in rows)

@@ -160,3 +160,28 @@ def test_bench_scale_writes_its_table_json_and_plot(tmp_path):
     assert row["rows"] == 2000 and row["users"] == 2 and "stand-in" in report["embedding"]
     assert row["search_cold_ms"]["p95"] > 0 and row["ingest_rows_per_s"] > 0 and row["size_bytes"] > 0
     assert (out / "scale.png").stat().st_size > 0
+
+
+def test_postgres_migration_4_adds_an_indexed_expiry_column_and_backfills_it(pg_url, hashing):
+    from datetime import datetime, timezone
+
+    from memlm.stores.postgres import PostgresStore
+
+    with Memory(pg_url, encoder=hashing) as m:
+        soon = m.add("the door code is 4512", user_id="u", expires_at="2030-01-01T00:00:00Z")[0].id
+        keep = m.add("I live in Paris", user_id="u")[0].id
+        m.store.sql("DELETE FROM schema_migrations WHERE version = 4")  # make it look like a version-3 database
+        m.store.sql("DROP INDEX memories_expires")
+        m.store.sql("ALTER TABLE memories DROP COLUMN expires_at")
+    store = PostgresStore(pg_url)
+    assert 4 in store.schema_versions()
+    cols = dict(store.sql("SELECT id, expires_at FROM memories"))
+    assert cols[keep] is None and cols[soon] == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    indexes = dict(store.sql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'memories'"))
+    assert "(tenant, expires_at)" in indexes["memories_expires"]
+    store.close()
+    with Memory(pg_url, encoder=hashing) as m:
+        after = datetime(2030, 6, 1, tzinfo=timezone.utc)
+        assert [r.id for r in m.list(user_id="u", now=after)] == [keep]
+        assert soon not in {h.memory.id for h in m.search("door code", user_id="u", now=after)}
+        assert m.purge(now=after) == 1 and m.get(soon) is None

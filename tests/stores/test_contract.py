@@ -323,3 +323,45 @@ def test_recalls_are_counted_per_tenant(store):
     assert {k: v[0] for k, v in counts.items()} == {"a": 2, "b": 1}
     assert counts["a"][1] == t0 + timedelta(days=1) and counts["b"][1] == t0
     assert store.recall_counts("other", ["a"])["a"][0] == 1
+
+
+def test_expired_memories_are_left_out_by_the_store_itself(store):
+    """Filters.as_of hides memories whose expires_at (from metadata["expires_at"]) has passed,
+    in every read path, with no re-search; without as_of every memory is seen."""
+    gone, later, never = rec("tulips in spring"), rec("tulips in summer", day=1), rec("tulips in autumn", day=2)
+    gone.metadata = {"expires_at": (T0 + timedelta(days=1)).isoformat()}
+    later.metadata = {"expires_at": (T0 + timedelta(days=30)).isoformat()}
+    store.insert([gone, later, never], np.stack([vec(3)] * 3))
+    as_of = Filters("default", "u1", as_of=T0 + timedelta(days=2))
+    seen = {later.id, never.id}
+    assert {r.id for r in store.list(as_of, limit=10)} == seen
+    assert {r.id for r in store.recent(as_of, 10)} == seen
+    assert {m for m, _ in store.lexical(as_of, ["tulips"], 10)} == seen
+    assert {m for m, _ in store.dense(as_of, vec(3)[None], 10)[0]} == seen
+    assert store.find_exact(as_of, norm_hash(gone.text)) == []
+    assert store.list(as_of, limit=1, offset=1)[0].id == never.id  # paging counts visible rows only
+    everything = Filters("default", "u1")
+    assert len(store.list(everything, limit=10)) == 3
+    assert store.get("default", gone.id).metadata == gone.metadata  # get still returns it, expiry shown
+    assert store.expired("default", T0 + timedelta(days=2)) == [gone.id]
+    assert store.expired("default", T0 + timedelta(days=31)) == [gone.id, later.id]
+    assert store.expired("other", T0 + timedelta(days=31)) == []
+    # an update that drops the expiry makes it current again, in SQL and in the owner view
+    gone.metadata = {}
+    store.update(gone, vec(3), gone.text)
+    assert {m for m, _ in store.dense(as_of, vec(3)[None], 10)[0]} == seen | {gone.id}
+    assert len(store.list(as_of, limit=10)) == 3 and store.expired("default", T0 + timedelta(days=2)) == []
+
+
+def test_deletes_take_the_recall_counts_with_them(store):
+    rows = [rec("one", session="a"), rec("two", session="a"), rec("three", session="b")]
+    store.insert(rows, np.stack([vec(i) for i in range(3)]))
+    ids = [r.id for r in rows]
+    store.note_recalls("default", ids, T0)
+    assert set(store.recall_counts("default", ids)) == set(ids)
+    store.delete("default", ids[0])
+    assert set(store.recall_counts("default", ids)) == set(ids[1:])
+    store.delete_scope(Filters("default", "u1", session_id="a"))
+    assert set(store.recall_counts("default", ids)) == {ids[2]}
+    store.delete_scope(Filters("default", "u1"))
+    assert store.recall_counts("default", ids) == {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,10 @@ def fill(mem: Memory) -> dict[str, str]:
                   metadata={"caption": EN["caption"]})
     ids["session"] = e.id
     [e] = mem.add(f"tell nobody {EN['single']} {ZH['single']}", user_id="ana")
-    mem.delete(e.id)  # deleted one by one before the delete_all
     ids["single"] = e.id
+    mem.store.note_recalls(mem.tenant, list(ids.values()), datetime.now(timezone.utc))  # strength rows too
+    mem.delete(e.id)  # deleted one by one before the delete_all
+    assert mem.store.recall_counts(mem.tenant, [e.id]) == {}  # a single delete takes its recall counts
     return ids
 
 
@@ -129,6 +132,7 @@ def test_sqlite_delete_all_leaves_no_byte_even_with_a_reader_holding_a_snapshot(
     assert reader.execute("SELECT count(*) FROM memories WHERE user_id='ana'").fetchone()[0] == 4
     t0 = time.monotonic()
     assert mem.delete_all(user_id="ana") == 4  # the superseded fact included
+    assert mem.store.recall_counts(mem.tenant, list(ids.values())) == {}  # no recalls row of ana's is left
     assert time.monotonic() - t0 < 5  # bounded by EraseConfig.wait_s, not the 60 s busy timeout
     assert mem.list(user_id="ana", include_superseded=True) == []
     assert mem.search(EN["live"], user_id="ana") == []

@@ -53,3 +53,27 @@ def test_migration_3_adds_validity_to_an_old_file_and_keeps_its_rows(tmp_path, h
         assert m.get(mid).text == "I live in Paris" and m.get(mid).valid_to is None
         m.supersede(mid)
         assert m.get(mid).valid_to is not None and m.list(user_id="u") == []
+
+
+def test_migration_6_adds_an_indexed_expiry_column_and_backfills_it(tmp_path, hashing):
+    from datetime import datetime, timezone
+
+    with Memory(tmp_path / "old.db", encoder=hashing) as m:
+        soon = m.add("the door code is 4512", user_id="u", expires_at="2030-01-01T00:00:00Z")[0].id
+        keep = m.add("I live in Paris", user_id="u")[0].id
+        conn = m.store.conn
+        conn.execute("DELETE FROM schema_migrations WHERE version = 6")  # make it look like a version-5 file
+        conn.execute("DROP INDEX memories_expires")
+        conn.execute("ALTER TABLE memories DROP COLUMN expires_at")
+    with Memory(tmp_path / "old.db", encoder=hashing) as m:
+        assert 6 in m.store.schema_versions()
+        cols = dict(m.store.conn.execute("SELECT id, expires_at FROM memories").fetchall())
+        assert cols == {soon: "2030-01-01T00:00:00.000000+00:00", keep: None}
+        plan = " ".join(str(r) for r in m.store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM memories WHERE tenant='default' AND expires_at IS NOT NULL "
+            "AND expires_at <= '2031'"))
+        assert "memories_expires" in plan
+        after = datetime(2030, 6, 1, tzinfo=timezone.utc)
+        assert [r.id for r in m.list(user_id="u", now=after)] == [keep]
+        assert m.get(soon).metadata["expires_at"].startswith("2030-01-01")  # public shape unchanged
+        assert m.purge(now=after) == 1 and m.get(soon) is None

@@ -16,7 +16,8 @@ def _rows(n: int, seed: int = 0) -> list[tuple]:
         kind = str(rng.choice(["episode", "episode", "fact", "summary", "note"]))
         session = [None, "s1", "s2"][i % 3]
         out.append((2 * i + 1, f"m{i}", kind, session, ["Ana", "Ben", None][i % 3],
-                    None if i % 5 == 0 else float(i), i % 4 == 0, i % 7 != 0, rng.standard_normal(4).astype(np.float32), 3 + i % 5))
+                    None if i % 5 == 0 else float(i), i % 4 == 0, i % 7 != 0, rng.standard_normal(4).astype(np.float32),
+                    3 + i % 5, float(i) if i % 6 == 0 else None))
     return out
 
 

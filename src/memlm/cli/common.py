@@ -81,7 +81,7 @@ def open_memory(db: str | Path | None, encoder: str | None, llm: str | None = No
     s = settings(db, encoder, llm)
     if not create:
         require_database(s.db_path)
-    return Memory(s.db_path, encoder=s.encoder, llm=s.llm, config=MemoryConfig(tenant=s.tenant))
+    return Memory(s.db_path, encoder=s.encoder, llm=s.llm, config=MemoryConfig(tenant=s.tenant, capacity=s.capacity()))
 
 
 def require_database(target: Path | str) -> None:

@@ -14,7 +14,8 @@ from memlm.cli.common import db_options, errors_as_messages, open_memory, settin
                    "instead of a local file [env MEMLM_SERVER_URL]")
 @errors_as_messages
 def mcp(db, encoder, server_url):
-    """Serve the Model Context Protocol over stdio: add, search, context, list, get, update, history, delete."""
+    """Serve the Model Context Protocol over stdio: add (with expiry), search, context, list, get, update,
+    history, delete, forget (dry run first), purge."""
     try:
         from memlm.mcp_tools import build_server
     except ImportError:  # pragma: no cover - the extra is part of the test install

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
                    "[env MEMLM_WORKERS].")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
+@click.option("--purge-every", type=click.FloatRange(min=0), default=None,
+              help="Seconds between purges of expired memories (default $MEMLM_PURGE_EVERY, else 3600; 0: off).")
 @errors_as_messages
-def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, workers, log_level):
+def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threads, workers, log_level, purge_every):
     """Serve memory over HTTP: the /v1 REST API and the web inspector at /ui, keys from `memlm keys create TENANT`."""
     import uvicorn
 
@@ -49,7 +51,8 @@ def serve(host, port, db, encoder, llm, rate_limit, max_body_bytes, worker_threa
     from memlm.server.settings import ServerSettings
 
     settings = ServerSettings.from_env(db=db, encoder=encoder, llm=llm, rate_limit_per_minute=rate_limit,
-                                       max_body_bytes=max_body_bytes, worker_threads=worker_threads)
+                                       max_body_bytes=max_body_bytes, worker_threads=worker_threads,
+                                       purge_every=purge_every)
     _preflight(settings)
     from memlm.stores import redact
 

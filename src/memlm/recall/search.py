@@ -91,7 +91,7 @@ class Retriever:
         """The best BM25 matches among the owner's rows: (rows, scores in [0, 1])."""
         if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        owner = Filters(*filters.owner_key(), include_superseded=filters.include_superseded)
+        owner = Filters(*filters.owner_key(), include_superseded=filters.include_superseded, as_of=filters.as_of)
         return self.store.lexical_rows(view, owner, terms, self.config.lexical_candidates)
 
     def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray, matched_scores: np.ndarray,

@@ -46,6 +46,30 @@ def app_from_env() -> FastAPI:
     return create_app(ServerSettings.model_validate_json(os.environ["MEMLM_SERVER_SETTINGS"]))
 
 
+def purge_expired(state: ServerState) -> dict[str, int]:
+    """Delete every tenant's expired memories now (`Memory.purge`); {tenant: purged} of those
+    that had any."""
+    from datetime import datetime, timezone
+
+    done = {}
+    for tenant in state.pool.store.expired_tenants(datetime.now(timezone.utc)):
+        done[tenant] = state.pool.memory(tenant).purge()
+    return done
+
+
+async def purge_on_schedule(state: ServerState, every: float) -> None:
+    """Purge expired memories every `every` seconds (`memlm serve --purge-every`), in a worker
+    thread; a failed round is logged and the next one runs on time."""
+    while True:
+        await anyio.sleep(every)
+        try:
+            done = await anyio.to_thread.run_sync(purge_expired, state, limiter=state.limiter)
+            if done:
+                log.info("purged expired memories: %s", done)
+        except Exception:  # a store that is down now may be back for the next round
+            log.exception("scheduled purge failed")
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the app; `settings` default to ServerSettings.from_env()."""
     settings = settings or ServerSettings.from_env()
@@ -60,7 +84,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             await anyio.to_thread.run_sync(state.pool.warm_up)  # errors here stop the start-up
         log.info("memlm serving %s (%s)", redact(settings.db_path), describe(settings))
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                if settings.purge_every > 0:
+                    tasks.start_soon(purge_on_schedule, state, settings.purge_every)
+                yield
+                tasks.cancel_scope.cancel()  # shutting down: stop the scheduled purge
         finally:
             state.pool.close()
             state.rate.close()

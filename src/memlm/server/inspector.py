@@ -25,7 +25,6 @@ from memlm.server.models import MAX_ID, Kind, MemoryDetailOut, Out
 from memlm.server.routes import Auth, ScopeParam, strict_query, with_strength
 from memlm.stores.base import where_clause
 from memlm.types import KINDS
-from memlm.write.forget import expired
 from memlm.write.inputs import check_text
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Depends(strict_query)],
@@ -238,14 +237,14 @@ def browse(memory: Memory, *, user_id: str | None, agent_id: str | None, session
     if not text:
         page = memory.store.list(filters, limit=limit + 1, offset=offset)
         more = len(page) > limit
-        shown = with_strength(memory, [r for r in page[:limit] if not expired(r)])
+        shown = with_strength(memory, page[:limit])
         return {"memories": shown, "limit": limit, "offset": offset,
                 "next_offset": offset + limit if more else None, "scanned_all": True}
     needle = check_text(text, max_chars=1000).casefold()
     ids, stopped = _text_matches(memory, filters, needle, offset + limit + 1, config.max_scan)
     wanted = ids[offset:offset + limit]
     records = memory.store.fetch(memory.tenant, wanted)
-    shown = with_strength(memory, [records[i] for i in wanted if i in records and not expired(records[i])])
+    shown = with_strength(memory, [records[i] for i in wanted if i in records])  # expired: left out by the store
     return {"memories": shown, "limit": limit, "offset": offset,
             "next_offset": offset + limit if len(ids) > offset + limit else None, "scanned_all": not stopped}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from memlm.config import default_db_path
+from memlm.config import CapacityConfig, default_db_path
 
 
 class ServerSettings(BaseModel):
@@ -26,6 +26,10 @@ class ServerSettings(BaseModel):
     blas_threads: int = Field(1, ge=1, le=64)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
     llm: str | None = None  # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
+    capacity_memories: int = Field(default=0, ge=0)  # per-owner limit on current memories (CapacityConfig); 0: none
+    capacity_tokens: int = Field(default=0, ge=0)  # per-owner limit on their tokens; 0: none
+    # seconds between the scheduled purges of expired memories (`memlm serve --purge-every`); 0: off
+    purge_every: float = Field(default=3600.0, ge=0, allow_inf_nan=False)
 
     @field_validator("db")
     @classmethod
@@ -39,14 +43,20 @@ class ServerSettings(BaseModel):
         """The SQLite file's Path, or the PostgreSQL URL."""
         return self.db or default_db_path()
 
+    def capacity(self) -> CapacityConfig:
+        """The per-owner capacity every tenant's handle enforces (off unless a limit is set)."""
+        return CapacityConfig(max_memories=self.capacity_memories, max_tokens=self.capacity_tokens)
+
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:
-        """Settings from memlm.settings.Settings.from_env (MEMLM_DB / MEMLM_ENCODER / MEMLM_LLM) and
-        MEMLM_RATE_LIMIT, then the given overrides (None ignored)."""
+        """Settings from memlm.settings.Settings.from_env (MEMLM_DB / MEMLM_ENCODER / MEMLM_LLM,
+        MEMLM_CAPACITY_MEMORIES / _TOKENS, MEMLM_PURGE_EVERY) and MEMLM_RATE_LIMIT, then the given
+        overrides (None ignored)."""
         from memlm.settings import Settings, from_env
 
-        common = Settings.from_env(**{k: overrides.pop(k) for k in ("db", "encoder", "llm") if k in overrides})
-        env: dict[str, object] = {"db": common.db, "encoder": common.encoder, "llm": common.llm}
+        shared = ("db", "encoder", "llm", "capacity_memories", "capacity_tokens", "purge_every")
+        common = Settings.from_env(None, **{k: overrides.pop(k) for k in shared if k in overrides})
+        env: dict[str, object] = {k: getattr(common, k) for k in shared}
         if from_env("rate_limit"):
             env["rate_limit_per_minute"] = from_env("rate_limit")
         env.update({k: v for k, v in overrides.items() if v is not None})

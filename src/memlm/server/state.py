@@ -65,7 +65,8 @@ class TenantPool:
             handle = self._handles.get(tenant)
             if handle is None:
                 handle = Memory(self.settings.db_path, encoder=encoder, store=self.store,
-                                config=MemoryConfig(tenant=tenant, index=self.index), llm=llm or "none")
+                                config=MemoryConfig(tenant=tenant, index=self.index,
+                                                     capacity=self.settings.capacity()), llm=llm or "none")
                 self._handles[tenant] = handle
             return handle
 

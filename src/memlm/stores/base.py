@@ -36,6 +36,9 @@ class Filters:
     since: datetime | None = None  # occurred_at >= since (memories without a time are excluded)
     until: datetime | None = None  # occurred_at < until
     include_superseded: bool = False  # False: facts with a valid_to (superseded) are hidden
+    # expiry as of this time: memories whose expires_at <= as_of are hidden (in the store's SQL
+    # and owner views); None: expiry is not applied (purge, export, the write path's own reads)
+    as_of: datetime | None = None
 
     def owner_key(self) -> tuple[str, str | None, str | None]:
         """The part of the filter that selects an owner's rows (what caches are keyed by)."""
@@ -66,7 +69,25 @@ def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
             params.append(when(value))
     if not filters.include_superseded:
         clauses.append("m.valid_to IS NULL")
+    if filters.as_of is not None:
+        clauses.append(f"(m.expires_at IS NULL OR m.expires_at > {ph})")
+        params.append(when(filters.as_of))
     return " AND ".join(clauses), params
+
+
+def expires_of(metadata: Any) -> datetime | None:
+    """A memory's expiry from its metadata["expires_at"] (write/forget.py), for the indexed
+    expires_at column both backends keep beside the metadata; None when it has none (or an
+    unreadable one)."""
+    from memlm.write.inputs import parse_time
+
+    raw = metadata.get("expires_at") if isinstance(metadata, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError:
+        return None
 
 
 def lexical_text(text: str, role: str | None, metadata: dict | None) -> str:
@@ -191,13 +212,22 @@ class Store(Protocol):
         ...
 
     def delete(self, tenant: str, memory_id: str) -> MemoryRecord | None:
-        """Delete one memory with its vector and lexical row; its history keeps every event and
-        time but no text, plus a DELETE entry without text. None if it is not the tenant's."""
+        """Delete one memory with its vector, lexical row and recall counts; its history keeps
+        every event and time but no text, plus a DELETE entry without text. None if it is not the tenant's."""
         ...
 
     def supersede(self, tenant: str, memory_id: str, at: datetime, by: str | None) -> MemoryRecord | None:
         """Mark a memory no longer current (valid_to=at, superseded_by=by); its row and history stay.
         None if it is not the tenant's."""
+        ...
+
+    def expired(self, tenant: str, as_of: datetime) -> list[str]:
+        """Ids of the tenant's memories (superseded ones too) whose expires_at <= as_of, by the
+        indexed expires_at column (what `purge` deletes)."""
+        ...
+
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        """The tenants that have memories expired as of `as_of` (what a scheduled purge visits)."""
         ...
 
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
@@ -210,7 +240,7 @@ class Store(Protocol):
 
     def delete_scope(self, filters: Filters) -> int:
         """Erase every memory of the filter's scope, superseded ones included, with its vectors,
-        lexical rows and history, and the history of the owner's memories deleted before (a
+        lexical rows, recall counts and history, and the history of the owner's memories deleted before (a
         scope without a session); then purge as far as `purge()` can without a long wait.
         Returns the number of memories deleted."""
         ...
@@ -266,7 +296,8 @@ class Store(Protocol):
         ...
 
     def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
-        """Episodes around this one in its session, oldest first (itself excluded)."""
+        """Current episodes around this one in its session, oldest first (itself excluded;
+        archived turns, superseded by their summary, left out)."""
         ...
 
     def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:

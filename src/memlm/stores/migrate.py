@@ -19,6 +19,8 @@ from typing import Any
 STEPS = {
     ("sqlite", 4): "memlm.stores.sqlite_lexical:reindex",  # Chinese segmented in the FTS5 index
     ("postgres", 2): "memlm.stores.pg_sql:reindex",  # ... and in the tsvectors
+    ("sqlite", 6): "memlm.stores.sqlite:backfill_expiry",  # expires_at from the metadata
+    ("postgres", 4): "memlm.stores.pg_sql:backfill_expiry",  # ... on PostgreSQL
 }
 
 

@@ -27,7 +27,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.json import Jsonb
 
-from memlm.stores.base import Filters, lexical_text, query_words, record_from, record_values, where_clause
+from memlm.stores.base import Filters, expires_of, lexical_text, query_words, record_from, record_values, where_clause
 from memlm.text import memory_text
 from memlm.types import MemoryRecord
 
@@ -37,9 +37,9 @@ COLUMNS = (
 )
 TS_CONFIG = "english"  # text search configuration: Snowball English stemming, like FTS5's porter
 WRITE_LOCK = 0x6D656D6C6D  # advisory lock key ("memlm") that serialises writers, as BEGIN IMMEDIATE does
-INSERT_SQL = (
-    f"INSERT INTO memories ({COLUMNS}, norm_hash, tsv, vector) "
-    f"VALUES ({', '.join(['%s'] * 16)}, to_tsvector('{TS_CONFIG}', %s), %s)"
+INSERT_SQL = (  # COLUMNS, norm_hash, the lexical text, the vector, expires_at (see `insert_values`)
+    f"INSERT INTO memories ({COLUMNS}, norm_hash, tsv, vector, expires_at) "
+    f"VALUES ({', '.join(['%s'] * 16)}, to_tsvector('{TS_CONFIG}', %s), %s, %s)"
 )
 
 # re-embedding (PostgresStore.reembed), inside one transaction: drop the HNSW index and the column's
@@ -159,6 +159,22 @@ def reindex(conn: Connection) -> int:
                 if body != memory_text(text, role, metadata):
                     cur.execute(f"UPDATE memories SET tsv = to_tsvector('{TS_CONFIG}', %s) WHERE rid = %s",
                                 (body, rid))
+                    done += 1
+            after = rows[-1][0]
+    return done
+
+
+def backfill_expiry(conn: Connection) -> int:
+    """Migration 4: the expires_at column of every memory whose metadata holds an expiry
+    (written before the column existed). Returns the rows filled."""
+    done, after = 0, 0
+    sql = "SELECT rid, metadata FROM memories WHERE rid > %s AND metadata ? 'expires_at' ORDER BY rid LIMIT 5000"
+    with conn.cursor() as cur:
+        while rows := cur.execute(sql, (after,)).fetchall():
+            for rid, meta in rows:
+                when = expires_of(meta if isinstance(meta, dict) else None)
+                if when is not None:
+                    cur.execute("UPDATE memories SET expires_at = %s WHERE rid = %s", (when, rid))
                     done += 1
             after = rows[-1][0]
     return done

@@ -36,6 +36,7 @@ from memlm.stores.base import (
     StoreUnavailable,
     StoreWriteError,
     embedded,
+    expires_of,
     history_owner,
 )
 from memlm.stores.migrate import migrations
@@ -245,8 +246,8 @@ class PostgresStore:
     # -- writes -------------------------------------------------------------------
     def insert(self, records: Sequence[MemoryRecord], vectors: np.ndarray) -> None:
         with self.transaction(), self._conn() as conn, conn.cursor() as cur:
-            rows = [(*q.row(r), norm_hash(r.text), q.index_text(r), np.asarray(v)) for r, v in
-                    zip(records, vectors, strict=True)]
+            rows = [(*q.row(r), norm_hash(r.text), q.index_text(r), np.asarray(v), expires_of(r.metadata))
+                    for r, v in zip(records, vectors, strict=True)]
             cur.executemany(q.INSERT_SQL, rows)
             cur.executemany(
                 "INSERT INTO history (tenant, memory_id, user_id, agent_id, event, old_text, new_text, at) "
@@ -258,9 +259,10 @@ class PostgresStore:
         with self.transaction(), self._conn() as conn:
             cur = conn.execute(
                 f"UPDATE memories SET text=%s, norm_hash=%s, updated_at=%s, metadata=%s, source_ids=%s, vector=%s, "
-                f"tsv=to_tsvector('{q.TS_CONFIG}', %s) WHERE tenant=%s AND id=%s",
+                f"tsv=to_tsvector('{q.TS_CONFIG}', %s), expires_at=%s WHERE tenant=%s AND id=%s",
                 (record.text, norm_hash(record.text), q.utc(record.updated_at), q.Jsonb(record.metadata),
-                 q.Jsonb(record.source_ids), np.asarray(vector), q.index_text(record), record.tenant, record.id),
+                 q.Jsonb(record.source_ids), np.asarray(vector), q.index_text(record), expires_of(record.metadata),
+                 record.tenant, record.id),
             )
             if cur.rowcount == 0:
                 raise KeyError(record.id)
@@ -275,6 +277,7 @@ class PostgresStore:
                 return None
             record = q.record(row)
             conn.execute(q.SCRUB_HISTORY, (tenant, memory_id))  # events and times stay, the text goes
+            conn.execute("DELETE FROM recalls WHERE tenant=%s AND id=%s", (tenant, memory_id))
             _scrub_legacy(conn)
             self._log(conn, record, "DELETE", None, None, datetime.now(timezone.utc))
             self._bump(conn)
@@ -291,6 +294,19 @@ class PostgresStore:
             self._log(conn, record, "SUPERSEDE", record.text, record.text, at)
             self._bump(conn)
             return record
+
+    def expired(self, tenant: str, as_of: datetime) -> list[str]:
+        """Store.expired, by the memories_expires index."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT id FROM memories WHERE tenant=%s AND expires_at IS NOT NULL "
+                                "AND expires_at <= %s ORDER BY rid", (tenant, q.utc(as_of))).fetchall()
+        return [mid for (mid,) in rows]
+
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        with self._conn() as conn:
+            rows = conn.execute("SELECT DISTINCT tenant FROM memories WHERE expires_at IS NOT NULL "
+                                "AND expires_at <= %s ORDER BY tenant", (q.utc(as_of),)).fetchall()
+        return [t for (t,) in rows]
 
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
         """Count one recall (into a context) of each memory, at `at`."""
@@ -313,6 +329,7 @@ class PostgresStore:
         with self.transaction(), self._conn() as conn:
             ids = [i for (i,) in conn.execute(f"DELETE FROM memories m WHERE {clause} RETURNING m.id", params)]
             conn.execute("DELETE FROM history WHERE tenant=%s AND memory_id = ANY(%s)", (filters.tenant, ids))
+            conn.execute("DELETE FROM recalls WHERE tenant=%s AND id = ANY(%s)", (filters.tenant, ids))
             owner, owner_params = history_owner(filters, ph="%s")
             if owner:  # memories of the owner deleted one by one before: their events go too
                 conn.execute(f"DELETE FROM history WHERE tenant=%s AND {owner} AND NOT EXISTS "
@@ -336,7 +353,7 @@ class PostgresStore:
             if conn.execute("SELECT 1 FROM memories WHERE tenant=%s AND id=%s", (record.tenant, record.id)).fetchone():
                 raise ValueError(f"memory {record.id} already exists")
             conn.execute(q.INSERT_SQL, (*q.row(record), norm_hash(record.text), q.index_text(record),
-                                        np.asarray(vector)))
+                                        np.asarray(vector), expires_of(record.metadata)))
             for h in history:
                 self._log(conn, record, h.event, h.old_text, h.new_text, h.at)
 
@@ -445,13 +462,13 @@ class PostgresStore:
         with conn.cursor(binary=True) as cur:
             cur.adapters.register_loader(conn.adapters.types["vector"].oid, q.VectorRawLoader)
             rows = cur.execute(f"SELECT rid, id, kind, session_id, role, extract(epoch FROM occurred_at)::float8, "
-                               f"(position('?' in text) > 0 OR position('？' in text) > 0), valid_to IS NULL, vector "
-                               f"FROM memories m "
+                               f"(position('?' in text) > 0 OR position('？' in text) > 0), valid_to IS NULL, vector, "
+                               f"extract(epoch FROM expires_at)::float8 FROM memories m "
                                f"WHERE {clause} AND rid > %s ORDER BY rid", (*params, after)).fetchall()
         if not rows:
             return []
         matrix = q.vectors_from_raw([r[8] for r in rows])  # one conversion, not one per row
-        return [(*r[:8], v, 0) for r, v in zip(rows, matrix)]  # 0: ts_rank needs no row lengths
+        return [(*r[:8], v, 0, r[9]) for r, v in zip(rows, matrix)]  # 0: ts_rank needs no row lengths
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         if not ids:
@@ -468,7 +485,7 @@ class PostgresStore:
         if record.session_id is None:
             return []
         base = (f"SELECT {q.COLUMNS} FROM memories WHERE tenant=%s AND session_id=%s AND kind='episode' "
-                "AND user_id IS NOT DISTINCT FROM %s AND agent_id IS NOT DISTINCT FROM %s "
+                "AND user_id IS NOT DISTINCT FROM %s AND agent_id IS NOT DISTINCT FROM %s AND valid_to IS NULL "
                 "AND rid {op} (SELECT rid FROM memories WHERE tenant=%s AND id=%s) ORDER BY rid {order} LIMIT %s")
         key = (record.tenant, record.session_id, record.user_id, record.agent_id, record.tenant, record.id)
         prev = self._records(base.format(op="<", order="DESC"), (*key, before))[::-1]

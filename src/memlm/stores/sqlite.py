@@ -30,6 +30,7 @@ from memlm.stores.base import (
     StoreBusy,
     StoreWriteError,
     embedded,
+    expires_of,
     history_owner,
     record_from,
     record_values,
@@ -54,7 +55,7 @@ COLUMNS = (
     "id, tenant, user_id, agent_id, session_id, kind, role, text, created_at, updated_at, "
     "occurred_at, metadata, source_ids, valid_to, superseded_by"
 )
-PLACEHOLDERS = ", ".join("?" * 17)  # COLUMNS, norm_hash, vector
+PLACEHOLDERS = ", ".join("?" * 18)  # COLUMNS, norm_hash, vector, expires_at
 
 
 class SQLiteStore:
@@ -249,8 +250,8 @@ class SQLiteStore:
         with self.transaction():
             for record, vector in zip(records, vectors, strict=True):
                 cur = self.conn.execute(
-                    f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({PLACEHOLDERS})",
-                    (*_row(record), norm_hash(record.text), _blob(vector)),
+                    f"INSERT INTO memories ({COLUMNS}, norm_hash, vector, expires_at) VALUES ({PLACEHOLDERS})",
+                    (*_row(record), norm_hash(record.text), _blob(vector), _ts(expires_of(record.metadata))),
                 )
                 self._index(cur.lastrowid, record)
                 self._log(record, "ADD", None, record.text, record.created_at)
@@ -261,9 +262,10 @@ class SQLiteStore:
             if rid is None:
                 raise KeyError(record.id)
             self.conn.execute(
-                "UPDATE memories SET text=?, norm_hash=?, updated_at=?, metadata=?, source_ids=?, vector=? WHERE rid=?",
+                "UPDATE memories SET text=?, norm_hash=?, updated_at=?, metadata=?, source_ids=?, vector=?, "
+                "expires_at=? WHERE rid=?",
                 (record.text, norm_hash(record.text), _ts(record.updated_at), json.dumps(record.metadata),
-                 json.dumps(record.source_ids), _blob(vector), rid),
+                 json.dumps(record.source_ids), _blob(vector), _ts(expires_of(record.metadata)), rid),
             )
             self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
             self._index(rid, record)
@@ -278,6 +280,7 @@ class SQLiteStore:
             rid = self._rid(tenant, memory_id)
             self.conn.execute("DELETE FROM memories_fts WHERE rowid=?", (rid,))
             self.conn.execute("DELETE FROM memories WHERE rid=?", (rid,))
+            self.conn.execute("DELETE FROM recalls WHERE tenant=? AND id=?", (tenant, memory_id))
             self.conn.execute("UPDATE history SET old_text=NULL, new_text=NULL WHERE tenant=? AND memory_id=?",
                               (tenant, memory_id))  # events and times stay, the text goes
             self._log(record, "DELETE", None, None, datetime.now(timezone.utc))
@@ -296,6 +299,15 @@ class SQLiteStore:
             self._log(record, "SUPERSEDE", record.text, record.text, at)
             self._bump()
             return record
+
+    def expired(self, tenant: str, as_of: datetime) -> list[str]:
+        """Store.expired, by the memories_expires index."""
+        sql = "SELECT id FROM memories WHERE tenant=? AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY rid"
+        return [mid for (mid,) in self._db.execute(sql, (tenant, _ts(as_of)))]
+
+    def expired_tenants(self, as_of: datetime) -> list[str]:
+        sql = "SELECT DISTINCT tenant FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY tenant"
+        return [t for (t,) in self._db.execute(sql, (_ts(as_of),))]
 
     def note_recalls(self, tenant: str, ids: Sequence[str], at: datetime) -> None:
         """Count one recall (into a context) of each memory, at `at`."""
@@ -323,6 +335,7 @@ class SQLiteStore:
             rows = conn.execute(f"SELECT rid, id FROM memories m WHERE {where}", params).fetchall()
             conn.executemany("DELETE FROM memories_fts WHERE rowid=?", [(rid,) for rid, _ in rows])
             conn.executemany("DELETE FROM history WHERE tenant=? AND memory_id=?", [(filters.tenant, m) for _, m in rows])
+            conn.executemany("DELETE FROM recalls WHERE tenant=? AND id=?", [(filters.tenant, m) for _, m in rows])
             conn.execute(f"DELETE FROM memories AS m WHERE {where}", params)
             owner, owner_params = history_owner(filters, ph="?")
             if owner:  # memories of the owner deleted one by one before: their events go too
@@ -343,8 +356,8 @@ class SQLiteStore:
             if self._rid(record.tenant, record.id) is not None:
                 raise ValueError(f"memory {record.id} already exists")
             cur = self.conn.execute(
-                f"INSERT INTO memories ({COLUMNS}, norm_hash, vector) VALUES ({PLACEHOLDERS})",
-                (*_row(record), norm_hash(record.text), _blob(vector)),
+                f"INSERT INTO memories ({COLUMNS}, norm_hash, vector, expires_at) VALUES ({PLACEHOLDERS})",
+                (*_row(record), norm_hash(record.text), _blob(vector), _ts(expires_of(record.metadata))),
             )
             self._index(cur.lastrowid, record)
             for h in history:
@@ -453,12 +466,13 @@ class SQLiteStore:
         where, params = _where(owner)
         sql = (f"SELECT m.rid, m.id, m.kind, m.session_id, m.role, m.occurred_at, "
                f"(instr(m.text, '?') > 0 OR instr(m.text, '？') > 0), "
-               f"m.valid_to IS NULL, m.vector, d.sz FROM memories m LEFT JOIN memories_fts_docsize d ON d.id = m.rid "
-               f"WHERE {where} AND m.rid > ? ORDER BY m.rid")
-        for rid, mid, kind, session, role, occurred, asks, current, blob, size in self._db.execute(sql, (*params, after)):
+               f"m.valid_to IS NULL, m.vector, d.sz, m.expires_at FROM memories m "
+               f"LEFT JOIN memories_fts_docsize d ON d.id = m.rid WHERE {where} AND m.rid > ? ORDER BY m.rid")
+        for rid, mid, kind, session, role, occurred, asks, current, blob, size, until in self._db.execute(
+                sql, (*params, after)):
             ts = _dt(occurred).timestamp() if occurred else None
             yield (rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32),
-                   row_tokens(size))
+                   row_tokens(size), datetime.fromisoformat(until).timestamp() if until else None)
 
     def vectors(self, tenant: str, ids: Sequence[str]) -> np.ndarray:
         found = {}
@@ -473,7 +487,8 @@ class SQLiteStore:
         rid = self._rid(record.tenant, record.id)
         if rid is None or record.session_id is None:
             return []
-        base = "SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' AND user_id IS ? AND agent_id IS ? AND rid {op} ? ORDER BY rid {order} LIMIT ?"
+        base = ("SELECT " + COLUMNS + " FROM memories WHERE tenant=? AND session_id=? AND kind='episode' "
+                "AND user_id IS ? AND agent_id IS ? AND valid_to IS NULL AND rid {op} ? ORDER BY rid {order} LIMIT ?")
         key = (record.tenant, record.session_id, record.user_id, record.agent_id, rid)
         prev = [_record(r) for r in self._db.execute(base.format(op="<", order="DESC"), (*key, before))][::-1]
         nxt = [_record(r) for r in self._db.execute(base.format(op=">", order="ASC"), (*key, after))]
@@ -487,6 +502,22 @@ class SQLiteStore:
 
 
 # -- helpers -------------------------------------------------------------------
+def backfill_expiry(conn: sqlite3.Connection) -> int:
+    """Migration 6: the expires_at column of every memory whose metadata holds an expiry
+    (written before the column existed). Returns the rows filled."""
+    done, after = 0, 0
+    sql = ("SELECT rid, metadata FROM memories WHERE rid > ? AND metadata LIKE '%expires_at%' "
+           "ORDER BY rid LIMIT 5000")
+    while rows := conn.execute(sql, (after,)).fetchall():
+        for rid, meta in rows:
+            when = expires_of(json.loads(meta) if meta else None)
+            if when is not None:
+                conn.execute("UPDATE memories SET expires_at=? WHERE rid=?", (_ts(when), rid))
+                done += 1
+        after = rows[-1][0]
+    return done
+
+
 def _where(filters: Filters) -> tuple[str, list]:
     return where_clause(filters, ph="?", when=_ts, array_param=False)
 

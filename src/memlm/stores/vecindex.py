@@ -29,14 +29,17 @@ from memlm.stores.base import Filters, Scored
 
 # A row as loaders yield it:
 # (rid, id, kind, session_id, role, occurred_at timestamp or None, asks, current (not superseded), vector,
-#  tokens: the row's size in the lexical index, 0 where the backend keeps no such count)
-Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray, int]
+#  tokens: the row's size in the lexical index, 0 where the backend keeps no such count,
+#  expires_at timestamp or None)
+Row = tuple[int, str, str, str | None, str | None, float | None, bool, bool, np.ndarray, int, float | None]
 COLUMNS = {"prev": np.int64, "next": np.int64, "asks": bool, "current": bool, "occurred": np.float64,
+           "expires": np.float64,
            "roles": object, "kinds": np.int16, "sessions": object,
            "rids": np.int64, "tokens": np.int32}
 # kinds: a code per kind, numbered as the owner's rows bring them (OwnerIndex.kind_codes), so a
 # mask by kind compares small ints, not strings; rids: the store's row ids, ascending (rows are
-# loaded in rowid order); tokens: see Row (SQLite's BM25 needs each row's length)
+# loaded in rowid order); tokens: see Row (SQLite's BM25 needs each row's length); expires: the
+# row's expires_at as a timestamp, +inf where it never expires (Filters.as_of masks by it)
 
 
 # The index's sizes and the BLAS switch are settings: config.IndexConfig, handed to the store.
@@ -89,6 +92,7 @@ class OwnerIndex:
         self.hwm = 0  # highest rowid loaded
         self.n = 0
         self.superseded = 0  # rows with a valid_to
+        self.expiring = 0  # rows with an expires_at
         self.ids: list[str] = []
         self.index: dict[str, int] = {}  # id -> row
         self._last_in_session: dict[str, int] = {}
@@ -117,7 +121,7 @@ class OwnerIndex:
             return
         start, stop = self.n, self.n + len(rows)
         self._reserve(stop)
-        rids, mids, kinds, sessions, roles, occurred, asks, current, vectors, tokens = zip(*rows)
+        rids, mids, kinds, sessions, roles, occurred, asks, current, vectors, tokens, expires = zip(*rows)
         self._matrix[start:stop] = np.stack(vectors)
         c, at = self._cols, range(start, stop)
         codes = self.kind_codes
@@ -125,6 +129,8 @@ class OwnerIndex:
         c["sessions"][start:stop], c["roles"][start:stop] = sessions, roles
         c["occurred"][start:stop] = [np.nan if o is None else o for o in occurred]
         c["asks"][start:stop], c["current"][start:stop] = asks, current
+        c["expires"][start:stop] = [np.inf if e is None else e for e in expires]
+        self.expiring += sum(e is not None for e in expires)
         c["prev"][start:stop] = c["next"][start:stop] = -1
         c["rids"][start:stop], c["tokens"][start:stop] = rids, tokens
         self.superseded += len(rows) - sum(map(bool, current))
@@ -172,7 +178,8 @@ class OwnerIndex:
             cols = {name: arr[:n] for name, arr in self._cols.items()}
             cols["next"] = np.where(cols["next"] < n, cols["next"], -1)  # links into rows this view lacks
             self._view = OwnerView(n, self.ids, self.index, self._matrix[:n], cols,
-                                   frozenset(self._speakers), self.superseded, self, self.kind_codes, self.config)
+                                   frozenset(self._speakers), self.superseded, self, self.kind_codes, self.config,
+                                   self.expiring)
         return self._view
 
 
@@ -190,6 +197,7 @@ class OwnerView:
     _owner: OwnerIndex | None = field(default=None, repr=False)
     _kind_codes: dict[str, int] = field(default_factory=dict, repr=False)  # shared, append-only
     config: IndexConfig = field(default_factory=IndexConfig, repr=False)  # the store's index settings
+    expiring: int = 0  # how many rows have an expires_at (hidden from Filters.as_of on)
 
     def matvec(self, matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
         """(n, d) @ (d,) -> (n,) by the route the store's IndexConfig.blas_gemv picks."""
@@ -230,6 +238,9 @@ class OwnerView:
         mask = None
         if self.superseded and not filters.include_superseded:
             mask = c["current"].copy()
+        if self.expiring and filters.as_of is not None:
+            m = c["expires"] > filters.as_of.timestamp()
+            mask = m if mask is None else mask & m
         if filters.session_id is not None:
             m = c["sessions"] == filters.session_id
             mask = m if mask is None else mask & m

@@ -39,7 +39,8 @@ def consolidate(writer: Writer, scope: Scope, llm: LLM | None) -> Event:
         raise ValueError("consolidation needs a session_id")
     store = writer.store
     base = Filters(writer.tenant, scope.user_id, scope.agent_id, scope.session_id)
-    episodes = store.list(replace(base, kinds=("episode",)), limit=MAX_EPISODES)
+    # archived turns (superseded by this summary: write/capacity.py) stay in it
+    episodes = store.list(replace(base, kinds=("episode",), include_superseded=True), limit=MAX_EPISODES)
     if not episodes:
         raise ValueError(f"session {scope.session_id!r} has no turns to summarise")
     text, method, note = _summary(writer, llm, episodes)

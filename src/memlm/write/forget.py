@@ -49,13 +49,10 @@ def with_expiry(metadata: dict[str, Any] | None, when: datetime | None) -> dict[
 
 
 def expires(record: MemoryRecord) -> datetime | None:
-    raw = record.metadata.get(EXPIRES) if record.metadata else None
-    if not isinstance(raw, str):
-        return None
-    try:
-        return parse_time(raw)
-    except ValueError:
-        return None
+    """The memory's expiry (metadata["expires_at"]), or None."""
+    from memlm.stores.base import expires_of
+
+    return expires_of(record.metadata)
 
 
 def expired(record: MemoryRecord, now: datetime | None = None) -> bool:

@@ -30,7 +30,7 @@ from memlm.stores.base import Filters, Store
 from memlm.text import memory_text, norm_hash
 from memlm.types import Event, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
-from memlm.write.forget import EXPIRES, expired, selected, strength, with_expiry
+from memlm.write.forget import EXPIRES, selected, strength, with_expiry
 from memlm.write.gate import Decision, check_proposal, decide
 from memlm.write.inputs import Draft
 
@@ -83,7 +83,23 @@ class Writer:
                 near.sort(key=lambda rs: -rs[1])
                 events.extend(self.apply(self.decide(draft, near), draft, vectors[i], batch))
             self.flush(batch)
+        capacity = self.config.capacity
+        if capacity.limited and capacity.on_write:  # the forget gate's capacity (write/capacity.py)
+            self.relieve(drafts)
         return events
+
+    def relieve(self, drafts: list[Draft]) -> None:
+        """Enforce the capacity for each owner these drafts were written for, sparing the
+        session each was written to (write/capacity.py)."""
+        from memlm.write.capacity import enforce
+
+        owners: dict[tuple[str | None, str | None], str | None] = {}
+        for d in drafts:
+            owners[(d.scope.user_id, d.scope.agent_id)] = d.scope.session_id
+        for (user, agent), session in owners.items():
+            if user is not None or agent is not None:
+                enforce(self, user, agent, config=self.config.capacity, now=datetime.now(timezone.utc),
+                        current_session=session)
 
     def facts(self, events: list[Event], llm: LLM) -> list[Event]:
         """Facts the LLM extracts from the turns these events added, each gated; their events."""
@@ -111,7 +127,7 @@ class Writer:
 
     def purge(self, now: datetime | None = None) -> list[str]:
         """Delete the tenant's expired memories; their ids."""
-        gone = [r.id for r in self._all(Filters(self.tenant, include_superseded=True)) if expired(r, now)]
+        gone = self.store.expired(self.tenant, now or datetime.now(timezone.utc))  # by the indexed column
         for mid in gone:
             self.store.delete(self.tenant, mid)
         return gone
@@ -168,14 +184,13 @@ class Writer:
         for i, d in enumerate(drafts):
             groups.setdefault((d.scope.user_id, d.scope.agent_id, d.kind), []).append(i)
         for (user, agent, kind), idx in groups.items():
-            filters = Filters(self.tenant, user, agent, kinds=kinds or (kind,))
+            filters = Filters(self.tenant, user, agent, kinds=kinds or (kind,), as_of=datetime.now(timezone.utc))
             results = self.store.dense(filters, vectors[idx], self.config.gate.neighbours)
             records = self.store.fetch(self.tenant, list({m for r in results for m, _ in r}))
             for i, scored in zip(idx, results):
-                same = [(r, 1.0) for r in self.store.find_exact(filters, norm_hash(drafts[i].text)) if not expired(r)]
-                seen = {r.id for r, _ in same}
-                near = [(records[m], s) for m, s in scored
-                        if m in records and m not in seen and not expired(records[m])]
+                same = [(r, 1.0) for r in self.store.find_exact(filters, norm_hash(drafts[i].text))]
+                seen = {r.id for r, _ in same}  # expired memories: left out by the store (filters.as_of)
+                near = [(records[m], s) for m, s in scored if m in records and m not in seen]
                 if min_similarity is not None:
                     near = [(r, s) for r, s in near if s >= min_similarity]
                 out[i] = same + near
