@@ -3,6 +3,10 @@
     python benchmarks/lab/dmn_babi.py --tasks babi1 babi1-real --max-seconds 240
     python benchmarks/lab/dmn_babi.py --tasks babi2 babi3 --max-iters 3000 --json out/lab/dmn.jsonl
     python benchmarks/lab/dmn_babi.py --tasks haystack1 --length 1024 --max-seconds 300
+    python benchmarks/lab/dmn_babi.py --tasks babi2 babi3 --gate-weight 1 --max-seconds 1200 \
+        --json benchmarks/lab/results/dmn_babi.jsonl
+
+``--gate-weight W`` turns on gate supervision with the supporting facts (the task marks them).
 
 Uses the lab's training loop (memlm.lab.train) when present, else a minimal Adam loop.
 Accuracy is measured on every validation example (the real test file for ``babi1-real``,
@@ -75,8 +79,11 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     task_kwargs = {"n_train": args.n_train} | ({} if name.endswith("-real") else {"seed": args.data_seed})
     if name.startswith("haystack"):
         task_kwargs["length"] = args.length
+    else:
+        task_kwargs |= {"support": args.gate_weight > 0} | ({"max_facts": args.max_facts} if args.max_facts else {})
     task = get_task(name, **task_kwargs)
-    model_kwargs = {"n_embd": args.n_hidden, "n_hidden": args.n_hidden, "n_hops": args.hops, "dropout": args.dropout}
+    model_kwargs = {"n_embd": args.n_hidden, "n_hidden": args.n_hidden, "n_hops": args.hops, "dropout": args.dropout,
+                    "gate_weight": args.gate_weight}
     torch.manual_seed(args.seed)
     try:
         import memlm.lab.train  # noqa: F401
@@ -92,7 +99,8 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         name = f"{name}@{args.length}"
     return {"task": name, "test_accuracy": round(acc, 4), "test_error_pct": round(100 * (1 - acc), 2),
             "iters": iters, "seconds": round(seconds, 1), "n_train": n_examples(task, "train"),
-            "n_test": n_examples(task, "val"), "loop": loop_name, **model_kwargs,
+            "n_test": n_examples(task, "val"), "loop": loop_name, **model_kwargs, "max_facts": args.max_facts,
+            "lr": args.lr, "batch_size": args.batch_size,
             "curve (iter, s, sampled val acc)": curve}
 
 
@@ -108,6 +116,8 @@ def main() -> None:
     p.add_argument("--n-hidden", type=int, default=80)
     p.add_argument("--hops", type=int, default=3)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--gate-weight", type=float, default=0.0, help="gate supervision weight (0 = off)")
+    p.add_argument("--max-facts", type=int, default=0, help="keep only the last N facts of a story (0 = all)")
     p.add_argument("--eval-interval", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=1337)
