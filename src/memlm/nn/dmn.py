@@ -75,7 +75,7 @@ def parse(idx: torch.Tensor, cfg: DMNConfig) -> dict[str, torch.Tensor]:
 
 def support_targets(targets: torch.Tensor, sep_fact: torch.Tensor, n_hops: int) -> torch.Tensor:
     """Pass k's supporting fact (B, n_hops) from the marks in targets (B, T); -1 where unmarked."""
-    B, T = targets.shape
+    B = targets.size(0)
     marked = (sep_fact >= 0) & (targets >= 0) & (targets < n_hops)
     marked[:, -1] = False  # the last target is the answer
     b, t = marked.nonzero(as_tuple=True)
