@@ -46,3 +46,29 @@ def test_lab_loop_builds_the_dmn_config_from_the_task():
     assert (cfg.sep_id, cfg.question_id, cfg.pad_id, cfg.query_end_id, cfg.vocab_size) == (
         o["sep_id"], o["question_id"], o["pad_id"], o["query_end_id"], task.vocab_size)
     assert cfg.n_hidden == 16
+
+
+def test_train_cli_with_gate_supervision_saves_and_reloads(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from memlm.cli import main
+    from memlm.lab.checkpoint import load_checkpoint
+
+    args = ["train", "dmn", "babi2", "--n_train=200", "--n_val=40", "--support=true", "--gate_weight=1.0",
+            "--n_embd=16", "--n_hidden=16", "--n_hops=2", "--max_iters=6", "--eval_interval=3", "--eval_iters=1",
+            "--batch_size=8", "--no-progress", f"--out_dir={tmp_path}"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    ckpt_path = json.loads(res.stdout)["checkpoint"]
+    model, ckpt = load_checkpoint(ckpt_path)
+    assert model.config.gate_weight == 1.0 and model.config.n_hops == 2
+    assert ckpt["task"]["kwargs"]["support"] is True
+    task = get_task("babi2", **ckpt["task"]["kwargs"])
+    x, y = task.batch("val", 4, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits, loss = model(x, y)
+    assert logits.shape == (4, 1, task.vocab_size) and torch.isfinite(loss)
+    res = CliRunner().invoke(main, ["eval", ckpt_path, "babi2", "--iters", "1", "--batch-size", "4"])
+    assert res.exit_code == 0, res.output

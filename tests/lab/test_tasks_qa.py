@@ -118,3 +118,21 @@ def test_haystack_iter_batches_is_fixed_and_complete(hay):
     assert sum(len(x) for x, _ in a) == len(hay.stories["val"])
     assert all(torch.equal(xa, xb) and torch.equal(ya, yb) for (xa, ya), (xb, yb) in zip(a, b))
     assert all(x.shape[1] == 300 for x, _ in a)
+
+
+def test_support_marks_sit_on_the_supporting_facts_separators():
+    task = BabiTask(3, n_train=30, n_val=5, seed=1, support=True)
+    x, y = task.collate(task.encoded["train"][:4])
+    for row_x, row_y, ex in zip(x, y, task.examples["train"][:4]):
+        seps = (row_x == task.vocab.sep_id).nonzero().squeeze(1).tolist()
+        marked = {int(row_y[p]): seps.index(p) for p in seps if row_y[p] >= 0}
+        assert marked == dict(enumerate(ex.support))
+    plain = BabiTask(3, n_train=30, n_val=5, seed=1)
+    assert (plain.collate(plain.encoded["train"][:4])[1][:, :-1] == IGNORE).all()
+
+
+def test_support_marks_follow_max_facts():
+    task = BabiTask(3, n_train=60, n_val=5, seed=1, support=True, max_facts=4)
+    for item, ex in zip(task.encoded["train"], task.examples["train"]):
+        cut = max(len(ex.facts) - 4, 0)
+        assert [k for _, k in item[2]] == [k for k, f in enumerate(ex.support) if f >= cut]

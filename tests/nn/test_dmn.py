@@ -87,3 +87,61 @@ def test_overfits_a_tiny_batch(task):
 def test_registered_in_model_registry(task):
     model = build_model("dmn", **task.model_overrides(), n_hidden=16, n_embd=16)
     assert isinstance(model, DMN) and model.config.sep_id == task.vocab.sep_id
+
+
+# --- gate supervision (strong supervision with the supporting facts) ----------------------
+
+
+@pytest.fixture(scope="module")
+def task2() -> BabiTask:
+    return BabiTask(2, n_train=64, n_val=16, seed=0, support=True)
+
+
+def test_support_targets_name_each_pass_fact(task2):
+    from memlm.nn.dmn import support_targets
+
+    x, y = task2.collate(task2.encoded["train"][:6])
+    cfg = DMNConfig(**task2.model_overrides(), n_hops=3)
+    sup = support_targets(y, parse(x, cfg)["sep_fact"], cfg.n_hops)  # (B, 3)
+    for row, ex in zip(sup.tolist(), task2.examples["train"][:6]):
+        assert row[: len(ex.support)] == ex.support and row[len(ex.support):] == [-1] * (3 - len(ex.support))
+
+
+def test_gate_weight_adds_the_gate_loss_only_with_marked_targets(task2):
+    x, y = task2.batch("train", 8, _gen())
+    plain = _model(task2, n_hops=2).eval()
+    supervised = _model(task2, n_hops=2, gate_weight=1.0).eval()  # same seed: same weights
+    base, extra = plain(x, y)[1], supervised(x, y)[1]
+    assert extra.item() > base.item()
+    y_plain = torch.where(torch.arange(y.size(1)) == y.size(1) - 1, y, -100)  # answer only
+    assert supervised(x, y_plain)[1].item() == pytest.approx(base.item(), rel=1e-5)
+
+
+def test_gate_supervision_moves_the_gates_onto_the_supporting_facts(task2):
+    from memlm.nn.dmn import support_targets
+
+    model = _model(task2, n_hops=2, gate_weight=1.0, dropout=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = task2.collate(task2.encoded["train"][:16])
+    sup = support_targets(y, parse(x, model.config)["sep_fact"], 2)
+
+    def hit_rate() -> float:
+        model(x)
+        return float((model.last_gates.argmax(-1) == sup)[sup >= 0].float().mean())
+
+    before = hit_rate()
+    for _ in range(60):
+        loss = model.gate_loss(model.memory(*_encoded(model, x))[1], sup)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert hit_rate() > max(0.9, before)
+
+
+def _encoded(model: DMN, x: torch.Tensor):
+    from memlm.nn.dmn import run_gru
+
+    p = parse(x, model.config)
+    facts, mask = model.encode_facts(x, p)
+    q = run_gru(model.question, model.embed(p["question"]), p["q_len"])[1][-1]
+    return facts, q, mask

@@ -5,6 +5,11 @@ allowed). Modules: input fusion (positional-encoding sentence reader + bidirecti
 facts, directions summed), question GRU, episodic memory (soft attention gates from fact /
 question / memory interactions feeding an attention-based GRU, ``n_hops`` passes, untied
 ReLU memory updates) and a linear answer module over ``[memory; question]``.
+
+Strong supervision (``gate_weight > 0``, as in the original DMN of Kumar et al. 2016): an
+auxiliary cross-entropy pulls pass k's attention gate toward the k-th supporting fact. The
+supporting facts come in the targets: a target value k >= 0 on the ``<sep>`` closing a fact
+marks it as pass k's fact (``BabiTask(support=True)`` writes these marks).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class DMNConfig:
     question_id: int = 3  # question marker token (facts before it, question words after it)
     query_end_id: int = 4  # final token of the query (not read as a question word)
     max_facts: int = 0  # read only the last max_facts facts (0 = all)
+    gate_weight: float = 0.0  # weight of the gate-supervision loss (0 = answer loss only)
 
 
 def parse(idx: torch.Tensor, cfg: DMNConfig) -> dict[str, torch.Tensor]:
@@ -52,16 +58,30 @@ def parse(idx: torch.Tensor, cfg: DMNConfig) -> dict[str, torch.Tensor]:
     is_word = story & ~is_sep & ~is_pad
     n_facts = is_sep.sum(1)
     fact = torch.where(is_word, n_sep_before, torch.full_like(pos, -1))
+    sep_fact = torch.where(is_sep, n_sep_before, torch.full_like(pos, -1))  # (B, T) fact a <sep> closes
     if cfg.max_facts:  # keep the last max_facts sentences, renumbered from 0
-        first = (n_facts - cfg.max_facts).clamp(min=0)
-        fact = torch.where(fact >= first[:, None], fact - first[:, None], torch.full_like(pos, -1))
-        n_facts = n_facts - first
+        first = (n_facts - cfg.max_facts).clamp(min=0)[:, None]
+        fact = torch.where(fact >= first, fact - first, torch.full_like(pos, -1))
+        sep_fact = torch.where(sep_fact >= first, sep_fact - first, torch.full_like(pos, -1))
+        n_facts = n_facts - first[:, 0]
     q_word = (pos > q_pos[:, None]) & (idx != cfg.query_end_id) & ~is_pad
     q_len = q_word.sum(1)
     Lq = max(int(q_len.max()), 1)
     q_idx = (q_pos[:, None] + 1 + torch.arange(Lq, device=idx.device)).clamp(max=T - 1)
     question = torch.where(torch.arange(Lq, device=idx.device) < q_len[:, None], idx.gather(1, q_idx), cfg.pad_id)
-    return {"fact": fact, "word": pos - boundary + 1, "n_facts": n_facts, "question": question, "q_len": q_len}
+    return {"fact": fact, "word": pos - boundary + 1, "n_facts": n_facts, "question": question, "q_len": q_len,
+            "sep_fact": sep_fact}
+
+
+def support_targets(targets: torch.Tensor, sep_fact: torch.Tensor, n_hops: int) -> torch.Tensor:
+    """Pass k's supporting fact (B, n_hops) from the marks in targets (B, T); -1 where unmarked."""
+    B = targets.size(0)
+    marked = (sep_fact >= 0) & (targets >= 0) & (targets < n_hops)
+    marked[:, -1] = False  # the last target is the answer
+    b, t = marked.nonzero(as_tuple=True)
+    out = torch.full((B, n_hops), -1, dtype=torch.long, device=targets.device)
+    out[b, targets[b, t]] = sep_fact[b, t]
+    return out
 
 
 def position_encode(emb: torch.Tensor, fact: torch.Tensor, word: torch.Tensor, n_facts_max: int) -> torch.Tensor:
@@ -125,13 +145,14 @@ class EpisodicMemory(nn.Module):
         scores = self.attn(z).squeeze(-1).masked_fill(~mask, float("-inf"))
         return torch.nan_to_num(F.softmax(scores, dim=-1))  # rows without facts -> zeros
 
-    def forward(self, facts: torch.Tensor, q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """facts (B, S, H), q (B, H), mask (B, S) -> final memory (B, H)."""
-        m = q
+    def forward(self, facts: torch.Tensor, q: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """facts (B, S, H), q (B, H), mask (B, S) -> final memory (B, H), gates (B, n_hops, S)."""
+        m, gates = q, []
         for update in self.updates:
-            episode = self.gru(facts, self.gates(facts, q, m, mask))
+            gates.append(self.gates(facts, q, m, mask))
+            episode = self.gru(facts, gates[-1])
             m = F.relu(update(torch.cat([m, episode, q], dim=-1)))
-        return m
+        return m, torch.stack(gates, 1)
 
 
 class DMN(nn.Module):
@@ -158,11 +179,26 @@ class DMN(nn.Module):
         return self.drop(fwd + bwd), mask
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) -> logits (B, 1, V) for the last position; loss against targets[:, -1:]."""
+        """idx (B, T) -> logits (B, 1, V) for the last position; loss against targets[:, -1:]
+        (plus gate_weight times the gate loss when targets mark supporting facts)."""
         p = parse(idx, self.config)
         facts, mask = self.encode_facts(idx, p)  # (B, S, H), (B, S)
         _, hq = run_gru(self.question, self.embed(p["question"]), p["q_len"])
         q = hq[-1]  # (B, H)
-        m = self.memory(facts, q, mask)  # (B, H)
+        m, gates = self.memory(facts, q, mask)  # (B, H), (B, n_hops, S)
+        self.last_gates = gates.detach()  # for inspection and plots
         logits = self.answer(self.drop(torch.cat([m, q], dim=-1)))[:, None]  # (B, 1, V)
-        return logits, lm_loss(logits, targets)
+        loss = lm_loss(logits, targets)
+        if loss is not None and targets is not None and self.config.gate_weight > 0:
+            loss = loss + self.config.gate_weight * self.gate_loss(gates, support_targets(targets, p["sep_fact"],
+                                                                                           self.config.n_hops))
+        return logits, loss
+
+    @staticmethod
+    def gate_loss(gates: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+        """Mean -log gate on pass k's supporting fact: gates (B, K, S), support (B, K) (-1 = none)."""
+        valid = support >= 0
+        if not valid.any():
+            return gates.sum() * 0.0
+        picked = gates.gather(2, support.clamp(min=0)[..., None]).squeeze(-1)  # (B, K)
+        return -(picked[valid] + 1e-8).log().mean()

@@ -3,6 +3,11 @@
 Each example is flattened to ``fact words <sep> ... fact words <sep> <q> question words <eoq>``
 and left-padded with ``<pad>``; the answer (one token, e.g. ``kitchen``, ``yes``, ``two``,
 ``apple,football``) is the target at the last position, every other target is IGNORE.
+
+With ``support=True`` the ``<sep>`` closing the k-th supporting fact (reasoning order, k from 0)
+also carries target k: the DMN's gate supervision (``DMNConfig.gate_weight``) reads these marks.
+Only the DMN understands them (it scores the last position alone); leave ``support`` off for
+sequence models, which would train on every target.
 """
 
 from __future__ import annotations
@@ -62,6 +67,12 @@ def encode_example(ex: Example, vocab: Vocab) -> tuple[list[int], int]:
     return ids, vocab.stoi.get(ex.answer.lower(), vocab.unk_id)
 
 
+def support_marks(ids: list[int], ex: Example, sep_id: int) -> list[tuple[int, int]]:
+    """(position of the ``<sep>`` ending supporting fact k, k) for each supporting fact of ex."""
+    seps = [i for i, t in enumerate(ids) if t == sep_id][: len(ex.facts)]
+    return [(seps[f], k) for k, f in enumerate(ex.support) if 0 <= f < len(seps)]
+
+
 def pad_left(seqs: Sequence[list[int]], pad_id: int) -> torch.Tensor:
     """Left-pad id lists to a (B, T) long tensor."""
     T = max(len(s) for s in seqs)
@@ -82,8 +93,9 @@ class BabiTask:
         seed: int = 0,
         real: bool = False,
         max_facts: int | None = None,
+        support: bool = False,
     ):
-        self.task_id, self.real, self.max_facts = task_id, real, max_facts
+        self.task_id, self.real, self.max_facts, self.support = task_id, real, max_facts, support
         self.name = f"babi{task_id}" + ("-real" if real else "")
         self.examples = {
             "train": load_examples(task_id, "train", n_train, seed, real),
@@ -96,18 +108,26 @@ class BabiTask:
         self.vocab = Vocab(words)
         self.vocab_size = len(self.vocab)
         self.encoded = {k: [self._encode(e) for e in v] for k, v in self.examples.items()}
-        self.max_len = max(len(ids) for v in self.encoded.values() for ids, _ in v)
+        self.max_len = max(len(item[0]) for v in self.encoded.values() for item in v)
 
-    def _encode(self, ex: Example) -> tuple[list[int], int]:
+    def _encode(self, ex: Example) -> tuple:
+        """(ids, answer id), plus the support marks when ``support`` is on."""
         if self.max_facts and len(ex.facts) > self.max_facts:
-            ex = Example(ex.facts[-self.max_facts:], ex.question, ex.answer)
-        return encode_example(ex, self.vocab)
+            cut = len(ex.facts) - self.max_facts
+            ex = Example(ex.facts[cut:], ex.question, ex.answer, [f - cut if f >= cut else -1 for f in ex.support])
+        ids, answer = encode_example(ex, self.vocab)
+        return (ids, answer, support_marks(ids, ex, self.vocab.sep_id)) if self.support else (ids, answer)
 
-    def collate(self, items: Sequence[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoded examples -> (x, y): x left-padded (B, T); y IGNORE except y[:, -1] = answer."""
-        x = pad_left([ids for ids, _ in items], self.vocab.pad_id)
+    def collate(self, items: Sequence[tuple]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoded examples -> (x, y): x left-padded (B, T); y IGNORE except y[:, -1] = answer
+        (and, with support marks, y at each supporting fact's ``<sep>`` = its pass number)."""
+        x = pad_left([item[0] for item in items], self.vocab.pad_id)
         y = torch.full_like(x, IGNORE)
-        y[:, -1] = torch.tensor([a for _, a in items], dtype=torch.long)
+        y[:, -1] = torch.tensor([item[1] for item in items], dtype=torch.long)
+        for i, item in enumerate(items):
+            offset = x.size(1) - len(item[0])
+            for pos, k in item[2] if len(item) > 2 else ():
+                y[i, offset + pos] = k
         return x, y
 
     def batch(self, split: str, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

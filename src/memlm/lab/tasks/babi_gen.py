@@ -50,7 +50,8 @@ class World:
         return len(self.story)
 
     def ask(self, question: str, answer: str, support: list[int]) -> None:
-        self.story.append(Entry(question, answer, tuple(sorted(set(support)))))
+        """A question; ``support`` in reasoning order (the order a DMN pass would visit them)."""
+        self.story.append(Entry(question, answer, tuple(dict.fromkeys(support))))
 
     def carried(self, actor: str) -> list[str]:
         return sorted(o for o, (a, _) in self.holder.items() if a == actor)
@@ -157,7 +158,7 @@ def _q_where_before(w: World) -> bool:
         return False
     obj = w.rng.choice(sorted(options))
     (before, l1), (now, l2) = w.trail[obj][-2:]
-    w.ask(f"Where was the {obj} before the {now}?", before, [l1, l2, w.holder[obj][1]])
+    w.ask(f"Where was the {obj} before the {now}?", before, [w.holder[obj][1], l2, l1])
     return True
 
 
