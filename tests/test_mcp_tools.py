@@ -124,6 +124,15 @@ async def _remote(base: str, key: str) -> None:
         assert hits["results"][0]["text"] == "served over HTTP"
         missing = await client.call_tool("get_memory", {"memory_id": "0" * 32})
         assert missing.is_error and "no memory" in missing.content[0].text
+        # forgetting through the server too (the client's forget / purge)
+        plan = _data(await client.call_tool("forget_memories", {"user_id": "ana", "before": "2999-01-01"}))
+        assert plan["dry_run"] and plan["count"] == 1
+        assert _data(await client.call_tool("search_memory", {"query": "HTTP", "user_id": "ana"}))["results"]
+        done = _data(await client.call_tool("forget_memories", {"user_id": "ana", "before": "2999-01-01",
+                                                                "dry_run": False}))
+        assert done["count"] == 1
+        assert _data(await client.call_tool("search_memory", {"query": "HTTP", "user_id": "ana"}))["results"] == []
+        assert _data(await client.call_tool("purge_expired", {}))["purged"] == 0
 
 
 @pytest.mark.timeout(120)
