@@ -44,7 +44,7 @@ def _own_bleu(hyps: list[str], refs: list[str], tokenize: str) -> float:
             hn, rn = _ngrams(ht, n), _ngrams(rt, n)
             matches[n - 1] += sum(min(c, rn[g]) for g, c in hn.items())
             totals[n - 1] += max(0, len(ht) - n + 1)
-    if hyp_len == 0:
+    if hyp_len == 0 or not any(matches):  # sacrebleu stops early without any match too
         return 0.0
     log_p, k = 0.0, 1.0
     for m, t in zip(matches, totals):
