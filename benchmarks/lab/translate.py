@@ -27,13 +27,16 @@ LR = {"gru": 2e-3, "gru-attn": 2e-3, "transformer": 1e-3}
 SENTENCE = {"en-zh": "I don't want to go to school tomorrow.", "zh-en": "我明天不想去学校。"}
 
 
-def run(model: str, direction: str, seconds: float, out_dir: str) -> dict:
+def run(model: str, direction: str, seconds: float, out_dir: str, limit: int = 0, eval_only: bool = False) -> dict:
     from memlm.lab.translate import TranslateConfig, evaluate_translation, load_translation, train_translation
 
-    cfg = TranslateConfig(model=model, direction=direction, max_seconds=seconds, lr=LR[model], out_dir=out_dir)
-    res = train_translation(cfg, MODEL_KW[model])
-    net, ckpt = load_translation(res["checkpoint"])
-    ev = evaluate_translation(net, ckpt)
+    path = Path(out_dir) / f"translate-{model}-{direction}.pt"
+    if not eval_only:
+        cfg = TranslateConfig(model=model, direction=direction, max_seconds=seconds, lr=LR[model], out_dir=out_dir)
+        train_translation(cfg, MODEL_KW[model])
+    net, ckpt = load_translation(path)
+    res = ckpt["result"]
+    ev = evaluate_translation(net, ckpt, limit=limit)
     out = {"model": model, "direction": direction, "budget_seconds": seconds, "model_kwargs": MODEL_KW[model],
            "lr": LR[model], **{k: v for k, v in res.items() if k != "module"}, "eval": ev}
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -121,13 +124,15 @@ def main() -> None:
     p.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"])
     p.add_argument("--seconds", type=float, default=480.0, help="training budget per model")
     p.add_argument("--out", default="out/lab/translate", help="checkpoint folder")
+    p.add_argument("--limit", type=int, default=0, help="evaluate on this many test sentences (0 = all)")
+    p.add_argument("--eval-only", action="store_true", help="evaluate the saved checkpoints, no training")
     p.add_argument("--plot", action="store_true", help="only draw the figures from the saved results")
     args = p.parse_args()
     if args.plot:
         plot(args.out)
         return
     for model in args.models:
-        run(model, args.direction, args.seconds, args.out)
+        run(model, args.direction, args.seconds, args.out, args.limit, args.eval_only)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,13 @@ import torch
 
 from memlm.lab import translate_data as td
 from memlm.lab.bleu import _own_bleu, _own_chrf, corpus_bleu, corpus_chrf
-from memlm.lab.translate import (TranslateConfig, evaluate_translation, load_translation, train_translation,
-                                 translate_text)
+from memlm.lab.translate import (
+    TranslateConfig,
+    evaluate_translation,
+    load_translation,
+    train_translation,
+    translate_text,
+)
 
 SUBJ = [("I", "我"), ("you", "你"), ("he", "他"), ("she", "她"), ("we", "我们")]
 VERB = [("love", "爱"), ("see", "看见"), ("help", "帮助"), ("know", "认识")]

@@ -91,3 +91,15 @@ def test_attention_weights_only_with_attention() -> None:
     assert torch.allclose(attn.sum(-1), torch.ones(4), atol=1e-5)
     assert attention_map(tiny("seq2seq-gru").eval(), src, [4, 5]) is None
     assert get_model("seq2seq-gru-attn")[0]().attention and not get_model("seq2seq-gru")[0]().attention
+
+
+@pytest.mark.parametrize("name", ["seq2seq-gru", "seq2seq-gru-attn"])
+def test_incremental_step_matches_decode(name: str) -> None:
+    model = tiny(name).eval()
+    src, tgt_in, _ = copy_batch(3)
+    memory = model.encode(src)
+    full = model.decode(memory, tgt_in)[0]  # (B, T, V)
+    state = None
+    for t in range(tgt_in.size(1)):
+        logits, state = model.step(memory, tgt_in[:, t], state)
+        assert torch.allclose(logits, full[:, t], atol=1e-5)

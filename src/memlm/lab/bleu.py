@@ -69,11 +69,12 @@ def _own_chrf(hyps: list[str], refs: list[str], order: int = 6, beta: float = 2.
             stats[n - 1][1] += sum(hn.values())
             stats[n - 1][2] += sum(rn.values())
     score, orders = 0.0, 0
-    for m, h, r in stats:  # sacrebleu 2: the mean over n-gram orders of each order's F-beta
-        p, rc = (m / h if h else 1e-16), (m / r if r else 1e-16)
-        denom = beta ** 2 * p + rc
-        score += (1 + beta ** 2) * p * rc / denom if denom > 0 else 1e-16
-        orders += 1 if h and r else 0
+    for matched, n_hyp, n_ref in stats:  # sacrebleu 2: the mean over n-gram orders of each order's F-beta
+        prec = matched / n_hyp if n_hyp else 1e-16
+        rec = matched / n_ref if n_ref else 1e-16
+        denom = beta ** 2 * prec + rec
+        score += (1 + beta ** 2) * prec * rec / denom if denom > 0 else 1e-16
+        orders += 1 if n_hyp and n_ref else 0
     return 100.0 * score / orders if orders else 0.0
 
 

@@ -156,7 +156,8 @@ def train_translation(cfg: TranslateConfig, model_kw: dict[str, Any] | None = No
         bar.set_postfix(loss=f"{loss_value:.3f}")
         if it % cfg.eval_interval == 0:
             vl = valid_loss(model, data, cfg)
-            curve.append({"iter": it, "seconds": round(time.time() - t0, 1), "train_loss": loss_value, "valid_loss": vl})
+            curve.append({"iter": it, "seconds": round(time.time() - t0, 1), "train_loss": loss_value,
+                          "valid_loss": vl})
             if vl < best:
                 best, best_state = vl, {k: v.detach().clone() for k, v in model.state_dict().items()}
     bar.close()
@@ -205,7 +206,8 @@ def load_translation(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]
     except Exception as exc:
         raise ValueError(f"{path} is not a memlm lab checkpoint ({type(exc).__name__})") from None
     if ckpt.get("task", {}).get("name") != TASK:
-        raise ValueError(f"{path} is a {ckpt['model_name']} checkpoint for {ckpt['task']['name']}, not a translation model")
+        raise ValueError(f"{path} is a {ckpt['model_name']} checkpoint for {ckpt['task']['name']}, "
+                         "not a translation model")
     ckpt["src_vocab"] = td.Vocab(ckpt["vocab"]["src"], ckpt["vocab"]["src_lang"])
     ckpt["tgt_vocab"] = td.Vocab(ckpt["vocab"]["tgt"], ckpt["vocab"]["tgt_lang"])
     return model, ckpt

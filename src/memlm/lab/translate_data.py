@@ -64,8 +64,8 @@ def split_pairs(pairs: list[tuple[str, str]], seed: int = 1234, valid: float = 0
     english = sorted({en for en, _ in pairs})
     random.Random(seed).shuffle(english)
     n_test, n_valid = int(len(english) * test), int(len(english) * valid)
-    where = {en: "test" for en in english[:n_test]}
-    where.update({en: "valid" for en in english[n_test:n_test + n_valid]})
+    where = dict.fromkeys(english[:n_test], "test")
+    where.update(dict.fromkeys(english[n_test:n_test + n_valid], "valid"))
     out: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
     for en, zh in pairs:
         out[where.get(en, "train")].append((en, zh))

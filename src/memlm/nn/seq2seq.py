@@ -3,7 +3,8 @@
 Every seq2seq model takes ``forward(src, tgt_in, targets=None) -> (logits, loss)`` with
 src (B, S) and tgt_in (B, T) token ids, padded with PAD, and logits (B, T, V_tgt). Decoding
 only needs ``encode(src) -> memory`` and ``decode(memory, tgt_in) -> (logits, attn)``
-where attn (B, T, S) is the decoder's attention over the source (None without attention).
+where attn (B, T, S) is the decoder's attention over the source (None without attention);
+greedy decoding uses ``step(memory, y, state) -> (logits (B, V), state)`` when a model has it.
 Memories are tensors or tuples of tensors with the batch on dimension 0.
 """
 
@@ -33,15 +34,19 @@ def _select(memory: Any, index: torch.Tensor) -> Any:
 
 
 @torch.no_grad()
-def greedy_decode(model: torch.nn.Module, src: torch.Tensor, max_len: int = 60) -> list[list[int]]:
+def greedy_decode(model: Any, src: torch.Tensor, max_len: int = 60) -> list[list[int]]:
     """Argmax decoding of a batch src (B, S) -> one list of target ids per row (no BOS/EOS)."""
     memory = model.encode(src)
     batch = src.size(0)
     ys = torch.full((batch, 1), BOS, dtype=torch.long, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
+    state = None
     for _ in range(max_len):
-        logits, _ = model.decode(memory, ys)  # (B, t, V)
-        nxt = _allowed(logits[:, -1]).argmax(dim=-1)  # (B,)
+        if hasattr(model, "step"):  # incremental (recurrent state)
+            last, state = model.step(memory, ys[:, -1], state)  # (B, V)
+        else:  # the whole prefix again
+            last = model.decode(memory, ys)[0][:, -1]  # (B, V)
+        nxt = _allowed(last).argmax(dim=-1)  # (B,)
         nxt = nxt.masked_fill(done, PAD)
         ys = torch.cat([ys, nxt[:, None]], dim=1)
         done |= nxt == EOS
@@ -65,7 +70,7 @@ def _strip(ids: list[int]) -> list[int]:
 
 
 @torch.no_grad()
-def beam_decode(model: torch.nn.Module, src: torch.Tensor, beam: int = 4, max_len: int = 60,
+def beam_decode(model: Any, src: torch.Tensor, beam: int = 4, max_len: int = 60,
                 alpha: float = 1.0) -> list[int]:
     """Beam search for one sentence src (1, S) -> target ids (no BOS/EOS).
 
@@ -107,7 +112,7 @@ def beam_decode(model: torch.nn.Module, src: torch.Tensor, beam: int = 4, max_le
 
 
 @torch.no_grad()
-def attention_map(model: torch.nn.Module, src: torch.Tensor, tgt: list[int]) -> torch.Tensor | None:
+def attention_map(model: Any, src: torch.Tensor, tgt: list[int]) -> torch.Tensor | None:
     """The decoder's attention (T, S) over src (1, S) while reading BOS + tgt (teacher forced)."""
     memory = model.encode(src)
     ys = torch.tensor([[BOS, *tgt]], dtype=torch.long, device=src.device)

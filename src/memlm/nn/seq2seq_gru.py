@@ -75,16 +75,31 @@ class Seq2SeqGRU(nn.Module):
         keys = self.att_u(states)  # (B, S, H), computed once
         outs, ctxs, weights = [], [], []
         for t in range(tgt_in.size(1)):
-            score = self.att_v(torch.tanh(keys + self.att_w(s)[:, None, :])).squeeze(-1)  # (B, S)
-            a = torch.softmax(score.masked_fill(pad, float("-inf")), dim=-1)  # (B, S)
-            c = torch.bmm(a[:, None, :], states).squeeze(1)  # (B, 2H)
-            s = self.cell(torch.cat([emb[:, t], c], dim=-1), s)  # (B, H)
+            s, c, a = self._attend(keys, states, pad, emb[:, t], s)
             outs.append(s)
             ctxs.append(c)
             weights.append(a)
         out, ctx = torch.stack(outs, 1), torch.stack(ctxs, 1)  # (B, T, H), (B, T, 2H)
         logits = self.out(self.drop(torch.cat([out, ctx, emb], dim=-1)))
         return logits, torch.stack(weights, 1)
+
+    def _attend(self, keys, states, pad, emb_t, s):
+        """One attention decoder step: emb_t (B, E), s (B, H) -> (new s (B, H), context (B, 2H), weights (B, S))."""
+        score = self.att_v(torch.tanh(keys + self.att_w(s)[:, None, :])).squeeze(-1)  # (B, S)
+        a = torch.softmax(score.masked_fill(pad, float("-inf")), dim=-1)  # (B, S)
+        c = torch.bmm(a[:, None, :], states).squeeze(1)  # (B, 2H)
+        return self.cell(torch.cat([emb_t, c], dim=-1), s), c, a
+
+    def step(self, memory, y: torch.Tensor, state):
+        """Incremental decoding: last tokens y (B,), state (None at BOS) -> (logits (B, V), state)."""
+        states, final, pad = memory
+        emb = self.drop(self.tgt_emb(y))  # (B, E)
+        s = torch.tanh(self.bridge(final)) if state is None else state  # (B, H)
+        if not self.config.attention:
+            out = self.decoder(torch.cat([emb, final], dim=-1)[:, None], s[None].contiguous())[0][:, 0]  # (B, H)
+            return self.out(torch.cat([out, final, emb], dim=-1)), out
+        s, c, _ = self._attend(self.att_u(states), states, pad, emb, s)
+        return self.out(torch.cat([s, c, emb], dim=-1)), s
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, targets: torch.Tensor | None = None):
         """src (B, S), tgt_in (B, T) starting with BOS, targets (B, T) -> (logits (B, T, V), loss)."""
