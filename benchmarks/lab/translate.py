@@ -102,6 +102,7 @@ def heatmap(checkpoint: Path, sentence: str, out: Path) -> None:
     att = attention_for(net, ckpt, sentence)
     print(json.dumps({"source": list(enumerate(att["source"])), "target": list(enumerate(att["target"]))},
                      ensure_ascii=False))
+    translation = "".join(att["target"][:-1])
     # no CJK font on the lab machine: Chinese tokens are labelled by position (the mapping is printed)
     for side in ("source", "target"):
         att[side] = [t if t.isascii() else f"{i}" for i, t in enumerate(att[side])]
@@ -115,7 +116,7 @@ def heatmap(checkpoint: Path, sentence: str, out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
-    print(json.dumps({"heatmap": str(out), "translation": "".join(att["target"][:-1])}, ensure_ascii=False))
+    print(json.dumps({"heatmap": str(out), "translation": translation}, ensure_ascii=False))
 
 
 def main() -> None:
