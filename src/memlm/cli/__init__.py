@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "eval": "memlm.cli.lab:eval_",
     "lab": "memlm.cli.lab:lab",
     "classify": "memlm.cli.classifier:classify",
+    "translate": "memlm.cli.translate:translate",
 }
 
 

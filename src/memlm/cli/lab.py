@@ -143,11 +143,15 @@ def _load(checkpoint: str) -> tuple[Any, dict[str, Any]]:
     from memlm.lab.checkpoint import load_checkpoint
 
     try:
-        return load_checkpoint(checkpoint)
+        model, ckpt = load_checkpoint(checkpoint)
     except ValueError:
         raise
     except Exception as exc:
         raise ValueError(f"{checkpoint} is not a memlm lab checkpoint ({type(exc).__name__})") from None
+    if ckpt.get("task", {}).get("name") == "translate":
+        raise ValueError(f"{checkpoint} is a translation model: use `memlm translate {checkpoint} TEXT` "
+                         f"or `memlm eval {checkpoint} translate`")
+    return model, ckpt
 
 
 @click.command()
@@ -198,9 +202,17 @@ def ask(checkpoint: str, story: str, question: str, as_json: bool) -> None:
 @click.pass_context
 @errors_as_messages
 def eval_(ctx: click.Context, checkpoint: str, task: str, iters: int, batch_size: int, seed: int, split: str) -> None:
-    """Evaluate CHECKPOINT on TASK (--key=value sets task arguments); prints one JSON object."""
+    """Evaluate CHECKPOINT on TASK (--key=value sets task arguments); prints one JSON object.
+
+    TASK translate: BLEU, chrF and BLEU by source length on the test split (--limit=N, --beam=K).
+    """
     from memlm.lab.train import evaluate, get_task, is_lm_task
 
+    if task == "translate":  # BLEU / chrF on the held-out test split (memlm.cli.translate)
+        from memlm.cli.translate import eval_translation
+
+        click.echo(json.dumps(eval_translation(checkpoint, ctx.args), ensure_ascii=False))
+        return
     model, ckpt = _load(checkpoint)
     task_kw = dict(ckpt["task"]["kwargs"]) if ckpt["task"]["name"] == task else {}
     task_kw.update(parse_overrides(ctx.args))

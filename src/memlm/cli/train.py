@@ -14,6 +14,7 @@ import click
 SUBCOMMANDS: dict[str, str] = {
     "classifier": "memlm.cli.classifier:train_classifier",
     "encoder": "memlm.cli.retrieval:train_encoder",
+    "translate": "memlm.cli.translate:train_translate",
 }
 LAB = "memlm.cli.lab:train"
 
@@ -60,4 +61,5 @@ def train() -> None:
     \b
     memlm train classifier --data FILE   fine-tune the MiniLM encoder to classify text
     memlm train encoder --pairs FILE     adapt the retrieval encoder to (query, memory) pairs
+    memlm train translate --model M      an English <-> Chinese encoder-decoder (Tatoeba)
     """

@@ -28,6 +28,10 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "memory_transformer": ("memlm.nn.memory_transformer", "MemoryTransformerConfig", "MemoryTransformer"),
     "dmn": ("memlm.nn.dmn", "DMNConfig", "DMN"),
     "encoder_classifier": ("memlm.nn.encoder", "EncoderClassifierConfig", "EncoderClassifier"),
+    # translation encoder-decoders: forward(src, tgt_in, targets) (see memlm.nn.seq2seq)
+    "seq2seq-gru": ("memlm.nn.seq2seq_gru", "Seq2SeqGRUConfig", "Seq2SeqGRU"),
+    "seq2seq-gru-attn": ("memlm.nn.seq2seq_gru", "Seq2SeqGRUAttnConfig", "Seq2SeqGRU"),
+    "seq2seq-transformer": ("memlm.nn.seq2seq_transformer", "Seq2SeqTransformerConfig", "Seq2SeqTransformer"),
 }
 
 
