@@ -46,7 +46,8 @@ def sweep_model(label: str, args: argparse.Namespace) -> tuple[str, dict]:
         return label, dict(n_layer=1, n_embd=64, n_hidden=128)
     if label == "memory_transformer":
         return label, {**attn, "segment_len": args.segment or args.seq // 4, "n_mem": 8, "conv": 3}
-    return "transformer", {**attn, "pos": "rope", "block_size": args.seq, **({"conv": 3} if label.endswith("conv") else {})}
+    conv = {"conv": 3} if label.endswith("conv") else {}
+    return "transformer", {**attn, "pos": "rope", "block_size": args.seq, **conv}
 
 
 def main() -> None:

@@ -167,7 +167,8 @@ def mqar_tables(t: Tables, results: Path) -> None:
               for i, r in enumerate(rows)}
     t.table(f"MQAR length curriculum, {_label(rows[0])} ({rows[0]['pairs']} pairs; scored at the last stage)",
             f"{sum(float(r.get('seconds', 0)) for r in rows):.0f} s in all, at most 300 s per stage, early stop at"
-            " 99% (stage 1) / 99.5% (stage 2), 1 torch thread, batch 64", cmd, ["accuracy", "steps", "seconds"], stages, fmt="{:.4g}")
+            " 99% (stage 1) / 99.5% (stage 2), 1 torch thread, batch 64", cmd, ["accuracy", "steps", "seconds"],
+            stages, fmt="{:.4g}")
 
 
 def haystack_table(t: Tables, results: Path) -> None:
