@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -32,14 +33,30 @@ def run(model: str, seq: int, pairs: int, model_kw: dict, args: argparse.Namespa
     final = evaluate(res["module"], task, "val", 8, 64, seed=98)
     out = {"model": model, "seq_len": seq, "pairs": pairs, "config": model_kw, "iters": res["iters"],
            "seconds": res["seconds"], "stopped": res["stopped"], "accuracy": final["accuracy"],
-           "examples": final["examples"], "by_distance": by_dist, "state": res["module"].state_dict()}
-    print(json.dumps({k: v for k, v in out.items() if k != "state"}), flush=True)
+           "examples": final["examples"], "by_distance": by_dist, "history": res["history"],
+           "state": res["module"].state_dict()}
+    print(json.dumps({k: v for k, v in out.items() if k not in ("state", "history")}), flush=True)
     return out
+
+
+def sweep_model(label: str, args: argparse.Namespace) -> tuple[str, dict]:
+    """A sweep label -> (architecture, config): 'transformer+conv' is the Transformer with conv=3."""
+    attn = dict(n_layer=2, n_head=2, n_embd=64)
+    if label in ("lstm", "gru"):
+        return label, dict(n_layer=1, n_embd=64, n_hidden=128)
+    if label == "memory_transformer":
+        return label, {**attn, "segment_len": args.segment or args.seq // 4, "n_mem": 8, "conv": 3}
+    conv = {"conv": 3} if label.endswith("conv") else {}
+    return "transformer", {**attn, "pos": "rope", "block_size": args.seq, **conv}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["attention", "rnn", "memory"], required=True)
+    ap.add_argument("--part", choices=["attention", "rnn", "memory", "sweep"], required=True)
+    ap.add_argument("--models", default="lstm,gru,transformer,transformer+conv,memory_transformer",
+                    help="sweep part: architectures trained at every --pairs")
+    ap.add_argument("--segment", type=int, default=0, help="memory Transformer segment length (0: seq // 4)")
+    ap.add_argument("--name", default="", help="result file suffix (default: the part)")
     ap.add_argument("--seconds", type=float, default=120, help="budget per training run")
     ap.add_argument("--batch_size", type=int, default=0, help="0: 64 for the attention part, 32 for the others")
     ap.add_argument("--lr", type=float, default=0, help="peak learning rate (0: 3e-3)")
@@ -62,15 +79,23 @@ def main() -> None:
         for pairs in map(int, args.pairs.split(",")):
             for model in ("lstm", "gru"):
                 results.append(run(model, args.seq, pairs, dict(n_layer=1, n_embd=64, n_hidden=128), args))
+    elif args.part == "sweep":
+        for pairs in map(int, args.pairs.split(",")):
+            for label in args.models.split(","):
+                model, kw = sweep_model(label, args)
+                results.append({**run(model, args.seq, pairs, kw, args), "label": label})
     else:
         pairs = max(map(int, args.pairs.split(",")))
         for slots in map(int, args.slots.split(",")):
-            kw = dict(n_layer=2, n_head=2, n_embd=64, segment_len=args.seq // 4, n_mem=slots)
+            kw = dict(n_layer=2, n_head=2, n_embd=64, segment_len=args.segment or args.seq // 4, n_mem=slots,
+                      **({"conv": args.conv} if args.conv else {}))
             results.append(run("memory_transformer", args.seq, pairs, kw, args))
-    out = Path(args.out_dir) / f"mqar_{args.part}.json"
+    out = Path(args.out_dir) / f"mqar_{args.name or args.part}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [{k: v for k, v in r.items() if k != "state"} for r in results]
-    out.write_text(json.dumps({"results": rows}, indent=2))
+    meta = {"command": "python benchmarks/lab/mqar.py " + " ".join(sys.argv[1:]), "threads": args.threads,
+            "seconds_per_run": args.seconds}
+    out.write_text(json.dumps({**meta, "results": rows}, indent=2))
 
 
 if __name__ == "__main__":

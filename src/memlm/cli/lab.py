@@ -233,16 +233,29 @@ def lab() -> None:
 
 @lab.command()
 @click.option("--out", "out_dir", default="out/lab/report", show_default=True, help="Output folder.")
-@click.option("--quick", is_flag=True, help="Tiny budgets (seconds), for tests.")
-@click.option("--seed", default=1337, show_default=True)
+@click.option("--train", is_flag=True, help="Train every model now (about 22 min) instead of re-plotting cached runs.")
+@click.option("--quick", is_flag=True, help="Train with tiny budgets (seconds), for tests.")
+@click.option("--results", "results_dir", default=None,
+              help="Cached long-run results to re-plot [default: benchmarks/lab/results].")
+@click.option("--seed", default=1337, show_default=True, help="Seed for --train / --quick.")
 @click.option("--plain", is_flag=True, help="Print the markdown table instead of JSON.")
-def report(out_dir: str, quick: bool, seed: int, plain: bool) -> None:
-    """Train and evaluate every architecture on the memory tasks; write a table and plots."""
-    from memlm.lab.report import run_report
+@errors_as_messages
+def report(out_dir: str, train: bool, quick: bool, results_dir: str | None, seed: int, plain: bool) -> None:
+    """Tables and plots of every architecture on the memory tasks.
 
-    summary = run_report(out_dir, quick=quick, seed=seed, progress=sys.stderr.isatty())
+    By default re-plots the committed results of the long runs (seconds); --train / --quick train instead.
+    """
+    if train and quick:
+        raise click.UsageError("--train and --quick exclude each other")
+    if train or quick:
+        from memlm.lab.report import run_report
+
+        summary = run_report(out_dir, quick=quick, seed=seed, progress=sys.stderr.isatty())
+    else:
+        from memlm.lab.report_cache import report_from_cache
+
+        summary = report_from_cache(out_dir, results_dir)
     if plain:
         click.echo(open(summary["table"], encoding="utf-8").read())
     else:
         click.echo(json.dumps(summary, indent=2))
-

@@ -1,9 +1,12 @@
-"""`memlm lab report`: train every architecture on the memory tasks, write a table and plots.
+"""`memlm lab report --train` / `--quick`: train every architecture on the memory tasks, write a table and plots.
+
+(Plain `memlm lab report` re-plots the cached long runs instead: ``memlm.lab.report_cache``.)
 
 Sections: MQAR (accuracy against number of pairs and recall distance; memory Transformer
 against memory slots), haystack QA (bAbI task 1 hidden in Shakespeare: accuracy against
 haystack length), loss curves, and LSTM gate activations on text (via ``memlm.nn.cells``).
-Every run has a wall-clock cap, so the default budget stays under 30 minutes on 2 cores.
+Every run has a wall-clock cap (45 s with --train, about 22 minutes in all on 2 cores), too short for
+most models to converge on MQAR: the converged comparisons are the cached runs.
 """
 
 from __future__ import annotations
