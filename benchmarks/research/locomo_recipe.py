@@ -64,7 +64,9 @@ class Conv:
 
 def load(path: str = DATA) -> list[Conv]:
     convs = []
-    for c in json.load(open(path)):
+    with open(path) as f:
+        data = json.load(f)
+    for c in data:
         conv = c["conversation"]
         turns: list[Turn] = []
         for s in sorted(int(k.split("_")[1]) for k in conv if re.fullmatch(r"session_\d+", k)):
