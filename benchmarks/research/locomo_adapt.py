@@ -142,7 +142,10 @@ def direction(train_conv: Conversation, test_conv: Conversation, base: MiniLMEnc
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| train -> test | seed | search | encoder | R@5 | R@10 | Rall@10 | MRR |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| train -> test | seed | search | encoder | R@5 | R@10 | Rall@10 | MRR |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         for mode in ("dense", "hybrid"):
             for which in ("base", "tuned"):
@@ -150,8 +153,10 @@ def table(results: list[dict]) -> str:
                     continue
                 s = r[mode][which]
                 mrr = s.get("mrr", s.get("mrr@20"))
-                lines.append(f"| {r['train']} -> {r['test']} | {r['seed']} | {mode} | {which} | {s['recall_any@5']:.3f} | "
-                             f"{s['recall_any@10']:.3f} | {s['recall_all@10']:.3f} | {mrr:.3f} |")
+                lines.append(
+                    f"| {r['train']} -> {r['test']} | {r['seed']} | {mode} | {which} | {s['recall_any@5']:.3f} | "
+                    f"{s['recall_any@10']:.3f} | {s['recall_all@10']:.3f} | {mrr:.3f} |"
+                )
     return "\n".join(lines)
 
 
@@ -169,8 +174,13 @@ def main() -> None:
     a, b = convs[:2]
     base = MiniLMEncoder("torch")
     start = time.perf_counter()
-    base_scores = {c.sample_id: {"dense": dense_scores(base, c, answerable(c)),
-                                 "hybrid": None if args.no_hybrid else hybrid_scores(base, c)} for c in (a, b)}
+    base_scores = {
+        c.sample_id: {
+            "dense": dense_scores(base, c, answerable(c)),
+            "hybrid": None if args.no_hybrid else hybrid_scores(base, c),
+        }
+        for c in (a, b)
+    }
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="locomo-adapt-") as tmp:
         for seed in seeds:
@@ -183,11 +193,19 @@ def main() -> None:
 
 def write(args: argparse.Namespace, base: MiniLMEncoder, results: list[dict], start: float) -> dict:
     """The report so far (written after each direction)."""
-    report = {"data": str(find_locomo(args.data)), "base_encoder": base.name, "backend": "torch fp32",
-              "defaults": asdict(BASE), "grid": [{"lr": c.lr, "epochs": c.epochs} for c in GRID],
-              "val_fraction": VAL_FRACTION, "seeds": args.seeds,
-              "complete": len(results) == 2 * len(args.seeds.split(",")), "results": results,
-              "seconds": round(time.perf_counter() - start, 1), "table": table(results)}
+    report = {
+        "data": str(find_locomo(args.data)),
+        "base_encoder": base.name,
+        "backend": "torch fp32",
+        "defaults": asdict(BASE),
+        "grid": [{"lr": c.lr, "epochs": c.epochs} for c in GRID],
+        "val_fraction": VAL_FRACTION,
+        "seeds": args.seeds,
+        "complete": len(results) == 2 * len(args.seeds.split(",")),
+        "results": results,
+        "seconds": round(time.perf_counter() - start, 1),
+        "table": table(results),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -64,7 +64,9 @@ class Conv:
 
 def load(path: str = DATA) -> list[Conv]:
     convs = []
-    for c in json.load(open(path)):
+    with open(path) as f:
+        data = json.load(f)
+    for c in data:
         conv = c["conversation"]
         turns: list[Turn] = []
         for s in sorted(int(k.split("_")[1]) for k in conv if re.fullmatch(r"session_\d+", k)):
@@ -312,7 +314,8 @@ def main() -> None:
     idx = [Index(c) for c in load()]
     n = [len(ix.c.qa) for ix in idx]
     print(f"conversations: {[ix.c.cid for ix in idx]}  questions (cat 1-4, with evidence): {n}")
-    hdr = f"{'method':40s} " + " ".join(f"{h:>6s}" for h in ("any@1", "any@5", "any@10", "any@20", "all@10", "c1", "c2", "c3", "c4"))
+    cols = ("any@1", "any@5", "any@10", "any@20", "all@10", "c1", "c2", "c3", "c4")
+    hdr = f"{'method':40s} " + " ".join(f"{h:>6s}" for h in cols)
     per_conv = ["" for _ in idx]
     pooled_lines = []
 
@@ -328,8 +331,11 @@ def main() -> None:
         pooled_lines.append(row(label, pooled))
         for i, r in enumerate(rs):
             per_conv[i] += row(label, r) + "\n"
-        short.append(f"{label:40s} " + "  ".join(f"{r['any@10'].mean():.3f}/{r['all@10'].mean():.3f}" for r in rs)
-                     + f"   pooled {pooled['any@10'].mean():.3f}/{pooled['all@10'].mean():.3f}")
+        short.append(
+            f"{label:40s} "
+            + "  ".join(f"{r['any@10'].mean():.3f}/{r['all@10'].mean():.3f}" for r in rs)
+            + f"   pooled {pooled['any@10'].mean():.3f}/{pooled['all@10'].mean():.3f}"
+        )
     print("\n== POOLED (any@k, all@10, per-category any@10)")
     print(hdr)
     print("\n".join(pooled_lines))

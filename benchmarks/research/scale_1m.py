@@ -52,9 +52,18 @@ def main(action: str, backend: str) -> dict:
             rate, build = sc.ingest(cfg, store, vocab, enc)
             if backend == "postgres":
                 store.sql("VACUUM ANALYZE memories")
-            return {"backend": backend, "ingest_rows_per_s": rate, "index_build_s": build, "wall_s": time.time() - start}
-        out = {"backend": backend, "rows": ROWS, "size_bytes": sc.size_bytes(cfg, store),
-               **sc.measure_search(cfg, store, vocab, enc)}
+            return {
+                "backend": backend,
+                "ingest_rows_per_s": rate,
+                "index_build_s": build,
+                "wall_s": time.time() - start,
+            }
+        out = {
+            "backend": backend,
+            "rows": ROWS,
+            "size_bytes": sc.size_bytes(cfg, store),
+            **sc.measure_search(cfg, store, vocab, enc),
+        }
         out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         return out
     finally:

@@ -36,7 +36,9 @@ class ImportCounts:
         return {"imported": self.imported, "skipped": self.skipped}
 
 
-def export_jsonl(store: Store, enc: Encoder, tenant: str, path: Path, *, user_id: str | None = None, agent_id: str | None = None) -> int:
+def export_jsonl(
+    store: Store, enc: Encoder, tenant: str, path: Path, *, user_id: str | None = None, agent_id: str | None = None
+) -> int:
     """Write every memory of the tenant (only `user_id`'s / `agent_id`'s when given) to
     path (atomically); returns the count."""
     header: dict[str, Any] = {"format": FORMAT, "version": VERSION, "encoder": enc.name, "dim": enc.dim}
@@ -48,8 +50,9 @@ def export_jsonl(store: Store, enc: Encoder, tenant: str, path: Path, *, user_id
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps(header) + "\n")
         for record, vector, history in store.iter_all(tenant):
-            if (user_id is not None and record.user_id != user_id) or (agent_id is not None and
-                                                                       record.agent_id != agent_id):
+            if (user_id is not None and record.user_id != user_id) or (
+                agent_id is not None and record.agent_id != agent_id
+            ):
                 continue
             row = record.to_dict()
             del row["tenant"]
@@ -79,8 +82,10 @@ def import_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> ImportC
     existing = store.fetch(tenant, [r.id for r in records])
     changed = [r.id for r in records if r.id in existing and _content(existing[r.id]) != _content(r)]
     if changed:
-        raise ValueError(f"{len(changed)} memories of {path} exist here with other content (first: {changed[0]}); "
-                         f"nothing imported: delete them first, or import into another database or tenant")
+        raise ValueError(
+            f"{len(changed)} memories of {path} exist here with other content (first: {changed[0]}); "
+            f"nothing imported: delete them first, or import into another database or tenant"
+        )
     keep = [i for i, r in enumerate(records) if r.id not in existing]
     rows, records = [rows[i] for i in keep], [records[i] for i in keep]
     if same_encoder:
@@ -89,8 +94,10 @@ def import_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> ImportC
         vectors = list(enc.encode([memory_text(r.text, r.role, r.metadata) for r in records]))
     with store.transaction():
         for record, vector, row in zip(records, vectors, rows):
-            history = [HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
-                       for h in row.get("history", [])]
+            history = [
+                HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
+                for h in row.get("history", [])
+            ]
             store.restore(record, vector, history)
     return ImportCounts(len(records), len(existing))
 
@@ -127,11 +134,19 @@ def _record(row: dict[str, Any], tenant: str) -> MemoryRecord:
     if row.get("role") is not None:
         check_id(row["role"], "role")
     return MemoryRecord(
-        id=row["id"], kind=check_kind(row.get("kind")), text=check_text(row.get("text"), max_chars=10**7),
-        user_id=row.get("user_id"), agent_id=row.get("agent_id"), session_id=row.get("session_id"),
-        role=row.get("role"), created_at=parse_time(row.get("created_at")),
+        id=row["id"],
+        kind=check_kind(row.get("kind")),
+        text=check_text(row.get("text"), max_chars=10**7),
+        user_id=row.get("user_id"),
+        agent_id=row.get("agent_id"),
+        session_id=row.get("session_id"),
+        role=row.get("role"),
+        created_at=parse_time(row.get("created_at")),
         updated_at=parse_time(row.get("updated_at")),
-        occurred_at=parse_time(row.get("occurred_at")), metadata=check_metadata(row.get("metadata")),
-        source_ids=list(row.get("source_ids") or []), tenant=tenant, valid_to=parse_time(row.get("valid_to")),
+        occurred_at=parse_time(row.get("occurred_at")),
+        metadata=check_metadata(row.get("metadata")),
+        source_ids=list(row.get("source_ids") or []),
+        tenant=tenant,
+        valid_to=parse_time(row.get("valid_to")),
         superseded_by=row.get("superseded_by"),
     )

@@ -17,6 +17,8 @@ def load_example(name: str):
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load examples/{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)

@@ -4,6 +4,8 @@ memory in its prompt. Assertions are on what was recalled and sent, not on the L
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tests.llm.doubles import ScriptedLLM
 
@@ -21,7 +23,8 @@ class Recording:
     """Wraps an LLM and keeps every prompt it was sent with its answer."""
 
     def __init__(self, llm) -> None:
-        self.llm, self.name, self.calls = llm, llm.name, []
+        self.llm, self.name = llm, llm.name
+        self.calls: list[tuple[Any, str]] = []  # (prompt, answer)
 
     def complete(self, prompt, **kw) -> str:
         out = self.llm.complete(prompt, **kw)

@@ -54,12 +54,12 @@ def run(memory: Any, pairs: list[dict[str, str]], background: dict[str, list[str
     for i, pair in enumerate(pairs):
         user = f"pair-{i}"
         lang = pair["lang"]
-        background = memory.add_many(background_texts.get(lang, background_texts["en"]), user_id=user)
+        kept = memory.add_many(background_texts.get(lang, background_texts["en"]), user_id=user)
         [old] = memory.add(pair["old"], user_id=user)
         [new] = memory.add(pair["new"], user_id=user)
         current = {m.id: m.text for m in memory.list(user_id=user)}
         event = new.event if new.event == "ADD" or new.id == old.id else f"{new.event}-other"
-        lost = any(b.id not in current or current[b.id] != b.text for b in background)
+        lost = any(b.id not in current or current[b.id] != b.text for b in kept)
         if pair["label"] == "ADD":
             lost = lost or event != "ADD"
         elif pair["label"] == "UPDATE":

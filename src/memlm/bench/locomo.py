@@ -108,7 +108,9 @@ def score(outcomes: list[Outcome], conv_of: dict[int, Conversation]) -> dict[str
     return result
 
 
-def run(mem: Memory, conversations: list[Conversation], *, progress: bool = True, **search_kwargs: Any) -> dict[str, Any]:
+def run(
+    mem: Memory, conversations: list[Conversation], *, progress: bool = True, **search_kwargs: Any
+) -> dict[str, Any]:
     """Ingest, ask, score. The memory should be fresh (an empty file)."""
     turns, seconds = ingest(mem, conversations, progress)
     outcomes: list[Outcome] = []
@@ -116,7 +118,13 @@ def run(mem: Memory, conversations: list[Conversation], *, progress: bool = True
         mem.search("warm up", user_id=conv.sample_id)  # load the owner's vectors before timing
         outcomes.extend(ask(mem, conv, progress=progress, **search_kwargs))
     result = score(outcomes, {})
-    result.update({"conversations": len(conversations), "turns": turns, "ingest_seconds": round(seconds, 2),
-                   "ingest_turns_per_s": round(turns / seconds, 1) if seconds else None,
-                   "encoder": mem.encoder.name})
+    result.update(
+        {
+            "conversations": len(conversations),
+            "turns": turns,
+            "ingest_seconds": round(seconds, 2),
+            "ingest_turns_per_s": round(turns / seconds, 1) if seconds else None,
+            "encoder": mem.encoder.name,
+        }
+    )
     return result

@@ -84,15 +84,22 @@ def _conversation(c: dict) -> Conversation:
     sessions = []
     numbers = sorted(int(m.group(1)) for k in conv if (m := re.fullmatch(r"session_(\d+)", k)))
     for n in numbers:
-        turns = [Turn(t["dia_id"], t["speaker"], t.get("text", ""), t.get("blip_caption")) for t in conv[f"session_{n}"]]
+        turns = [
+            Turn(t["dia_id"], t["speaker"], t.get("text", ""), t.get("blip_caption")) for t in conv[f"session_{n}"]
+        ]
         sessions.append(Session(n, _date(conv.get(f"session_{n}_date_time")), turns))
     questions = [
-        Question(q["question"], str(q.get("answer", q.get("adversarial_answer", ""))), _evidence(q.get("evidence", [])),
-                 int(q.get("category", 0)))
+        Question(
+            q["question"],
+            str(q.get("answer", q.get("adversarial_answer", ""))),
+            _evidence(q.get("evidence", [])),
+            int(q.get("category", 0)),
+        )
         for q in c.get("qa", [])
     ]
-    return Conversation(c.get("sample_id", "conv"), (conv.get("speaker_a", "A"), conv.get("speaker_b", "B")),
-                        sessions, questions)
+    return Conversation(
+        c.get("sample_id", "conv"), (conv.get("speaker_a", "A"), conv.get("speaker_b", "B")), sessions, questions
+    )
 
 
 def _date(value: str | None) -> datetime | None:

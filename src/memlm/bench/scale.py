@@ -174,7 +174,7 @@ def measure_search(cfg: ScaleConfig, store, vocab: list[str], enc: StandInEncode
     rng = np.random.default_rng(cfg.seed + 1)
     users = cfg.rows // cfg.per_user
     cold, warm, embed = [], [], []
-    for q in range(cfg.queries):
+    for _ in range(cfg.queries):
         user = int(rng.integers(0, users))
         query = " ".join(rng.choice(vocab[:3000], size=4))
         store._cache.clear()  # cold: this user's matrix comes from the database

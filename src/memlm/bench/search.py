@@ -73,7 +73,7 @@ def measure(mem: Memory, *, user_id: str = "bench-user", repeats: int = 25, k: i
     mem.search(QUERIES[0], user_id=user_id, k=k)
     cold = (time.perf_counter() - t) * 1000
     total, embed = [], []
-    for r in range(repeats):
+    for _ in range(repeats):
         for q in QUERIES:
             t = time.perf_counter()
             encode_queries(mem.encoder, [q])

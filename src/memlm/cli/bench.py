@@ -49,13 +49,19 @@ def render_locomo(r: dict) -> str:
              f"encoder {r['encoder']})", "", f"{'':24}" + "".join(f"@{k:<7}" for k in ks)]
     lines.append(f"{'turn recall_any':24}" + "".join(f"{r['turn_recall_any'][k]:<8.3f}" for k in ks))
     lines.append(f"{'turn recall_all':24}" + "".join(f"{r['turn_recall_all'][k]:<8.3f}" for k in ks))
-    lines.append(f"{'session recall_any':24}{'':16}" + "".join(f"{r['session_recall_any'][k]:<8.3f}" for k in ("5", "10")))
+    lines.append(
+        f"{'session recall_any':24}{'':16}" + "".join(f"{r['session_recall_any'][k]:<8.3f}" for k in ("5", "10"))
+    )
     lines.append("")
     for name, c in r["per_category"].items():
-        lines.append(f"  {name:20} n={c['questions']:<4} any@10 {c['turn_recall_any']['10']:.3f}  "
-                     f"all@10 {c['turn_recall_all']['10']:.3f}")
+        lines.append(
+            f"  {name:20} n={c['questions']:<4} any@10 {c['turn_recall_any']['10']:.3f}  "
+            f"all@10 {c['turn_recall_all']['10']:.3f}"
+        )
     lines.append("")
-    lines.append(f"ingest {r['ingest_turns_per_s']} turns/s; search p50 {r['search_ms_p50']} ms, p95 {r['search_ms_p95']} ms")
+    lines.append(
+        f"ingest {r['ingest_turns_per_s']} turns/s; search p50 {r['search_ms_p50']} ms, p95 {r['search_ms_p95']} ms"
+    )
     return "\n".join(lines)
 
 
@@ -93,17 +99,38 @@ def _shakespeare() -> str | None:
 
 
 @bench.command("server")
-@click.option("--memories", "n", type=click.IntRange(min=0), default=100_000, show_default=True,
-              help="Memories in the file before the clients start.")
+@click.option(
+    "--memories",
+    "n",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Memories in the file before the clients start.",
+)
 @click.option("--clients", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent clients.")
 @click.option("--seconds", type=click.FloatRange(0.5, 600), default=20.0, show_default=True, help="Time limit.")
 @click.option("--max-requests", type=click.IntRange(min=1), default=20_000, show_default=True, help="Request limit.")
-@click.option("--add-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="Share of requests that add a memory (the rest search).")
-@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Server worker threads per process (`memlm serve --threads`).")
-@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
-              help="Server processes (`memlm serve --workers`; 2 x 2 threads is the best setting on 2 cores).")
+@click.option(
+    "--add-share",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Share of requests that add a memory (the rest search).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Server worker threads per process (`memlm serve --threads`).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=2,
+    show_default=True,
+    help="Server processes (`memlm serve --workers`; 2 x 2 threads is the best setting on 2 cores).",
+)
 @encoder_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @plain_option
@@ -122,8 +149,10 @@ def _render_server(r: dict) -> str:
     lines = [f"{r['clients']} clients, {r['memories']} memories, {r['seconds']} s, errors {r['errors']}"]
     for op in ("search", "add"):
         o = r[op]
-        lines.append(f"  {op:7} {o['count']:6} requests  {o['per_s']:8} /s   p50 {o['p50_ms']} ms  "
-                     f"p95 {o['p95_ms']} ms  p99 {o['p99_ms']} ms")
+        lines.append(
+            f"  {op:7} {o['count']:6} requests  {o['per_s']:8} /s   p50 {o['p50_ms']} ms  "
+            f"p95 {o['p95_ms']} ms  p99 {o['p99_ms']} ms"
+        )
     if r.get("server_cpu_ms_per_request") is not None:
         lines.append(f"  server CPU {r['server_cpu_ms_per_request']} ms per request (all its processes)")
     return "\n".join(lines)
@@ -132,14 +161,27 @@ def _render_server(r: dict) -> str:
 @bench.command()
 @click.option("--rows", default="10000,100000,1000000", show_default=True, help="Store sizes, comma-separated.")
 @click.option("--backends", default="sqlite,postgres", show_default=True, help="Backends, comma-separated.")
-@click.option("--pg-url", envvar="MEMLM_PG_URL", default=None,
-              help="Admin URL of a PostgreSQL with pgvector [env MEMLM_PG_URL; default: start one with pgserver].")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the SQLite files and the pgserver data go (default ~/.cache/memlm/scale).")
+@click.option(
+    "--pg-url",
+    envvar="MEMLM_PG_URL",
+    default=None,
+    help="Admin URL of a PostgreSQL with pgvector [env MEMLM_PG_URL; default: start one with pgserver].",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the SQLite files and the pgserver data go (default ~/.cache/memlm/scale).",
+)
 @click.option("--queries", type=click.IntRange(10), default=200, show_default=True, help="Timed searches per size.")
 @click.option("--no-embedding", is_flag=True, help="Skip timing MiniLM query embedding.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("benchmarks/results"),
-              show_default=True, help="Writes scale.json and scale.png here.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("benchmarks/results"),
+    show_default=True,
+    help="Writes scale.json and scale.png here.",
+)
 @click.option("--merge", is_flag=True, help="Keep the other (backend, rows) results already in OUT/scale.json.")
 @plain_option
 @errors_as_messages
@@ -164,8 +206,9 @@ def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, merge, pl
         for backend in names:
             for n in sizes:
                 target = sb.fresh_target(backend, n, workdir, pg_url)
-                cfg = sb.ScaleConfig(backend=backend, rows=n, target=target, queries=queries,
-                                     with_embedding=not no_embedding)
+                cfg = sb.ScaleConfig(
+                    backend=backend, rows=n, target=target, queries=queries, with_embedding=not no_embedding
+                )
                 click.echo(f"memlm: bench scale {backend} {n:,} rows ...", err=True)
                 results.append(sb.run_isolated(cfg))
                 click.echo(sb.render(results[-1:]), err=True)
@@ -177,12 +220,12 @@ def scale(rows, backends, pg_url, workdir, queries, no_embedding, out, merge, pl
 
     if merge and (out / "scale.json").exists():
         fresh = {(r["backend"], r["rows"]) for r in results}
-        kept = [r for r in json.loads((out / "scale.json").read_text())["results"]
-                if (r["backend"], r["rows"]) not in fresh]
+        kept = [
+            r for r in json.loads((out / "scale.json").read_text())["results"] if (r["backend"], r["rows"]) not in fresh
+        ]
         results = sorted(kept + results, key=lambda r: (r["backend"] != "sqlite", r["rows"]))
 
-    report = {"embedding": sb.STANDIN, "cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
-              "results": results}
+    report = {"embedding": sb.STANDIN, "cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(), "results": results}
     (out / "scale.json").write_text(json.dumps(report, indent=2))
     sb.plot(results, out / "scale.png")
     emit(report, plain, lambda r: sb.render(r["results"]))

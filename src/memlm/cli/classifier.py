@@ -120,15 +120,34 @@ def train_classifier(data: str, out: str, text_column: str, label_column: str, e
             result = fine_tune(data, out, cfg, progress=show)
     except DataError as exc:
         raise click.UsageError(str(exc)) from exc
-    keys = ("baseline", "data", "labels", "examples", "split", "params", "trainable_params", "iters", "epochs", "stopped", "C",
-            "train_seconds", "seconds", "test", "checkpoint", "metrics", "confusion_png")
+    keys = (
+        "baseline",
+        "data",
+        "labels",
+        "examples",
+        "split",
+        "params",
+        "trainable_params",
+        "iters",
+        "epochs",
+        "stopped",
+        "C",
+        "train_seconds",
+        "seconds",
+        "test",
+        "checkpoint",
+        "metrics",
+        "confusion_png",
+    )
     brief = {k: result[k] for k in keys if k in result}
     brief["test"] = {k: v for k, v in result["test"].items() if k != "confusion_matrix"}
     if not plain:
         click.echo(json.dumps(brief, indent=2))
         return
-    click.echo(f"{'baseline ' + baseline if baseline else 'fine-tuned'}: {result['examples']} examples, "
-               f"split {result['split']}, {result['seconds']:.0f} s")
+    click.echo(
+        f"{'baseline ' + baseline if baseline else 'fine-tuned'}: {result['examples']} examples, "
+        f"split {result['split']}, {result['seconds']:.0f} s"
+    )
     click.echo("test split: " + _render_scores(result["test"]))
     for key in ("checkpoint", "metrics", "confusion_png"):
         if key in result:
@@ -141,23 +160,40 @@ def _split_part(ex: Any, split: str, config: dict[str, Any]) -> Any:
 
     if ex.labels is None:
         raise DataError("--split needs a labelled file")
-    parts = stratified_split(ex.labels, config.get("val_frac", 0.1), config.get("test_frac", 0.1),
-                             config.get("seed", 1337))
+    parts = stratified_split(
+        ex.labels, config.get("val_frac", 0.1), config.get("test_frac", 0.1), config.get("seed", 1337)
+    )
     return Examples([ex.texts[i] for i in parts[split]], [ex.labels[i] for i in parts[split]])
 
 
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
 @click.argument("texts", nargs=-1)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
-              help="Texts to classify (CSV / TSV / JSONL / text@label / one per line); with labels, scores them.")
-@click.option("--split", "split", type=click.Choice(["train", "val", "test"]), default=None,
-              help="Only this part of --file, split as in training (the checkpoint's seed and fractions).")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Texts to classify (CSV / TSV / JSONL / text@label / one per line); with labels, scores them.",
+)
+@click.option(
+    "--split",
+    "split",
+    type=click.Choice(["train", "val", "test"]),
+    default=None,
+    help="Only this part of --file, split as in training (the checkpoint's seed and fractions).",
+)
 @TEXT_COL
 @LABEL_COL
 @click.option("--plain", is_flag=True, help="Human-readable output instead of JSON.")
-def classify(checkpoint: str, texts: tuple[str, ...], file: str | None, split: str | None, text_column: str,
-             label_column: str, plain: bool) -> None:
+def classify(
+    checkpoint: str,
+    texts: tuple[str, ...],
+    file: str | None,
+    split: str | None,
+    text_column: str,
+    label_column: str,
+    plain: bool,
+) -> None:
     """Classify TEXTS (or the texts of --file) with a CHECKPOINT from `memlm train classifier`.
 
     Without labels: one JSON object per text (label and per-class probabilities). When --file

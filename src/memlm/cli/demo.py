@@ -40,8 +40,10 @@ def demo(data, lang, db, encoder, k):
         if db_path.exists():
             raise ValueError(f"{db_path} exists; the demo writes a fresh memory file")
         with Memory(db_path, encoder=encoder) as mem:
-            console.print(f"[bold]memlm demo[/]: {conv.sample_id} from {path.name}: {len(conv.sessions)} sessions "
-                          f"between {conv.speakers[0]} and {conv.speakers[1]}, {len(conv.turns)} turns -> {db_path.name}")
+            console.print(
+                f"[bold]memlm demo[/]: {conv.sample_id} from {path.name}: {len(conv.sessions)} sessions "
+                f"between {conv.speakers[0]} and {conv.speakers[1]}, {len(conv.turns)} turns -> {db_path.name}"
+            )
             turns, seconds = ingest(mem, [conv])
             console.print(f"stored {turns} turns in {seconds:.1f} s ({turns / seconds:.0f} turns/s)\n")
             now = max(s.when for s in conv.sessions if s.when)
@@ -49,11 +51,18 @@ def demo(data, lang, db, encoder, k):
                 _show(console, mem, conv.sample_id, q, k, now)
             last = conv.sessions[-1]
             console.rule("[bold]Context block for an LLM[/] (working memory of the last session + recall)")
-            ctx = mem.context(_pick(answerable(conv))[0].question, user_id=conv.sample_id,
-                              session_id=f"{conv.sample_id}/s{last.number}", budget_tokens=400, now=now)
+            ctx = mem.context(
+                _pick(answerable(conv))[0].question,
+                user_id=conv.sample_id,
+                session_id=f"{conv.sample_id}/s{last.number}",
+                budget_tokens=400,
+                now=now,
+            )
             console.print(ctx.text, markup=False, highlight=False)
-            console.print(f"\n[dim]{ctx.tokens} tokens (budget 400): {len(ctx.working)} working turns, "
-                          f"{len(ctx.recalled)} recalled memories[/]")
+            console.print(
+                f"\n[dim]{ctx.tokens} tokens (budget 400): {len(ctx.working)} working turns, "
+                f"{len(ctx.recalled)} recalled memories[/]"
+            )
 
 
 def _chinese_sample(data: Path | None) -> Path:
@@ -82,11 +91,15 @@ def _show(console, mem, user_id, q, k, now) -> None:
     hits = mem.search(q.question, user_id=user_id, k=k, now=now)
     found = {h.memory.metadata.get("dia_id") for h in hits} & set(q.evidence)
     mark = "[green]recalled[/]" if found else "[red]missed[/]"
-    console.print(f"[bold]Q:[/] {q.question}  [dim](answer: {q.answer}; evidence {', '.join(q.evidence)}: {mark}[dim])[/]")
+    console.print(
+        f"[bold]Q:[/] {q.question}  [dim](answer: {q.answer}; evidence {', '.join(q.evidence)}: {mark}[dim])[/]"
+    )
     for h in hits:
         m = h.memory
         when = m.occurred_at.strftime("%d %b %Y") if m.occurred_at else "undated"
         why = ", ".join(f"{name} {v:.2f}" for name, v in h.reasons.items())
-        console.print(f"  {h.score:.3f}  [cyan]{when}[/] {m.role}: {m.text}  [dim]({m.metadata.get('dia_id')}; {why})[/]",
-                      highlight=False)
+        console.print(
+            f"  {h.score:.3f}  [cyan]{when}[/] {m.role}: {m.text}  [dim]({m.metadata.get('dia_id')}; {why})[/]",
+            highlight=False,
+        )
     console.print()

@@ -16,12 +16,27 @@ from memlm.cli.common import emit, errors_as_messages, plain_option
 
 
 @click.command("encoder")
-@click.option("--pairs", "pairs_path", required=True, type=click.Path(path_type=Path),
-              help='Training pairs: JSONL {"query": ..., "memory": ...} per line, or CSV/TSV with query,memory columns.')
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Model folder to write (must not exist, or be empty).")
-@click.option("--base", "base_dir", default=None, type=click.Path(path_type=Path),
-              help="Model folder to start from (default: the packaged all-MiniLM-L6-v2).")
+@click.option(
+    "--pairs",
+    "pairs_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help='Training pairs: JSONL {"query": ..., "memory": ...} per line, or CSV/TSV with query,memory columns.',
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Model folder to write (must not exist, or be empty).",
+)
+@click.option(
+    "--base",
+    "base_dir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Model folder to start from (default: the packaged all-MiniLM-L6-v2).",
+)
 @click.option("--epochs", type=int, default=2, show_default=True)
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Pairs per step (in-batch negatives).")
 @click.option("--lr", type=float, default=2e-5, show_default=True, help="Peak learning rate (AdamW).")
@@ -32,8 +47,9 @@ from memlm.cli.common import emit, errors_as_messages, plain_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @plain_option
 @errors_as_messages
-def train_encoder(pairs_path, out_dir, base_dir, epochs, batch_size, lr, scale, symmetric, max_seq_length,
-                  max_steps, seed, plain):
+def train_encoder(
+    pairs_path, out_dir, base_dir, epochs, batch_size, lr, scale, symmetric, max_seq_length, max_steps, seed, plain
+):
     """Fine-tune the retrieval encoder contrastively on (query, memory) pairs."""
     from memlm.encoders.finetune import FinetuneConfig, finetune, load_pairs
 
@@ -44,9 +60,23 @@ def train_encoder(pairs_path, out_dir, base_dir, epochs, batch_size, lr, scale, 
     if not 8 <= max_seq_length <= 512:
         raise ValueError("--max-seq-length must be in 8..512")
     pairs = load_pairs(pairs_path)
-    config = FinetuneConfig(epochs=epochs, batch_size=batch_size, lr=lr, scale=scale, symmetric=symmetric,
-                            max_seq_length=max_seq_length, max_steps=max_steps, seed=seed)
+    config = FinetuneConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        scale=scale,
+        symmetric=symmetric,
+        max_seq_length=max_seq_length,
+        max_steps=max_steps,
+        seed=seed,
+    )
     result = finetune(pairs, out_dir, config, base_dir=base_dir, progress=sys.stderr.isatty())
     data = {**result.to_dict(), "spec": f"minilm@{Path(result.out_dir).resolve()}"}
-    emit(data, plain, lambda d: f"trained on {d['pairs']} pairs ({d['steps']} steps, loss {d['first_loss']} -> "
-                                f"{d['last_loss']}); use --encoder {d['spec']}  (vector space {d['name']})")
+    emit(
+        data,
+        plain,
+        lambda d: (
+            f"trained on {d['pairs']} pairs ({d['steps']} steps, loss {d['first_loss']} -> "
+            f"{d['last_loss']}); use --encoder {d['spec']}  (vector space {d['name']})"
+        ),
+    )

@@ -73,7 +73,9 @@ def space_name(model_dir: Path | None, *, int8: bool) -> str:
         digest = _onnx.weights_digest(Path(model_dir))
     except FileNotFoundError:
         raise ValueError(f"no model weights (model.safetensors or pytorch_model.bin) in {model_dir}") from None
-    if Path(model_dir).resolve() == default_model_dir().resolve() or digest == _onnx.weights_digest(default_model_dir()):
+    if Path(model_dir).resolve() == default_model_dir().resolve() or digest == _onnx.weights_digest(
+        default_model_dir()
+    ):
         return MODEL_NAME + suffix
     return MODEL_NAME + FT_TAG + digest[:12] + suffix
 
@@ -126,7 +128,6 @@ class _Runner(Protocol):
     backend: str
     workers: int  # batches run concurrently by this many threads
     batch_invariant: bool  # a text's vector does not depend on its batch-mates
-
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
@@ -281,8 +282,7 @@ class MiniLMEncoder:
             except _onnx.ExportUnavailable as exc:
                 if backend == "int8":  # a different vector space: no silent substitute
                     raise RuntimeError(
-                        f"MiniLM int8 backend unavailable ({exc}); install 'onnx' "
-                        "or use backend 'onnx'/'torch'"
+                        f"MiniLM int8 backend unavailable ({exc}); install 'onnx' or use backend 'onnx'/'torch'"
                     ) from exc
                 warnings.warn(
                     f"MiniLM ONNX backend unavailable ({exc}); falling back to PyTorch "
@@ -327,9 +327,7 @@ class MiniLMEncoder:
             return len(idx)
 
         # longest batches first also balances the workers (largest jobs scheduled first)
-        done = map(run, batches) if self._pool is None or len(batches) == 1 else (
-            self._pool.map(run, batches)
-        )
+        done = map(run, batches) if self._pool is None or len(batches) == 1 else (self._pool.map(run, batches))
         if progress:
             from tqdm import tqdm
 

@@ -39,7 +39,8 @@ class MemlmRetriever(BaseRetriever):
     session_id: str | None = None  # only this session's memories, if given
     k: int = 4  # documents per query
     kinds: list[str] | None = None  # e.g. ["fact", "summary"]; None: every kind
-    search_kwargs: dict[str, Any] = Field(default_factory=dict)  # more `Memory.search` arguments (since, until, hops, neighbors, ...)
+    # more `Memory.search` arguments (since, until, hops, neighbors, ...)
+    search_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     def _steps(self, query: str) -> Steps[list[Document]]:
         hits = yield Do("search", (query,), {"user_id": self.user_id, "agent_id": self.agent_id,

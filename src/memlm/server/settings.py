@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -14,18 +15,21 @@ class ServerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    db: Path | str | None = None  # memory file (Path) or postgresql:// URL (str); API keys live in it too; None: $MEMLM_HOME/memory.db
+    # memory file (Path) or postgresql:// URL (str); API keys live in it too; None: $MEMLM_HOME/memory.db
+    db: Path | str | None = None
     encoder: str | None = None  # encoder spec ("minilm", "hashing", ...); None: $MEMLM_ENCODER, else the store's own
     rate_limit_per_minute: int = Field(600, ge=0)  # requests per API key per minute (token bucket); 0: no limit
     rate_limit_burst: int | None = Field(None, ge=1)  # bucket size; None: one minute's worth of requests
-    rate_limit_file: Path | None = None  # token buckets shared by worker processes (`memlm serve --workers N` sets it); None: in-process
+    # token buckets shared by worker processes (`memlm serve --workers N` sets it); None: in-process
+    rate_limit_file: Path | None = None
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
     worker_threads: int = Field(4, ge=1, le=64)  # threads running engine calls (embedding, SQLite)
     # BLAS threads per process: requests already run side by side, and more BLAS threads only
     # spin (OpenBLAS's default doubled the CPU time of a search under load)
     blas_threads: int = Field(1, ge=1, le=64)
     warm_up: bool = True  # load the encoder and open the file at start-up, not on the first request
-    llm: str | None = None  # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
+    # LLM spec for /v1/chat/completions and fact extraction ("local", "openai:MODEL"); None: none
+    llm: str | None = None
     capacity_memories: int = Field(default=0, ge=0)  # per-owner limit on current memories (CapacityConfig); 0: none
     capacity_tokens: int = Field(default=0, ge=0)  # per-owner limit on their tokens; 0: none
     # seconds between the scheduled purges of expired memories (`memlm serve --purge-every`); 0: off
@@ -55,7 +59,8 @@ class ServerSettings(BaseModel):
         from memlm.settings import Settings, from_env
 
         shared = ("db", "encoder", "llm", "capacity_memories", "capacity_tokens", "purge_every")
-        common = Settings.from_env(None, **{k: overrides.pop(k) for k in shared if k in overrides})
+        picked: dict[str, Any] = {k: overrides.pop(k) for k in shared if k in overrides}
+        common = Settings.from_env(None, **picked)
         env: dict[str, object] = {k: getattr(common, k) for k in shared}
         if from_env("rate_limit"):
             env["rate_limit_per_minute"] = from_env("rate_limit")

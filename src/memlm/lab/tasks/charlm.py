@@ -15,7 +15,11 @@ class CharLMTask:
     name = "charlm"
 
     def __init__(self, block_size: int = 64, path: str | None = None, train_frac: float = 0.9) -> None:
-        text = Path(path).read_text(encoding="utf-8") if path else find_data("tinyshakespeare/input.txt").read_text(encoding="utf-8")
+        text = (
+            Path(path).read_text(encoding="utf-8")
+            if path
+            else find_data("tinyshakespeare/input.txt").read_text(encoding="utf-8")
+        )
         self.block_size = block_size
         self.chars = sorted(set(text))
         self.vocab_size = len(self.chars)

@@ -89,7 +89,9 @@ class HaystackTask:
         stories = self.stories[split]
         idx = torch.randint(len(stories), (batch_size,), generator=generator).tolist()
         seeds = torch.randint(2**62, (batch_size,), generator=generator).tolist()
-        x = torch.tensor([self.build(stories[i][0], stories[i][1], split, random.Random(s)) for i, s in zip(idx, seeds)])
+        x = torch.tensor(
+            [self.build(stories[i][0], stories[i][1], split, random.Random(s)) for i, s in zip(idx, seeds)]
+        )
         y = torch.full_like(x, IGNORE)
         y[:, -1] = torch.tensor([stories[i][2] for i in idx])
         return x, y
@@ -110,8 +112,14 @@ class HaystackTask:
     def model_overrides(self) -> dict[str, int]:
         """Model-config fields this task fixes (the DMN reads the separator ids)."""
         v = self.vocab
-        return {"vocab_size": self.vocab_size, "block_size": self.length, "pad_id": v.pad_id,
-                "sep_id": v.sep_id, "question_id": v.question_id, "query_end_id": v.qend_id}
+        return {
+            "vocab_size": self.vocab_size,
+            "block_size": self.length,
+            "pad_id": v.pad_id,
+            "sep_id": v.sep_id,
+            "question_id": v.question_id,
+            "query_end_id": v.qend_id,
+        }
 
 
 def make_haystacks(lengths: tuple[int, ...] = DEFAULT_LENGTHS, task_id: int = 1, **kwargs) -> dict[int, HaystackTask]:
