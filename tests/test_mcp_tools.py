@@ -15,7 +15,8 @@ import memlm
 from memlm.cli import main as cli
 
 TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "get_memory", "update_memory",
-         "memory_history", "delete_memory", "delete_all_memories", "forget_memories", "purge_expired"}
+         "memory_history", "delete_memory", "delete_all_memories", "forget_memories", "purge_expired",
+         "supersede_memory", "consolidate_session"}
 
 
 def _data(result) -> dict:
@@ -79,10 +80,18 @@ async def _session(db) -> None:
         assert missing.is_error and "no memory" in missing.content[0].text
         bad = await client.call_tool("search_memory", {"query": "bees", "user_id": "ana", "k": 0})
         assert bad.is_error and "k must be a positive integer" in bad.content[0].text
+        turn = await call("add_memory", text="We talked about the honey harvest in July", user_id="ana", role="user",
+                          session_id="s9")
+        summary = await call("consolidate_session", session_id="s9", user_id="ana")
+        assert summary["event"] == "ADD" and "honey harvest" in summary["text"]
+        gone_id = turn["events"][0]["id"]
+        assert (await call("supersede_memory", memory_id=gone_id))["event"] == "SUPERSEDE"
+        hits = (await call("search_memory", query="honey harvest", user_id="ana", kinds=["episode"]))["results"]
+        assert gone_id not in [h["id"] for h in hits]
         refused = await client.call_tool("delete_all_memories", {"user_id": "ana"})
         assert refused.is_error and "confirm=true" in refused.content[0].text
         assert (await call("list_memories", user_id="ana"))["memories"]  # nothing erased without confirm
-        assert (await call("delete_all_memories", user_id="ana", confirm=True))["deleted"] == 1
+        assert (await call("delete_all_memories", user_id="ana", confirm=True))["deleted"] >= 1
         assert (await call("list_memories", user_id="ana"))["memories"] == []
 
 

@@ -143,6 +143,19 @@ def build_server(memory: Any) -> Any:
         """Correct a memory's text (the old text stays in its history)."""
         return memory.update(memory_id, text).to_dict()
 
+    @tool(idempotent=True)
+    def supersede_memory(memory_id: MemoryId,
+                         by: Annotated[str | None, Field(description="the id of the memory that replaces "
+                                                                     "it, if any")] = None) -> dict[str, Any]:
+        """Mark a memory as no longer true (the user contradicted it) without erasing it: it keeps its
+        history and is left out of recall."""
+        return memory.supersede(memory_id, by=by).to_dict()
+
+    @tool()
+    def consolidate_session(session_id: str, user_id: UserId = None, agent_id: AgentId = None) -> dict[str, Any]:
+        """Summarise a session into its summary memory (linked to its turns); a second call updates it."""
+        return memory.consolidate(user_id=user_id, agent_id=agent_id, session_id=session_id).to_dict()
+
     @tool(read_only=True)
     def memory_history(memory_id: MemoryId) -> dict[str, Any]:
         """Every change to a memory, oldest first: ADD, UPDATE, SUPERSEDE, DELETE with old and new text."""
