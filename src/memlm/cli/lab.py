@@ -140,14 +140,9 @@ def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float
 
 def _load(checkpoint: str) -> tuple[Any, dict[str, Any]]:
     """load_checkpoint, with a one-line error for a file that is not a lab checkpoint."""
-    from memlm.lab.checkpoint import load_checkpoint
+    from memlm.lab.checkpoint import open_checkpoint
 
-    try:
-        model, ckpt = load_checkpoint(checkpoint)
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"{checkpoint} is not a memlm lab checkpoint ({type(exc).__name__})") from None
+    model, ckpt = open_checkpoint(checkpoint)
     if ckpt.get("task", {}).get("name") == "translate":
         raise ValueError(f"{checkpoint} is a translation model: use `memlm translate {checkpoint} TEXT` "
                          f"or `memlm eval {checkpoint} translate`")

@@ -47,3 +47,14 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Mod
     model = model_cls(config_cls(**ckpt["model_config"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(device).eval(), ckpt
+
+
+def open_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """load_checkpoint for the CLI: a file that is not a lab checkpoint is a ValueError with a
+    one-line message, whatever failed inside (pickle, zip, missing keys)."""
+    try:
+        return load_checkpoint(path)
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{path} is not a memlm lab checkpoint ({type(exc).__name__})") from None

@@ -197,14 +197,9 @@ def save_translation(path: str | Path, model: torch.nn.Module, name: str, config
 
 def load_translation(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """(model, checkpoint) for a translation checkpoint; ValueError for any other file."""
-    from memlm.lab.checkpoint import load_checkpoint
+    from memlm.lab.checkpoint import open_checkpoint
 
-    try:
-        model, ckpt = load_checkpoint(path)
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"{path} is not a memlm lab checkpoint ({type(exc).__name__})") from None
+    model, ckpt = open_checkpoint(path)
     if ckpt.get("task", {}).get("name") != TASK:
         raise ValueError(f"{path} is a {ckpt['model_name']} checkpoint for {ckpt['task']['name']}, "
                          "not a translation model")
