@@ -7,6 +7,7 @@ prompt block (working.py).
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
@@ -269,7 +270,7 @@ class Memory:
 
     def list(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
              kinds: Sequence[str] | None = None, limit: int = 100, offset: int = 0,
-             include_superseded: bool = False, now: Any = None) -> list[MemoryRecord]:
+             include_superseded: bool = False, now: Any = None) -> builtins.list[MemoryRecord]:
         """Memories in scope, oldest first (paged); superseded facts only if asked for; expired
         ones (as of `now`, default the present) never."""
         if limit <= 0 or offset < 0:
@@ -294,7 +295,7 @@ class Memory:
 
     def forget(self, *, user_id: str | None = None, agent_id: str | None = None, session_id: str | None = None,
                before: Any = None, kind: str | Sequence[str] | None = None, weaker_than: float | None = None,
-               dry_run: bool = True, now: Any = None) -> list[MemoryRecord]:
+               dry_run: bool = True, now: Any = None) -> builtins.list[MemoryRecord]:
         """Forget on purpose: the scope's memories older than `before` (occurred_at, else
         created_at), of `kind`, in `session_id`, with a strength under `weaker_than` (recalls into
         a context, decaying; write/forget.py). With `dry_run` (the default) nothing is deleted:
@@ -369,7 +370,7 @@ class Memory:
         (PostgreSQL: gone from every table and pg_dump). docs/forgetting.md."""
         return self.store.purge(wait_s)
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
+    def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         entries = self.store.history(self.tenant, memory_id)
         if not entries:
             raise KeyError(f"no memory {memory_id!r}")
@@ -421,7 +422,7 @@ class Memory:
     def _reader(self):
         from memlm.working import Reader
 
-        def search(query: str, scope: Scope, k: int, now: Any) -> list[Hit]:
+        def search(query: str, scope: Scope, k: int, now: Any) -> builtins.list[Hit]:
             return self.search(query, user_id=scope.user_id, agent_id=scope.agent_id, k=k, now=now)
 
         return Reader(self.store, self.tenant, self.encoder.count_tokens, search)

@@ -9,6 +9,7 @@ syntax: each backend builds its own query from them (docs/recall.md, "Lexical in
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -261,13 +262,13 @@ class Store(Protocol):
 
     def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]: ...
 
-    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
+    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> builtins.list[MemoryRecord]:
         """Memories oldest first (by occurred_at, then insertion)."""
         ...
 
-    def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]: ...
+    def history(self, tenant: str, memory_id: str) -> builtins.list[HistoryEntry]: ...
 
-    def find_exact(self, filters: Filters, norm_hash: str) -> list[MemoryRecord]:
+    def find_exact(self, filters: Filters, norm_hash: str) -> builtins.list[MemoryRecord]:
         """Memories in scope whose normalised text hashes to norm_hash."""
         ...
 
@@ -283,7 +284,7 @@ class Store(Protocol):
         `owner(filters)`; matches it lacks are left out) and their scores, best first."""
         ...
 
-    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> builtins.list[Scored]:
         """For each (dim,) row of queries, the k nearest memories in scope by cosine."""
         ...
 
@@ -295,24 +296,24 @@ class Store(Protocol):
         """The stored vectors of these memories, in the given order."""
         ...
 
-    def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
+    def neighbors(self, record: MemoryRecord, before: int, after: int) -> builtins.list[MemoryRecord]:
         """Current episodes around this one in its session, oldest first (itself excluded;
         archived turns, superseded by their summary, left out)."""
         ...
 
-    def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
+    def recent(self, filters: Filters, limit: int) -> builtins.list[MemoryRecord]:
         """The latest memories in scope, oldest first (for working memory)."""
         ...
 
-    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
+    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, builtins.list[HistoryEntry]]]:
         """Every memory of the tenant with its vector and history (for export)."""
         ...
 
-    def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
+    def restore(self, record: MemoryRecord, vector: np.ndarray, history: builtins.list[HistoryEntry]) -> None:
         """Write a memory exactly as exported (ids and timestamps kept)."""
         ...
 
-    def sql(self, statement: str, params: Sequence = ()) -> list[tuple]:
+    def sql(self, statement: str, params: Sequence = ()) -> builtins.list[tuple]:
         """Run one statement written with ``?`` placeholders on a small side table (API keys); its rows."""
         ...
 

@@ -11,6 +11,7 @@ the tenant first.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 import weakref
@@ -382,12 +383,12 @@ class PostgresStore:
         found = self._records(f"SELECT {q.COLUMNS} FROM memories WHERE tenant=%s AND id = ANY(%s)", (tenant, list(ids)))
         return {r.id: r for r in found}
 
-    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
+    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> builtins.list[MemoryRecord]:
         clause, params = q.where(filters)
         return self._records(f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} "
                              "ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT %s OFFSET %s", (*params, limit, offset))
 
-    def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
+    def recent(self, filters: Filters, limit: int) -> builtins.list[MemoryRecord]:
         clause, params = q.where(filters)
         return self._records(f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} ORDER BY rid DESC LIMIT %s",
                              (*params, limit))[::-1]
@@ -396,12 +397,12 @@ class PostgresStore:
         clause, params = q.where(filters)
         return self.sql(f"SELECT count(*) FROM memories m WHERE {clause}".replace("%s", "?"), params)[0][0]
 
-    def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]:
+    def history(self, tenant: str, memory_id: str) -> builtins.list[HistoryEntry]:
         rows = self.sql("SELECT memory_id, event, old_text, new_text, at FROM history "
                         "WHERE tenant=? AND memory_id=? ORDER BY hid", (tenant, memory_id))
         return [HistoryEntry(r[0], r[1], r[2], r[3], q.utc(r[4])) for r in rows]
 
-    def find_exact(self, filters: Filters, digest: str) -> list[MemoryRecord]:
+    def find_exact(self, filters: Filters, digest: str) -> builtins.list[MemoryRecord]:
         clause, params = q.where(filters)
         return self._records(f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} AND m.norm_hash=%s", (*params, digest))
 
@@ -432,7 +433,7 @@ class PostgresStore:
         keep = rows >= 0  # written after the view was taken
         return rows[keep], np.array(scores)[keep]
 
-    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> builtins.list[Scored]:
         """Nearest rows by cosine distance (<=>): the HNSW index when the scope is large,
         the owner's index rows otherwise (the planner chooses)."""
         clause, params = q.where(filters)
@@ -457,7 +458,7 @@ class PostgresStore:
             return self._cache.owner(filters.owner_key(), generation,
                                      lambda after: self._vector_rows(conn, filters, after))
 
-    def _vector_rows(self, conn: psycopg.Connection, filters: Filters, after: int) -> list[Row]:
+    def _vector_rows(self, conn: psycopg.Connection, filters: Filters, after: int) -> builtins.list[Row]:
         clause, params = q.where(Filters(*filters.owner_key(), include_superseded=True))
         with conn.cursor(binary=True) as cur:
             cur.adapters.register_loader(conn.adapters.types["vector"].oid, q.VectorRawLoader)
@@ -481,7 +482,7 @@ class PostgresStore:
             raise KeyError(missing[0])
         return np.stack([found[m] for m in ids])
 
-    def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
+    def neighbors(self, record: MemoryRecord, before: int, after: int) -> builtins.list[MemoryRecord]:
         if record.session_id is None:
             return []
         base = (f"SELECT {q.COLUMNS} FROM memories WHERE tenant=%s AND session_id=%s AND kind='episode' "
@@ -491,11 +492,11 @@ class PostgresStore:
         prev = self._records(base.format(op="<", order="DESC"), (*key, before))[::-1]
         return prev + self._records(base.format(op=">", order="ASC"), (*key, after))
 
-    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
+    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, builtins.list[HistoryEntry]]]:
         with self._conn() as conn, conn.cursor(binary=True) as cur:
             rows = cur.execute(f"SELECT {q.COLUMNS}, vector FROM memories WHERE tenant=%s ORDER BY rid",
                                (tenant,)).fetchall()
-            hist: dict[str, list[HistoryEntry]] = {}
+            hist: dict[str, builtins.list[HistoryEntry]] = {}
             for mid, event, old, new, at in cur.execute(
                     "SELECT memory_id, event, old_text, new_text, at FROM history WHERE tenant=%s ORDER BY hid",
                     (tenant,)):

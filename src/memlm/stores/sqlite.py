@@ -9,6 +9,7 @@ physically as well (sqlite_erase.py).
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -401,12 +402,12 @@ class SQLiteStore:
                 out[row[0]] = _record(row)
         return out
 
-    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> list[MemoryRecord]:
+    def list(self, filters: Filters, *, limit: int, offset: int = 0) -> builtins.list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT ? OFFSET ?"
         return [_record(r) for r in self._db.execute(sql, (*params, limit, offset))]
 
-    def recent(self, filters: Filters, limit: int) -> list[MemoryRecord]:
+    def recent(self, filters: Filters, limit: int) -> builtins.list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY rid DESC LIMIT ?"
         return [_record(r) for r in self._db.execute(sql, (*params, limit))][::-1]
@@ -415,14 +416,14 @@ class SQLiteStore:
         where, params = _where(filters)
         return self._db.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
 
-    def history(self, tenant: str, memory_id: str) -> list[HistoryEntry]:
+    def history(self, tenant: str, memory_id: str) -> builtins.list[HistoryEntry]:
         rows = self._db.execute(
             "SELECT memory_id, event, old_text, new_text, at FROM history WHERE tenant=? AND memory_id=? ORDER BY hid",
             (tenant, memory_id),
         )
         return [HistoryEntry(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
 
-    def find_exact(self, filters: Filters, digest: str) -> list[MemoryRecord]:
+    def find_exact(self, filters: Filters, digest: str) -> builtins.list[MemoryRecord]:
         where, params = _where(filters)
         sql = f"SELECT {COLUMNS} FROM memories m WHERE m.norm_hash=? AND {where}"
         return [_record(r) for r in self._db.execute(sql, (digest, *params))]
@@ -447,7 +448,7 @@ class SQLiteStore:
     def _row_estimate(self) -> int:
         return self._db.execute("SELECT coalesce(max(rid), 0) FROM memories").fetchone()[0]
 
-    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> list[Scored]:
+    def dense(self, filters: Filters, queries: np.ndarray, k: int) -> builtins.list[Scored]:
         return self.owner(filters).search(filters, np.atleast_2d(queries), k)
 
     def owner(self, filters: Filters) -> OwnerView:
@@ -483,7 +484,7 @@ class SQLiteStore:
             found[mid] = np.frombuffer(row[0], dtype=np.float32)
         return np.stack([found[m] for m in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
 
-    def neighbors(self, record: MemoryRecord, before: int, after: int) -> list[MemoryRecord]:
+    def neighbors(self, record: MemoryRecord, before: int, after: int) -> builtins.list[MemoryRecord]:
         rid = self._rid(record.tenant, record.id)
         if rid is None or record.session_id is None:
             return []
@@ -494,7 +495,7 @@ class SQLiteStore:
         nxt = [_record(r) for r in self._db.execute(base.format(op=">", order="ASC"), (*key, after))]
         return prev + nxt
 
-    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, list[HistoryEntry]]]:
+    def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, builtins.list[HistoryEntry]]]:
         rows = self._db.execute(f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)).fetchall()
         for row in rows:
             record = _record(row[:-1])
