@@ -212,9 +212,11 @@ class Writer:
         """The one place a decision is written: its events (SUPERSEDE follows its ADD)."""
         now = datetime.now(timezone.utc)
         target, sim, note = decision.target, decision.similarity, decision.note
-        if decision.event == "NOOP":
+        if decision.event != "ADD" and target is None:  # Decision's invariant: only an ADD has no target
+            raise ValueError(f"a {decision.event} decision needs the memory it applies to")
+        if decision.event == "NOOP" and target is not None:
             return [Event("NOOP", target.id, target.text, similarity=sim, kind=draft.kind, note=note)]
-        if decision.event == "UPDATE":
+        if decision.event == "UPDATE" and target is not None:
             old = target.text
             target.text, target.updated_at = draft.text, now
             if decision.replace:  # a summary: its metadata, sources and date are the new ones
@@ -234,7 +236,7 @@ class Writer:
         batch.records.append(record)
         batch.vectors.append(vector)
         events = [Event("ADD", record.id, record.text, kind=draft.kind, note=note)]
-        if decision.event == "SUPERSEDE":
+        if decision.event == "SUPERSEDE" and target is not None:
             self.flush(batch)  # the superseding memory exists before the old one points to it
             self.store.supersede(self.tenant, target.id, now, record.id)
             events.append(Event("SUPERSEDE", target.id, target.text, similarity=sim, kind=draft.kind))
