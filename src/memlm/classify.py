@@ -258,5 +258,10 @@ def logreg_baseline(data: str | Path, out_prefix: str | Path, cfg: FineTuneConfi
         "metrics": str(out_prefix.with_suffix(".metrics.json")),
         "confusion_png": str(out_prefix.with_suffix(".confusion.png")),
     }
-    write_report(summary, out_prefix.with_suffix(".metrics.json"), out_prefix.with_suffix(".confusion.png"), "frozen MiniLM + logistic regression, test")
+    write_report(
+        summary,
+        out_prefix.with_suffix(".metrics.json"),
+        out_prefix.with_suffix(".confusion.png"),
+        "frozen MiniLM + logistic regression, test",
+    )
     return summary

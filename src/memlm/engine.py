@@ -58,7 +58,8 @@ class Memory:
     ``postgresql://`` URL; `encoder` an Encoder or a
     spec such as "e5", "minilm" or "hashing" (default: $MEMLM_ENCODER, else the encoder an
     existing store was made with, else the packaged multilingual-e5-small). `llm` is optional:
-    an LLM or a spec ("local", "openai:MODEL"; default $MEMLM_LLM, else none); with one, writes can extract facts and sessions get written
+    an LLM or a spec ("local", "openai:MODEL"; default $MEMLM_LLM, else none); with one, writes
+    can extract facts and sessions get written
     summaries. Nothing is opened or loaded until first use.
     """
 

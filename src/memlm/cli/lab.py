@@ -81,7 +81,9 @@ def emit(obj: dict[str, Any], plain: bool) -> None:
 @click.option("--plain", is_flag=True, help="Human-readable output instead of JSON.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: if a terminal).")
 @click.pass_context
-def train(ctx: click.Context, model: str, task: str, config_path: str | None, plain: bool, progress: bool | None) -> None:
+def train(
+    ctx: click.Context, model: str, task: str, config_path: str | None, plain: bool, progress: bool | None
+) -> None:
     """Train MODEL on TASK; --key=value sets train, task or model config fields."""
     from memlm.lab.train import TrainConfig, split_overrides
     from memlm.lab.train import train as run_train
@@ -94,7 +96,18 @@ def train(ctx: click.Context, model: str, task: str, config_path: str | None, pl
         raise click.UsageError(str(exc)) from exc
     show = sys.stderr.isatty() if progress is None else progress
     result = run_train(model, task, task_kw, model_kw, cfg, progress=show)
-    keys = ("model", "task", "task_kwargs", "params", "iters", "seconds", "tokens_per_sec", "stopped", "metrics", "checkpoint")
+    keys = (
+        "model",
+        "task",
+        "task_kwargs",
+        "params",
+        "iters",
+        "seconds",
+        "tokens_per_sec",
+        "stopped",
+        "metrics",
+        "checkpoint",
+    )
     emit({k: result[k] for k in keys}, plain)
 
 
@@ -119,7 +132,9 @@ def join_tokens(vocab: list[str], ids: list[int]) -> str:
 @click.option("--seed", default=1337, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the text.")
 @errors_as_messages
-def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float, top_k: int, seed: int, as_json: bool) -> None:
+def sample(
+    checkpoint: str, prompt: str, max_new_tokens: int, temperature: float, top_k: int, seed: int, as_json: bool
+) -> None:
     """Generate text from a trained CHECKPOINT (a language model; ask a DMN with `memlm ask`)."""
     import torch
 
@@ -130,7 +145,9 @@ def sample(checkpoint: str, prompt: str, max_new_tokens: int, temperature: float
     vocab = ckpt["vocab"]
     ids = encode_prompt(vocab, prompt) or [0]
     gen = torch.Generator().manual_seed(seed)
-    out = model.generate(torch.tensor([ids]), max_new_tokens, temperature=temperature, top_k=top_k or None, generator=gen)
+    out = model.generate(
+        torch.tensor([ids]), max_new_tokens, temperature=temperature, top_k=top_k or None, generator=gen
+    )
     text = join_tokens(vocab, out[0].tolist())
     if as_json:
         click.echo(json.dumps({"model": ckpt["model_name"], "prompt": prompt, "text": text}))

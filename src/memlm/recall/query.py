@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from memlm.text import STOPWORDS, ZH_STOPWORDS, has_han, words
 
 # Question words and fillers that name no topic, in English and Chinese; dropped from lexical queries.
-QUERY_STOPWORDS = STOPWORDS | ZH_STOPWORDS | frozenset(
-    "did does do kind type sort think would might may likely ever tell remember know describe s t d ll m re ve".split()
-    + "曾经 以前 之前 还记得 记不记得 是什么 是谁 在哪 在哪里 在哪儿 干什么 做什么 怎么办 如何 几时 何时 多久 多长 为何 能不能 "
-      "可不可以 吃什么 有什么 叫什么 到底 究竟 一般 通常 大概 关于 不能 不会 应该 可能 已经 还有".split()
+QUERY_STOPWORDS = (
+    STOPWORDS
+    | ZH_STOPWORDS
+    | frozenset(
+        "did does do kind type sort think would might may likely ever tell remember know describe "
+        "s t d ll m re ve".split()
+        + "曾经 以前 之前 还记得 记不记得 是什么 是谁 在哪 在哪里 在哪儿 干什么 做什么 怎么办 如何 几时 何时 "
+        "多久 多长 为何 能不能 可不可以 吃什么 有什么 叫什么 到底 究竟 一般 通常 大概 关于 不能 不会 应该 可能 "
+        "已经 还有".split()
+    )
 )
 
 

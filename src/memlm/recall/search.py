@@ -168,7 +168,9 @@ class Retriever:
         at2, second, _ = self._attend(view, filters, mask, q2, list(dict.fromkeys(bridge)), qplan)
         both = None if at is None else np.union1d(at, at2)
         hop = cfg.hop_discount * _realign(second, at2, both, -np.inf)
-        hop[top if both is None else np.searchsorted(both, top)] = -np.inf  # what conditioned the pass keeps its first score
+        hop[
+            top if both is None else np.searchsorted(both, top)
+        ] = -np.inf  # what conditioned the pass keeps its first score
         parts = {name: _realign(values, at, both, 0.0) for name, values in parts.items()}
         parts["hop"] = np.maximum(hop, 0.0)
         return both, np.maximum(_realign(first, at, both, -np.inf), hop), parts

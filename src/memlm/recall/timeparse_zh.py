@@ -244,7 +244,12 @@ def _counted(q: str, now: datetime) -> Span | None:
 def _days(n: str, ge: str | None, unit: str) -> int | None:
     """The days in "N (个) unit"; a month needs 个 (三个月; 三月 is March) unless N is 两, 几 or 半."""
     value = zh_number(n)
-    if value is None or value <= 0 or value * _UNIT_DAYS[unit] > MAX_DAYS or (unit == "月" and not ge and n not in ("两", "几", "半")):
+    if (
+        value is None
+        or value <= 0
+        or value * _UNIT_DAYS[unit] > MAX_DAYS
+        or (unit == "月" and not ge and n not in ("两", "几", "半"))
+    ):
         return None
     return max(1, round(value * _UNIT_DAYS[unit]))
 
@@ -257,10 +262,24 @@ def _about(center: datetime, days: int, label: str) -> Span:
 _DAY_WORDS = (("大前天", -3), ("前天", -2), ("昨天|昨日|昨晚|昨夜|昨儿", -1), ("今天|今日|今晚|今早|今夜|今儿", 0),
               ("明天|明日|明晚|明早", 1), ("大后天", 3), ("后天", 2))
 # The single time words, in the order they are tried (a longer word before the word inside it)
-_NAMED = [re.compile(p) for p in (
-    r"上个?周末", r"(?:这|本)个?周末", r"下个?周末", r"周末", r"上上个?(?:周|星期|礼拜)", r"上一?个?(?:周|星期|礼拜)",
-    r"(?:这|本)一?个?(?:周|星期|礼拜)", r"下一?个?(?:周|星期|礼拜)", *_MONTH_REL, *_YEAR_REL, *(w for w, _ in _DAY_WORDS),
-    r"这几天|这两天|这些天", r"最近|近来|近期|近日|这段时间|这阵子|前阵子|前段时间|近段时间")]
+_NAMED = [
+    re.compile(p)
+    for p in (
+        r"上个?周末",
+        r"(?:这|本)个?周末",
+        r"下个?周末",
+        r"周末",
+        r"上上个?(?:周|星期|礼拜)",
+        r"上一?个?(?:周|星期|礼拜)",
+        r"(?:这|本)一?个?(?:周|星期|礼拜)",
+        r"下一?个?(?:周|星期|礼拜)",
+        *_MONTH_REL,
+        *_YEAR_REL,
+        *(w for w, _ in _DAY_WORDS),
+        r"这几天|这两天|这些天",
+        r"最近|近来|近期|近日|这段时间|这阵子|前阵子|前段时间|近段时间",
+    )
+]
 _FIRST = frozenset("上下这本周大前昨今明后去最近")  # the first characters of the words in _NAMED: a quick "none here"
 
 
@@ -316,7 +335,14 @@ def _year_alone(q: str, now: datetime) -> Span | None:
     return None
 
 
-PARSERS: tuple[Callable[[str, datetime], Span | None], ...] = (_dates, _months, _weekdays, _counted, _named, _year_alone)
+PARSERS: tuple[Callable[[str, datetime], Span | None], ...] = (
+    _dates,
+    _months,
+    _weekdays,
+    _counted,
+    _named,
+    _year_alone,
+)
 
 
 def parse_zh(q: str, now: datetime) -> Span | None:

@@ -79,7 +79,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(settings.blas_threads, user_api="blas")  # this process's BLAS, for good (IndexConfig.blas_gemv)
+        threadpool_limits(
+            settings.blas_threads, user_api="blas"
+        )  # this process's BLAS, for good (IndexConfig.blas_gemv)
         if settings.warm_up:
             await anyio.to_thread.run_sync(state.pool.warm_up)  # errors here stop the start-up
         log.info("memlm serving %s (%s)", redact(settings.db_path), describe(settings))

@@ -112,7 +112,9 @@ class SearchRequest(Scoped):
     hops: int | None = Field(None, ge=1, le=2, description="2 = a second, conditioned pass (multi-hop)")
     neighbors: int = Field(0, ge=0, le=5, description="neighbouring turns attached to each hit")
     include_superseded: bool = Field(False, description="also recall facts that a later fact superseded")
-    now: str | None = Field(None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)")
+    now: str | None = Field(
+        None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)"
+    )
 
 
 class ConsolidateRequest(Scoped):
@@ -159,7 +161,9 @@ class ContextRequest(Scoped):
     query: str = Field(min_length=1, max_length=MAX_TEXT)
     budget_tokens: int = Field(2000, ge=1, le=100_000)
     k: int = Field(10, ge=1, le=MAX_K)
-    now: str | None = Field(None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)")
+    now: str | None = Field(
+        None, max_length=100, description="the time 'recent' and relative dates are read from (default: now)"
+    )
     count_recall: bool = Field(True, description="count each recalled memory's recall (its strength); false "
                                                  "to look without changing it (the inspector)")
 

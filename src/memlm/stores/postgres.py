@@ -385,8 +385,11 @@ class PostgresStore:
 
     def list(self, filters: Filters, *, limit: int, offset: int = 0) -> builtins.list[MemoryRecord]:
         clause, params = q.where(filters)
-        return self._records(f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} "
-                             "ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT %s OFFSET %s", (*params, limit, offset))
+        return self._records(
+            f"SELECT {q.COLUMNS} FROM memories m WHERE {clause} "
+            "ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT %s OFFSET %s",
+            (*params, limit, offset),
+        )
 
     def recent(self, filters: Filters, limit: int) -> builtins.list[MemoryRecord]:
         clause, params = q.where(filters)

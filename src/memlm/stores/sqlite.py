@@ -322,7 +322,9 @@ class SQLiteStore:
         """(recalls, last recalled) of the memories that were ever recalled."""
         out = {}
         for mid in dict.fromkeys(ids):
-            row = self._db.execute("SELECT count, last_at FROM recalls WHERE tenant=? AND id=?", (tenant, mid)).fetchone()
+            row = self._db.execute(
+                "SELECT count, last_at FROM recalls WHERE tenant=? AND id=?", (tenant, mid)
+            ).fetchone()
             if row is not None:
                 out[mid] = (int(row[0]), _dt(row[1]) if row[1] else None)
         return out
@@ -335,7 +337,9 @@ class SQLiteStore:
             conn = self.conn
             rows = conn.execute(f"SELECT rid, id FROM memories m WHERE {where}", params).fetchall()
             conn.executemany("DELETE FROM memories_fts WHERE rowid=?", [(rid,) for rid, _ in rows])
-            conn.executemany("DELETE FROM history WHERE tenant=? AND memory_id=?", [(filters.tenant, m) for _, m in rows])
+            conn.executemany(
+                "DELETE FROM history WHERE tenant=? AND memory_id=?", [(filters.tenant, m) for _, m in rows]
+            )
             conn.executemany("DELETE FROM recalls WHERE tenant=? AND id=?", [(filters.tenant, m) for _, m in rows])
             conn.execute(f"DELETE FROM memories AS m WHERE {where}", params)
             owner, owner_params = history_owner(filters, ph="?")
@@ -389,7 +393,9 @@ class SQLiteStore:
 
     # -- reads -----------------------------------------------------------------
     def get(self, tenant: str, memory_id: str) -> MemoryRecord | None:
-        row = self._db.execute(f"SELECT {COLUMNS} FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)).fetchone()
+        row = self._db.execute(
+            f"SELECT {COLUMNS} FROM memories WHERE id=? AND +tenant=?", (memory_id, tenant)
+        ).fetchone()
         return _record(row) if row else None
 
     def fetch(self, tenant: str, ids: Sequence[str]) -> dict[str, MemoryRecord]:
@@ -404,7 +410,8 @@ class SQLiteStore:
 
     def list(self, filters: Filters, *, limit: int, offset: int = 0) -> builtins.list[MemoryRecord]:
         where, params = _where(filters)
-        sql = f"SELECT {COLUMNS} FROM memories m WHERE {where} ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT ? OFFSET ?"
+        sql = (f"SELECT {COLUMNS} FROM memories m WHERE {where} "
+               "ORDER BY occurred_at IS NULL, occurred_at, rid LIMIT ? OFFSET ?")
         return [_record(r) for r in self._db.execute(sql, (*params, limit, offset))]
 
     def recent(self, filters: Filters, limit: int) -> builtins.list[MemoryRecord]:
@@ -496,7 +503,9 @@ class SQLiteStore:
         return prev + nxt
 
     def iter_all(self, tenant: str) -> Iterator[tuple[MemoryRecord, np.ndarray, builtins.list[HistoryEntry]]]:
-        rows = self._db.execute(f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)).fetchall()
+        rows = self._db.execute(
+            f"SELECT {COLUMNS}, vector FROM memories WHERE tenant=? ORDER BY rid", (tenant,)
+        ).fetchall()
         for row in rows:
             record = _record(row[:-1])
             yield record, np.frombuffer(row[-1], dtype=np.float32), self.history(tenant, record.id)

@@ -43,7 +43,9 @@ def check_text(text: Any, *, max_chars: int) -> str:
     if not text:
         raise ValueError("memory text is empty")
     if len(text) > max_chars:
-        raise ValueError(f"memory text is {len(text)} characters; the limit is {max_chars} (split it, or raise max_text_chars)")
+        raise ValueError(
+            f"memory text is {len(text)} characters; the limit is {max_chars} (split it, or raise max_text_chars)"
+        )
     return text
 
 
