@@ -113,8 +113,9 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _number(name: str, value: Any, kind: type) -> Any:
-    """A non-negative int / float setting from a number or its text (an environment variable)."""
+def _number(name: str, value: Any, kind: type, unit: str | None = None) -> Any:
+    """A non-negative int / float setting from a number or its text (an environment variable);
+    a clear error naming its variable otherwise (`unit`: what the number counts, for the message)."""
     out = None
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
@@ -122,6 +123,8 @@ def _number(name: str, value: Any, kind: type) -> Any:
     elif isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
         out = kind(value)
     if out is None or not 0 <= out < float("inf"):
+        if unit is not None:
+            raise ValueError(f"{ENV[name]} must be a number of {unit} >= 0, not {value!r}")
         what = "integer" if kind is int else "number"
         raise ValueError(f"{name} ({ENV[name]}) must be a non-negative {what}, got {value!r}")
     return out
@@ -134,14 +137,8 @@ def from_env(name: str) -> str | None:
 
 
 def seconds(name: str, value: Any) -> float:
-    """A timeout setting as seconds >= 0; a clear error naming its variable otherwise."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = -1.0
-    if not 0 <= out < float("inf"):
-        raise ValueError(f"{ENV.get(name, name)} must be a number of seconds >= 0, not {value!r}")
-    return out
+    """A timeout setting (busy_timeout, pg_timeout) as seconds >= 0."""
+    return float(_number(name, value, float, unit="seconds"))
 
 
 def timeout_from_env(name: str) -> float:
