@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=64, help="sequence length for the rnn and memory parts")
     ap.add_argument("--pairs", default="2,4,8,16")
     ap.add_argument("--slots", default="1,4,16")
+    ap.add_argument("--mem_gate", action="store_true", help="memory part: gated slot update (the haystack recipe's)")
     ap.add_argument("--out_dir", default="benchmarks/lab/results")
     args = ap.parse_args()
     args.batch_size = args.batch_size or (64 if args.part == "attention" else 32)
@@ -88,7 +89,7 @@ def main() -> None:
         pairs = max(map(int, args.pairs.split(",")))
         for slots in map(int, args.slots.split(",")):
             kw = dict(n_layer=2, n_head=2, n_embd=64, segment_len=args.segment or args.seq // 4, n_mem=slots,
-                      **({"conv": args.conv} if args.conv else {}))
+                      mem_gate=args.mem_gate, **({"conv": args.conv} if args.conv else {}))
             results.append(run("memory_transformer", args.seq, pairs, kw, args))
     out = Path(args.out_dir) / f"mqar_{args.name or args.part}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
