@@ -163,7 +163,7 @@ def test_write_read_round_trip(tmp_path, task_id):
     write_babi(stories, path)
     assert read_babi(path) == stories
     first = path.read_text().splitlines()
-    assert first[0].startswith("1 ") and "\t" in [l for l in first if "?" in l][0]
+    assert first[0].startswith("1 ") and "\t" in [line for line in first if "?" in line][0]
 
 
 def test_parse_rejects_out_of_sequence_numbers():
