@@ -176,7 +176,8 @@ def test_examples_map_support_to_fact_indices():
                         "4 Mary went to the kitchen.", "5 Where is Mary? \tkitchen\t4"])[0]
     exs = story_examples(story)
     assert [e.facts for e in exs] == [["Mary moved to the office.", "John went to the garden."],
-                                      ["Mary moved to the office.", "John went to the garden.", "Mary went to the kitchen."]]
+                                      ["Mary moved to the office.", "John went to the garden.",
+                                       "Mary went to the kitchen."]]
     assert [e.support for e in exs] == [[0], [2]]
     assert [e.answer for e in exs] == ["office", "kitchen"]
 
