@@ -21,9 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.server.ui_support import launch_browser, live_server, seed
+sys.path.insert(0, str(ROOT))  # tests.server.ui_support, imported where it is used (after this)
 
 SHOTS = ROOT / "docs" / "inspector"
 QUERIES = ["when did Caroline go to the LGBTQ support group?", "what did Melanie paint?",
@@ -39,6 +37,8 @@ def sign_in(page, server, tenant="acme") -> None:
 
 
 def screenshots(encoder: str) -> None:
+    from tests.server.ui_support import launch_browser, live_server, seed
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, live_server(Path(tmp) / "ui.db", encoder=encoder) as server:
         ids = seed(server)
@@ -109,6 +109,8 @@ def timing(memories: int, encoder: str, runs: int, db: str | None = None) -> dic
     """Page load of the search view (navigation until hits, chart and context block are drawn),
     the part of it spent in the two API calls (as the page measures them), and the same two
     calls made directly; `db`: keep the file (an existing one is reused, not filled again)."""
+    from tests.server.ui_support import launch_browser, live_server
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(db) if db else Path(tmp) / "big.db"
         fill = not path.exists()

@@ -12,15 +12,20 @@ from memlm import Memory
 
 NOW = datetime(2023, 6, 15, 20, 0, tzinfo=timezone.utc)
 
-FACTS_EN = ["I am allergic to peanuts.", "I live in Pudong, Shanghai.", "My sister studies computer science in Beijing.",
+FACTS_EN = ["I am allergic to peanuts.", "I live in Pudong, Shanghai.",
+            "My sister studies computer science in Beijing.",
             "I adopted a beagle named Pepper last spring.", "I work as a nurse at a children's hospital.",
             "My favourite film is Spirited Away.", "I play the violin every Sunday morning.",
-            "I am learning to cook Sichuan food.", "My car is a red Toyota.", "I am training for the Lisbon half marathon."]
-FACTS_ZH = ["我对花生过敏。", "我住在上海浦东。", "我妹妹在北京读计算机专业。", "我去年春天领养了一只叫Pepper的比格犬。",
-            "我在一家儿童医院当护士。", "我最喜欢的电影是《千与千寻》。", "我每个星期天早上拉小提琴。", "我在学做川菜。",
+            "I am learning to cook Sichuan food.", "My car is a red Toyota.",
+            "I am training for the Lisbon half marathon."]
+FACTS_ZH = ["我对花生过敏。", "我住在上海浦东。", "我妹妹在北京读计算机专业。",
+            "我去年春天领养了一只叫Pepper的比格犬。",
+            "我在一家儿童医院当护士。", "我最喜欢的电影是《千与千寻》。", "我每个星期天早上拉小提琴。",
+            "我在学做川菜。",
             "我的车是一辆红色的丰田。", "我在为里斯本半程马拉松训练。"]
 QUESTIONS_ZH = ["我不能吃什么？", "我住在哪里？", "我妹妹学什么专业？", "我的狗叫什么名字？", "我做什么工作？",
-                "我最喜欢哪部电影？", "我周末早上做什么？", "我在学做哪个地方的菜？", "我开什么车？", "我在为什么比赛训练？"]
+                "我最喜欢哪部电影？", "我周末早上做什么？", "我在学做哪个地方的菜？", "我开什么车？",
+                "我在为什么比赛训练？"]
 QUESTIONS_EN = ["What can't I eat?", "Where do I live?", "What does my sister study?", "What is my dog's name?",
                 "What is my job?", "Which film do I like best?", "What do I do on Sunday mornings?",
                 "Which cuisine am I learning?", "What car do I drive?", "What race am I training for?"]

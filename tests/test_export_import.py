@@ -36,8 +36,10 @@ def test_import_into_a_new_database_then_again(tmp_path, hashing):
         _fill(a)
         a.export(tmp_path / "all.jsonl")
     with Memory(tmp_path / "b.db", encoder=hashing) as b:
-        assert import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl").to_dict() == {"imported": 4, "skipped": 0}
-        assert import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl").to_dict() == {"imported": 0, "skipped": 4}
+        first = import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl")
+        assert first.to_dict() == {"imported": 4, "skipped": 0}
+        again = import_jsonl(b.store, b.encoder, b.tenant, tmp_path / "all.jsonl")
+        assert again.to_dict() == {"imported": 0, "skipped": 4}
         assert len(b.list(limit=100)) == 4
 
 

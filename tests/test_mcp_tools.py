@@ -38,9 +38,12 @@ async def _session(db) -> None:
         assert set(tools) == TOOLS
         for t in tools.values():  # one clean paragraph each
             assert t.description and t.description == " ".join(t.description.split())
-        assert tools["search_memory"].annotations.read_only_hint and tools["delete_all_memories"].annotations.destructive_hint
-        assert {"since", "until", "agent_id", "session_id", "kinds"} <= set(tools["search_memory"].input_schema["properties"])
-        assert {"occurred_at", "agent_id", "session_id", "role", "kind"} <= set(tools["add_memory"].input_schema["properties"])
+        assert tools["search_memory"].annotations.read_only_hint
+        assert tools["delete_all_memories"].annotations.destructive_hint
+        search_args = set(tools["search_memory"].input_schema["properties"])
+        assert {"since", "until", "agent_id", "session_id", "kinds"} <= search_args
+        add_args = set(tools["add_memory"].input_schema["properties"])
+        assert {"occurred_at", "agent_id", "session_id", "role", "kind"} <= add_args
 
         async def call(name: str, **args):
             return _data(await client.call_tool(name, args))

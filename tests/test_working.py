@@ -12,7 +12,8 @@ def test_session_keeps_recent_turns_within_budget_and_old_ones_stay_in_long_term
     turns = wm.turns()
     assert 0 < len(turns) < 20
     assert turns[-1].text == "message number 19 about the garden and tomatoes"  # newest kept
-    assert [t.text for t in turns] == [f"message number {i} about the garden and tomatoes" for i in range(20 - len(turns), 20)]
+    assert [t.text for t in turns] == [f"message number {i} about the garden and tomatoes"
+                                       for i in range(20 - len(turns), 20)]
     cost = sum(mem.encoder.count_tokens(f"[x] user: {t.text}") for t in turns)
     assert cost <= 60 + len(turns) * 4
     episodes = mem.list(user_id="u", session_id="chat-1", kinds=["episode"], limit=100)
@@ -64,7 +65,8 @@ def test_context_errors(mem):
 
 
 def test_recalled_question_brings_its_answer(mem):
-    mem.add([{"role": "Ben", "content": "What breed is your new dog?"}, {"role": "Ana", "content": "A beagle named Pepper"}],
+    mem.add([{"role": "Ben", "content": "What breed is your new dog?"},
+             {"role": "Ana", "content": "A beagle named Pepper"}],
             user_id="u", session_id="s1", occurred_at="2023-06-03")
     ctx = mem.context("what breed is the dog", user_id="u", budget_tokens=300)
     assert "What breed is your new dog?\n  -> Ana: A beagle named Pepper" in ctx.text

@@ -41,7 +41,8 @@ def main() -> None:
     tf = run("transformer", NANOGPT, TrainConfig(max_iters=args.iters, **base), task)
     budget = tf["seconds"]
     rnn_base = {**base, "lr": 2e-3, "min_lr": 2e-4}
-    results = [tf] + [run(m, RNN, TrainConfig(max_iters=10**6, max_seconds=budget, **rnn_base), task) for m in ("lstm", "gru")]
+    results = [tf] + [run(m, RNN, TrainConfig(max_iters=10**6, max_seconds=budget, **rnn_base), task)
+                      for m in ("lstm", "gru")]
     meta = {"torch": torch.__version__, "threads": args.threads, "machine": platform.machine(), "time_budget_s": budget}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=2))

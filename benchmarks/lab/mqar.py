@@ -28,7 +28,8 @@ def run(model: str, seq: int, pairs: int, model_kw: dict, args: argparse.Namespa
     cfg = TrainConfig(max_iters=100_000, max_seconds=args.seconds, batch_size=args.batch_size, lr=lr, min_lr=lr / 10,
                       warmup_iters=50 if init is None else 10, weight_decay=wd, eval_interval=100, eval_iters=4,
                       target_accuracy=target, seed=args.seed, num_threads=args.threads, out_dir="out/lab/bench")
-    res = train(model, "mqar", {"seq_len": seq, "n_pairs": pairs}, model_kw, cfg, task=task, save=False, init_state=init)
+    res = train(model, "mqar", {"seq_len": seq, "n_pairs": pairs}, model_kw, cfg, task=task, save=False,
+                init_state=init)
     by_dist = task.eval_by_distance(res["module"], 8, torch.Generator().manual_seed(99))
     final = evaluate(res["module"], task, "val", 8, 64, seed=98)
     out = {"model": model, "seq_len": seq, "pairs": pairs, "config": model_kw, "iters": res["iters"],
@@ -61,7 +62,8 @@ def main() -> None:
     ap.add_argument("--batch_size", type=int, default=0, help="0: 64 for the attention part, 32 for the others")
     ap.add_argument("--lr", type=float, default=0, help="peak learning rate (0: 3e-3)")
     ap.add_argument("--weight_decay", type=float, default=-1, help="-1: 0.1 for the Transformer, 0 for the others")
-    ap.add_argument("--conv", type=int, default=3, help="attention part: short-convolution kernel (0 = plain attention)")
+    ap.add_argument("--conv", type=int, default=3,
+                    help="attention part: short-convolution kernel (0 = plain attention)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--seq", type=int, default=64, help="sequence length for the rnn and memory parts")

@@ -110,6 +110,10 @@ class Memory:
 
     @property
     def store(self) -> Store:
+        return self._ready_store()
+
+    def _ready_store(self) -> Store:
+        """The store, opened, with the encoder loaded and checked against it."""
         store = self._open_store()
         if not self._ready:
             encoder = self.encoder  # outside the lock: choosing it may read the store's record
@@ -130,6 +134,11 @@ class Memory:
     @property
     def tenant(self) -> str:
         return self.config.tenant
+
+    def open(self) -> None:
+        """Open the store and load the encoder now rather than on first use, so that a bad path
+        or encoder fails here."""
+        self._ready_store()
 
     def close(self) -> None:
         if self._store is not None:
@@ -155,7 +164,8 @@ class Memory:
         """
         metadata = with_expiry(metadata, expiry(expires_at, ttl))
         extract = self.config.extract_facts if extract is None else extract
-        if extract and self.llm is None:
+        llm = self.llm if extract else None  # loaded only when facts are to be extracted
+        if extract and llm is None:
             raise ValueError("fact extraction needs an LLM: pass llm= (e.g. 'local') or set MEMLM_LLM")
         drafts = drafts_from_input(
             messages_or_text, scope=Scope(user_id, agent_id, session_id), occurred_at=occurred_at,
@@ -165,8 +175,8 @@ class Memory:
         for d in drafts:
             d.source_ids = list(sources)
         events = self._write(drafts)
-        if extract:
-            events += self.writer.facts(events, self.llm)
+        if llm is not None:  # extract
+            events += self.writer.facts(events, llm)
         return events
 
     def add_many(self, items: Iterable[Any], *, user_id: str | None = None, agent_id: str | None = None,

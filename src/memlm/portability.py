@@ -9,6 +9,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,20 @@ def import_jsonl(store: Store, enc: Encoder, tenant: str, path: Path) -> ImportC
     with store.transaction():
         for record, vector, row in zip(records, vectors, rows):
             history = [
-                HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"), parse_time(h["at"]))
+                HistoryEntry(record.id, h["event"], h.get("old_text"), h.get("new_text"),
+                             _history_time(h["at"], record.id))
                 for h in row.get("history", [])
             ]
             store.restore(record, vector, history)
     return ImportCounts(len(records), len(existing))
+
+
+def _history_time(value: Any, memory_id: str) -> datetime:
+    """A history entry's time: required (the stores keep it NOT NULL)."""
+    at = parse_time(value)
+    if at is None:
+        raise ValueError(f"a history entry of memory {memory_id} has no time (at)")
+    return at
 
 
 def _content(record: MemoryRecord) -> dict[str, Any]:

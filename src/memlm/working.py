@@ -25,9 +25,11 @@ Search = Callable[[str, Scope, int, Any], list[Hit]]  # (query, scope, k, now) -
 class Remembers(Protocol):
     """What a session's buffer writes through (the `Memory` handle)."""
 
-    def add(self, messages_or_text: Any, **kwargs: Any) -> list[Event]: ...
+    def add(self, messages_or_text: Any, *, user_id: str | None = None, agent_id: str | None = None,
+            session_id: str | None = None, occurred_at: Any = None, metadata: dict | None = None,
+            extract: bool | None = None) -> list[Event]: ...
 
-    def consolidate(self, **scope: Any) -> Event: ...
+    def consolidate(self, *, user_id: str | None = None, session_id: str, agent_id: str | None = None) -> Event: ...
 
 
 @dataclass
@@ -83,14 +85,19 @@ class WorkingMemory:
         When turns that fell out of the window pile up unsummarised, the session is consolidated."""
         msg = {"role": role, "content": content}
         when = occurred_at if occurred_at is not None else datetime.now(timezone.utc)
-        events = self.memory.add(msg, **self.scope.as_dict(), occurred_at=when, metadata=metadata, extract=extract)
+        s = self.scope
+        events = self.memory.add(msg, user_id=s.user_id, agent_id=s.agent_id, session_id=s.session_id,
+                                 occurred_at=when, metadata=metadata, extract=extract)
         if self.consolidate_every and self._overflowed() >= self.consolidate_every:
             events.append(self.end())
         return events
 
     def end(self) -> Event:
         """Consolidate the session into its summary memory (call when the session ends)."""
-        return self.memory.consolidate(**self.scope.as_dict())
+        s = self.scope
+        if s.session_id is None:  # refused by __init__
+            raise ValueError("working memory needs a session_id")
+        return self.memory.consolidate(user_id=s.user_id, agent_id=s.agent_id, session_id=s.session_id)
 
     def _overflowed(self) -> int:
         """Turns that left the working window and the session summary does not cover yet."""

@@ -49,7 +49,8 @@ def _make_files(root: Path) -> dict[str, Path]:
     for name, schema in {
         "foreign_memories": "CREATE TABLE memories (id INTEGER PRIMARY KEY, body TEXT)",
         "foreign_any": "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)",
-        "foreign_migrations": "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)",
+        "foreign_migrations": "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, "
+                              "applied_at TEXT)",
         "foreign_migrations_other_columns": "CREATE TABLE schema_migrations (id TEXT PRIMARY KEY)",
     }.items():
         path = root / f"{name}.sqlite"

@@ -58,6 +58,7 @@ def test_qa_task_eval_reports_accuracy(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["task_kwargs"] == {"seq_len": 16, "n_pairs": 2, "vocab_size": 16}
-    ev = json.loads(runner.invoke(main, ["eval", out["checkpoint"], "mqar", "--iters", "1", "--batch-size", "4"]).output)
+    ev = json.loads(runner.invoke(main, ["eval", out["checkpoint"], "mqar", "--iters", "1", "--batch-size", "4"])
+                    .output)
     assert ev["task"] == "mqar" and 0.0 <= ev["accuracy"] <= 1.0 and "bits_per_char" not in ev
     assert ev["examples"] == 4

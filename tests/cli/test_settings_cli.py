@@ -51,7 +51,8 @@ def test_settings_from_env_then_overrides(env, monkeypatch):
 
 def test_the_shared_variables_are_read_only_in_memlm_settings():
     """MEMLM_DB / _ENCODER / _TENANT / _LLM: no other module reads them (os.environ or click's envvar)."""
-    pattern = re.compile(r"""(environ(\.get)?\(|environ\[|envvar=)\s*["'](MEMLM_DB|MEMLM_ENCODER|MEMLM_TENANT|MEMLM_LLM)["']""")
+    pattern = re.compile(r"""(environ(\.get)?\(|environ\[|envvar=)\s*"""
+                         r"""["'](MEMLM_DB|MEMLM_ENCODER|MEMLM_TENANT|MEMLM_LLM)["']""")
     readers = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
     assert readers == []
 
@@ -151,8 +152,8 @@ def test_mcp_takes_the_tenant(env, monkeypatch):
 def test_reads_never_create_a_database_and_writes_do(env):
     run = CliRunner().invoke
     for args in (["memory", "list"], ["memory", "search", "x", "--user", "u"], ["memory", "get", "x"],
-                 ["memory", "history", "x"], ["memory", "export", "out.jsonl"], ["memory", "context", "x", "--user", "u"],
-                 ["keys", "list"]):
+                 ["memory", "history", "x"], ["memory", "export", "out.jsonl"],
+                 ["memory", "context", "x", "--user", "u"], ["keys", "list"]):
         result = run(main, [*args, "--db", "typo.db"])
         assert result.exit_code == 1 and "no memory database at typo.db" in result.stderr, args
     assert not (env / "typo.db").exists() and not (env / "out.jsonl").exists()
@@ -169,7 +170,8 @@ def test_reads_never_create_a_database_and_writes_do(env):
 def _read_only(folder: Path):
     """Make the folder unwritable, for root too (chattr +i) or by permissions."""
     if os.geteuid() == 0:
-        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], check=False, capture_output=True).returncode:
+        if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], check=False,
+                                                        capture_output=True).returncode:
             pytest.skip("cannot make a folder read-only for root here (no chattr)")
         try:
             yield

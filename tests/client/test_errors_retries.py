@@ -145,7 +145,7 @@ def test_bad_construction():
 def test_memory_refuses_a_server_url():
     from memlm import Memory
 
-    with pytest.raises(ValueError, match="memlm.Client"):
+    with pytest.raises(ValueError, match=r"memlm\.Client"):
         Memory("http://127.0.0.1:8420")
 
 

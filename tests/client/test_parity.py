@@ -116,7 +116,8 @@ def test_update_history_delete(api, ids):
     ana = ids("ana")
     mid = api.add("Ana works at a bakery", user_id=ana)[0].id
     up = api.update(mid, "Ana works at a bookshop")
-    assert (up.event, up.id, up.text, up.previous) == ("UPDATE", mid, "Ana works at a bookshop", "Ana works at a bakery")
+    assert (up.event, up.id, up.text, up.previous) == ("UPDATE", mid, "Ana works at a bookshop",
+                                                        "Ana works at a bakery")
     assert api.get(mid).text == "Ana works at a bookshop"
     gone = api.delete(mid)
     assert (gone.event, gone.id) == ("DELETE", mid) and api.get(mid) is None
@@ -166,7 +167,8 @@ def test_export_writes_jsonl(api, ids, tmp_path):
     n = api.export(out)
     lines = out.read_text().splitlines()
     assert n >= 2 and len(lines) == n + 1  # a header line, then one memory per line
-    assert {"Ana drinks green tea", "Ana plays chess on Sundays"} <= {json.loads(line).get("text") for line in lines[1:]}
+    exported = {json.loads(line).get("text") for line in lines[1:]}
+    assert {"Ana drinks green tea", "Ana plays chess on Sundays"} <= exported
     bob = ids("bob")
     api.add("Bob likes tea", user_id=bob)
     assert api.export(out, user_id=bob) == 1  # one user's memories only

@@ -131,9 +131,11 @@ def test_queries_and_passages_differ(e5) -> None:
 
 
 FACTS_ZH = ["我对花生过敏", "我住在上海浦东", "我养了一只叫豆豆的猫", "我在一家银行做会计", "我每天早上跑步五公里",
-            "我女儿下个月上小学", "我最喜欢的电影是霸王别姬", "我的生日是十月三号", "我在学弹吉他", "我下周要去成都出差"]
+            "我女儿下个月上小学", "我最喜欢的电影是霸王别姬", "我的生日是十月三号", "我在学弹吉他",
+            "我下周要去成都出差"]
 QUESTIONS_ZH = ["我不能吃什么？", "我住在哪里？", "我的宠物叫什么名字？", "我的工作是什么？", "我有什么运动习惯？",
-                "我的孩子什么时候开始上学？", "我喜欢看哪部电影？", "我哪天过生日？", "我在学什么乐器？", "我下周去哪里？"]
+                "我的孩子什么时候开始上学？", "我喜欢看哪部电影？", "我哪天过生日？", "我在学什么乐器？",
+                "我下周去哪里？"]
 FACTS_EN = ["I am allergic to peanuts", "I live in Pudong, Shanghai", "I have a cat called Doudou",
             "I work as an accountant at a bank", "I run five kilometres every morning",
             "My daughter starts primary school next month", "My favourite film is Farewell My Concubine",

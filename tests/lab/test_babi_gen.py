@@ -163,7 +163,7 @@ def test_write_read_round_trip(tmp_path, task_id):
     write_babi(stories, path)
     assert read_babi(path) == stories
     first = path.read_text().splitlines()
-    assert first[0].startswith("1 ") and "\t" in [l for l in first if "?" in l][0]
+    assert first[0].startswith("1 ") and "\t" in [line for line in first if "?" in line][0]
 
 
 def test_parse_rejects_out_of_sequence_numbers():
@@ -176,7 +176,8 @@ def test_examples_map_support_to_fact_indices():
                         "4 Mary went to the kitchen.", "5 Where is Mary? \tkitchen\t4"])[0]
     exs = story_examples(story)
     assert [e.facts for e in exs] == [["Mary moved to the office.", "John went to the garden."],
-                                      ["Mary moved to the office.", "John went to the garden.", "Mary went to the kitchen."]]
+                                      ["Mary moved to the office.", "John went to the garden.",
+                                       "Mary went to the kitchen."]]
     assert [e.support for e in exs] == [[0], [2]]
     assert [e.answer for e in exs] == ["office", "kitchen"]
 

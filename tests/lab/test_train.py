@@ -40,9 +40,10 @@ def test_training_lowers_loss_and_saves_checkpoint(tmp_path, charlm) -> None:
 
 
 def test_same_seed_same_result(tmp_path, charlm) -> None:
-    a = train("lstm", "charlm", {}, dict(n_embd=8, n_hidden=16, n_layer=1), cfg(tmp_path, max_iters=8), task=charlm, save=False)
-    b = train("lstm", "charlm", {}, dict(n_embd=8, n_hidden=16, n_layer=1), cfg(tmp_path, max_iters=8), task=charlm, save=False)
-    c = train("lstm", "charlm", {}, dict(n_embd=8, n_hidden=16, n_layer=1), cfg(tmp_path, max_iters=8, seed=4), task=charlm, save=False)
+    model = dict(n_embd=8, n_hidden=16, n_layer=1)
+    a = train("lstm", "charlm", {}, model, cfg(tmp_path, max_iters=8), task=charlm, save=False)
+    b = train("lstm", "charlm", {}, model, cfg(tmp_path, max_iters=8), task=charlm, save=False)
+    c = train("lstm", "charlm", {}, model, cfg(tmp_path, max_iters=8, seed=4), task=charlm, save=False)
     assert a["metrics"]["loss"] == b["metrics"]["loss"]
     for p, q in zip(a["module"].parameters(), b["module"].parameters()):
         assert torch.equal(p, q)

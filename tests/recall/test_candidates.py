@@ -65,7 +65,8 @@ def test_blas_and_einsum_routes_agree_and_candidate_ranking_holds_on_both(tmp_pa
         exact = [h.memory.id for h in m.search(q, user_id="u", k=5)]
         for blas in (False, True):  # a setting of the handle's store, not a process global
             routes.clear()
-            config = MemoryConfig(recall=RecallConfig(dense_candidates=50), index=IndexConfig(exact_below=0, blas_gemv=blas))
+            config = MemoryConfig(recall=RecallConfig(dense_candidates=50),
+                                  index=IndexConfig(exact_below=0, blas_gemv=blas))
             with Memory(tmp_path / "m.db", encoder=hashing, config=config) as small:
                 assert [h.memory.id for h in small.search(q, user_id="u", k=5)] == exact
             assert routes and set(routes) == {blas}
@@ -100,7 +101,8 @@ def test_lexical_moments_do_not_grow_with_the_owner_beyond_the_reference():
         dense[: len(scores)] = scores
         mean, sd = lexical_moments(scores, n, 1000)
         assert np.isclose(mean, dense.mean()) and np.isclose(sd, dense.std())
-    assert lexical_moments(scores, 5000, 1000) == lexical_moments(scores, 50_000, 1000) == lexical_moments(scores, 1000, 1000)
+    assert (lexical_moments(scores, 5000, 1000) == lexical_moments(scores, 50_000, 1000)
+            == lexical_moments(scores, 1000, 1000))
     many = np.linspace(1.0, 0.1, 900)  # more matches than half the reference: at least twice the matches
     mean, sd = lexical_moments(many, 50_000, 1000)
     assert np.isclose(mean, many.sum() / 1800) and 0 < sd < 1 and (1.0 - mean) / sd > 0

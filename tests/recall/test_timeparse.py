@@ -190,7 +190,8 @@ def test_chinese_no_time_named(query):
     assert parse_window(query, NOW) is None
 
 
-@pytest.mark.parametrize("word", ["最近", "近来", "近期", "近日", "这段时间", "这阵子", "前阵子", "前段时间", "近段时间"])
+@pytest.mark.parametrize("word", ["最近", "近来", "近期", "近日", "这段时间", "这阵子", "前阵子", "前段时间",
+                                  "近段时间"])
 def test_chinese_recently(word):
     w = parse_window(f"我{word}在看什么书？", NOW)
     assert w is not None and w.label == word
@@ -198,8 +199,9 @@ def test_chinese_recently(word):
 
 
 ZH_TIME_WORDS = (
-    "上周末 上个周末 这周末 这个周末 本周末 下周末 下个周末 周末 上上周 上上个星期 上周 上星期 上个星期 上礼拜 上个礼拜 "
-    "上一周 这周 本周 这星期 这个星期 这礼拜 这一周 下周 下星期 下个星期 下礼拜 上上个月 上个月 上月 这个月 本月 下个月 "
+    "上周末 上个周末 这周末 这个周末 本周末 下周末 下个周末 周末 上上周 上上个星期 上周 上星期 上个星期 上礼拜 "
+    "上个礼拜 上一周 这周 本周 这星期 这个星期 这礼拜 这一周 下周 下星期 下个星期 下礼拜 上上个月 上个月 上月 "
+    "这个月 本月 下个月 "
     "下月 大前年 前年 去年 今年 明年 后年 大前天 前天 昨天 昨日 昨晚 昨夜 今天 今日 今晚 今早 明天 明日 明晚 明早 "
     "大后天 后天 这几天 这两天 这些天").split()
 

@@ -88,7 +88,8 @@ def test_delete_all_needs_a_scope(api):
     add(api, text="fact two", user_id="bob")
     refused = api.call("acme", "DELETE", "/v1/memories")
     assert refused.status_code == 400 and "scope" in refused.json()["error"]["message"]
-    assert api.call("acme", "DELETE", "/v1/memories", params={"user_id": "ana"}).json() == {"deleted": 1, "erasure": "complete"}
+    deleted = api.call("acme", "DELETE", "/v1/memories", params={"user_id": "ana"}).json()
+    assert deleted == {"deleted": 1, "erasure": "complete"}
     left = api.call("acme", "GET", "/v1/memories").json()["memories"]
     assert [m["user_id"] for m in left] == ["bob"]
 
@@ -210,7 +211,8 @@ def test_routes_sent_without_response_validation_match_their_models_exactly(api)
 
 def test_integers_beyond_64_bits_in_metadata_come_back_intact(api):
     big = 10**30
-    added = api.call("acme", "POST", "/v1/memories", json={"text": "I like tea", "user_id": "u", "metadata": {"n": big}})
+    added = api.call("acme", "POST", "/v1/memories",
+                     json={"text": "I like tea", "user_id": "u", "metadata": {"n": big}})
     found = api.call("acme", "POST", "/v1/memories/search", json={"query": "tea", "user_id": "u"})
     block = api.call("acme", "POST", "/v1/context", json={"query": "tea", "user_id": "u"})
     assert added.status_code == found.status_code == block.status_code == 200

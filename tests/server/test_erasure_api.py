@@ -34,7 +34,8 @@ def test_adds_single_and_scope_deletes_at_once_get_no_5xx(tmp_path):
                     user = f"u{rnd.randrange(3)}"
                     try:
                         if kind == "add":
-                            r = client.post("/v1/memories", json={"text": f"note {rnd.random()} on kites", "user_id": user})
+                            r = client.post("/v1/memories",
+                                            json={"text": f"note {rnd.random()} on kites", "user_id": user})
                             if r.status_code == 200:
                                 with lock:
                                     ids.extend(e["id"] for e in r.json()["events"])
@@ -83,7 +84,8 @@ def test_a_write_that_waits_past_the_busy_timeout_answers_503(tmp_path, monkeypa
     app, keys = make_api(make_settings(tmp_path, rate_limit_per_minute=0))
     with TestClient(app) as client:
         api = Api(client, keys)
-        assert api.call("acme", "POST", "/v1/memories", json={"text": "before the lock", "user_id": "ana"}).status_code == 200
+        before = api.call("acme", "POST", "/v1/memories", json={"text": "before the lock", "user_id": "ana"})
+        assert before.status_code == 200
         other = sqlite3.connect(tmp_path / "server.db", isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
         try:

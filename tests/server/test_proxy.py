@@ -80,7 +80,8 @@ def test_bad_requests_and_missing_llm_are_json_errors(proxy, tmp_path):
     assert chat(api, "   ", user="ana").status_code == 400
     r = api.call("acme", "POST", "/v1/chat/completions", json={"messages": []})
     assert r.status_code == 422 and r.json()["error"]["type"] == "validation_error"
-    assert api.client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]}).status_code == 401
+    unsigned = api.client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
+    assert unsigned.status_code == 401
     app, keys = make_api(make_settings(tmp_path / "nollm", rate_limit_per_minute=0))
     with TestClient(app) as client:
         r = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {keys['acme']}"},

@@ -106,7 +106,8 @@ def test_serve_shares_the_buckets_of_several_workers():
         buckets = SharedBuckets(path)
         assert buckets.slots == 4096
         buckets.close()
-        assert ServerSettings.model_validate_json(shared.model_dump_json()).rate_limit_file == path  # as workers read it
+        as_read = ServerSettings.model_validate_json(shared.model_dump_json())  # as workers read it
+        assert as_read.rate_limit_file == path
     assert not path.parent.exists()  # the temporary folder is gone when serve returns
     with shared_rate_limit(settings, 1) as single:
         assert single.rate_limit_file is None

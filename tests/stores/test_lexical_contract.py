@@ -160,7 +160,8 @@ def test_the_migration_segments_the_chinese_of_an_old_database(store, tmp_path, 
 def test_postgres_indexes_chinese_words_as_the_simple_configuration_does(pg_url):
     import psycopg
 
-    texts = ["我对花生过敏", "我住在上海浦东，周末去river边跑步 running", "他们说：“今天下雨了！”", "ｆｕｌｌ　width 全角，标点"]
+    texts = ["我对花生过敏", "我住在上海浦东，周末去river边跑步 running", "他们说：“今天下雨了！”",
+             "ｆｕｌｌ　width 全角，标点"]
     with psycopg.connect(pg_url, autocommit=True) as conn:
         for text in texts:
             body = lexical_text(text, None, None)
@@ -181,6 +182,7 @@ def test_odd_text_is_indexed_and_searched(store):
     assert _ids(store.lexical(A, ["emoji"], 5)) == [rows[0].id]
     assert _ids(store.lexical(A, ["标点"], 5)) == [rows[1].id]
     assert _ids(store.lexical(A, ["火锅"], 5)) == [rows[2].id]
-    assert _ids(store.lexical(A, ["混合"], 5)) == [rows[3].id] and _ids(store.lexical(A, ["english"], 5)) == [rows[3].id]
+    assert _ids(store.lexical(A, ["混合"], 5)) == [rows[3].id]
+    assert _ids(store.lexical(A, ["english"], 5)) == [rows[3].id]
     for terms in (["🐼"], ["，"], ["“"], ["\u3000"], ["😀熊猫"]):
         assert set(_ids(store.lexical(A, terms, 5))) <= {rows[0].id, rows[1].id}, terms  # an answer, never an error

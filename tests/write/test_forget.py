@@ -57,7 +57,7 @@ def test_a_repeated_statement_takes_the_new_expiry(mem):
     [b] = mem.add("I am at the office", user_id="u")  # said again without an expiry: it no longer expires
     assert (b.event, b.id) == ("UPDATE", a.id) and EXPIRES not in mem.get(a.id).metadata
     assert mem.add("I am at the office", user_id="u")[0].event == "NOOP"
-    [e] = mem.add("I live in Paris", user_id="v", expires_at="2001-01-01")
+    [_expired] = mem.add("I live in Paris", user_id="v", expires_at="2001-01-01")
     assert mem.add("I live in Paris", user_id="v")[0].event == "ADD"  # the expired one is not matched
 
 
@@ -122,7 +122,7 @@ def test_strength_is_a_ranking_prior_only_when_asked_for(tmp_path, hashing):
     from memlm.config import RecallConfig
 
     with Memory(tmp_path / "m.db", encoder=hashing) as m:
-        [a] = m.add("note about the garden shed", user_id="u")
+        [_shed] = m.add("note about the garden shed", user_id="u")
         [b] = m.add("note about the garden gate", user_id="u")
         for _ in range(5):
             m.store.note_recalls(m.tenant, [b.id], datetime.now(timezone.utc))

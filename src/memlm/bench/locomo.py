@@ -27,7 +27,7 @@ CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 @dataclass
 class Outcome:
     question: Question
-    ranked_turns: list[str]  # dia_ids, best first
+    ranked_turns: list[str | None]  # dia_ids, best first (None: a hit with no dia_id)
     ms: float  # search latency including the query embedding
     sessions: list[int] = field(default_factory=list)  # distinct sessions in rank order
 

@@ -22,6 +22,7 @@ import json
 import resource
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from memlm.encoders.base import encode_queries
+from memlm.encoders.hashing import estimate_tokens
 
 STANDIN = "random-projection-bow-384 (storage stand-in, not a language model)"
 
@@ -60,8 +62,12 @@ class StandInEncoder:
         self.table = rng.standard_normal((len(vocab), dim)).astype(np.float32)
         self.index = {w: i for i, w in enumerate(vocab)}
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Approximate token count (memlm.encoders.hashing.estimate_tokens)."""
+        return estimate_tokens(text)
 
     def _one(self, text: str) -> np.ndarray:
         idx = [i for w in text.lower().split() if (i := self.index.get(w.strip(".,?!:"))) is not None]
@@ -106,8 +112,11 @@ def batch_rows(cfg: ScaleConfig, start: int, stop: int, vocab: list[str], enc: S
         idx = rng.choice(len(vocab), size=int(rng.integers(6, 21)), p=p)
         text = " ".join(vocab[x] for x in idx)
         vectors[j] = unit(enc.table[idx].sum(axis=0))
+        # meant as the id's random high bits, but numpy's int64 << 64 is 0, so ids are UUID(int=i);
+        # the draw stays so that the rows' texts are those of the runs measured so far
+        rng.integers(0, 2**63)
         records.append(MemoryRecord(
-            id=uuid.UUID(int=rng.integers(0, 2**63) << 64 | i).hex, kind="episode", text=text,
+            id=uuid.UUID(int=i).hex, kind="episode", text=text,
             user_id=f"user{user:05d}", session_id=f"s{n // 20:03d}", role="user" if n % 2 == 0 else "assistant",
             created_at=now, updated_at=now, occurred_at=t0 + timedelta(hours=i % 10_000)))
     return records, vectors
@@ -224,6 +233,8 @@ def fresh_target(backend: str, rows: int, workdir: Path, pg_admin: str | None) -
         for old in workdir.glob(path.name + "*"):
             old.unlink()
         return str(path)
+    if pg_admin is None:
+        raise ValueError("the postgres backend needs a server URL to create its database on")
     import psycopg
 
     name = f"memlm_scale_{rows}"

@@ -82,6 +82,8 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
     from urllib.parse import urlsplit
 
     host, port = urlsplit(base).hostname, urlsplit(base).port
+    if host is None:
+        raise ValueError(f"no host in the server URL {base!r}")
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     lat: dict[str, list[float]] = {"search": [], "add": []}
     errors: list[str] = []
@@ -95,7 +97,7 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
         try:
             while time.monotonic() < stop_at and next(budget, None) is not None:
                 op = "add" if rng.random() < add_share else "search"
-                body = ({"messages": [{"role": "user", "content": f"client {i} note {rng.integers(1e9)}"}],
+                body = ({"messages": [{"role": "user", "content": f"client {i} note {rng.integers(10**9)}"}],
                          "user_id": USER, "session_id": f"c{i}"} if op == "add"
                         else {"query": QUERIES[int(rng.integers(len(QUERIES)))], "user_id": USER, "k": 10})
                 path = "/v1/memories" if op == "add" else "/v1/memories/search"
@@ -112,7 +114,10 @@ def drive(base: str, key: str, clients: int, seconds: float, max_requests: int, 
                     conn.close()
                 ms = (time.perf_counter() - t) * 1000
                 with lock:
-                    (lat[op] if outcome is None else errors).append(ms if outcome is None else outcome)
+                    if outcome is None:
+                        lat[op].append(ms)
+                    else:
+                        errors.append(outcome)
         finally:
             conn.close()
 

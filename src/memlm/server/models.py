@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from memlm import validate
 from memlm.validate import check_json
@@ -62,7 +63,7 @@ class Message(Strict):
 
 
 # A memory's owner: user_id or agent_id (a string) must be given; documented, checked by the engine.
-OWNER_REQUIRED = {"anyOf": [{"required": [key], "properties": {key: {"type": "string"}}}
+OWNER_REQUIRED: JsonDict = {"anyOf": [{"required": [key], "properties": {key: {"type": "string"}}}
                             for key in ("user_id", "agent_id")]}
 
 

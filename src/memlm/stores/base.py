@@ -51,7 +51,8 @@ def where_clause(filters: Filters, *, ph: str, when: Callable[[datetime], Any],
     """The filter as SQL over alias m, tenant first: (clause, params). `ph` is the driver's
     placeholder, `when` formats a datetime for the column, `array_param` binds the kinds as
     one array (`= ANY(...)`) instead of one placeholder each (`IN (...)`)."""
-    clauses, params = [f"m.tenant = {ph}"], [filters.tenant]
+    clauses: list[str] = [f"m.tenant = {ph}"]
+    params: list[Any] = [filters.tenant]  # strings, the kinds' list, formatted datetimes
     for col in ("user_id", "agent_id", "session_id"):
         value = getattr(filters, col)
         if value is not None:

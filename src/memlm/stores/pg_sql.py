@@ -18,10 +18,11 @@ import json
 import struct
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from psycopg import Connection
+from psycopg.abc import Buffer
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
 from psycopg.types import TypeInfo
@@ -70,7 +71,7 @@ class VectorDumper(Dumper):
 class VectorBinaryLoader(Loader):
     format = Format.BINARY
 
-    def load(self, data: bytes) -> np.ndarray:
+    def load(self, data: Buffer) -> np.ndarray:
         return np.frombuffer(bytes(data), dtype=">f4", offset=4).astype(np.float32)
 
 
@@ -79,7 +80,7 @@ class VectorRawLoader(Loader):
 
     format = Format.BINARY
 
-    def load(self, data: bytes) -> bytes:
+    def load(self, data: Buffer) -> bytes:
         return bytes(data)
 
 
@@ -93,8 +94,16 @@ def vectors_from_raw(blobs: Sequence[bytes]) -> np.ndarray:
 class VectorTextLoader(Loader):
     format = Format.TEXT
 
-    def load(self, data: bytes) -> np.ndarray:
+    def load(self, data: Buffer) -> np.ndarray:
         return np.array(bytes(data)[1:-1].split(b","), dtype=np.float32)
+
+
+def scalar(conn: Connection, sql: str) -> Any:
+    """The one value of a query that always returns one row (an aggregate, a function call)."""
+    row = conn.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {sql!r}")
+    return row[0]
 
 
 def register_vector(conn: Connection) -> bool:
@@ -178,6 +187,14 @@ def backfill_expiry(conn: Connection) -> int:
                     done += 1
             after = rows[-1][0]
     return done
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+
+
+@overload
+def utc(value: datetime | None) -> datetime | None: ...
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -128,7 +128,7 @@ class PostgresStore:
             raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(self.url)}: {_line(exc)}") from exc
         with conn:
             wanted = {m.version for m in migrations("postgres")}
-            if conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0] and wanted <= {
+            if q.scalar(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL") and wanted <= {
                     v for (v,) in conn.execute("SELECT version FROM schema_migrations")}:
                 return  # up to date: no write needed (a read-only database still opens)
             self._apply_migrations(conn)
@@ -181,7 +181,7 @@ class PostgresStore:
         vector(dim) and the index rebuilt. The table is locked (ACCESS EXCLUSIVE) until it commits."""
         done = 0
         with self.transaction(), self._conn() as conn:
-            total = conn.execute("SELECT count(*) FROM memories").fetchone()[0]
+            total = q.scalar(conn, "SELECT count(*) FROM memories")
             for statement in q.REEMBED_BEGIN:
                 conn.execute(statement)
             with conn.cursor(name="memlm_reembed") as rows_cur:  # server-side: rows come batch by batch

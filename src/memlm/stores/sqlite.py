@@ -14,10 +14,11 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -84,6 +85,10 @@ class SQLiteStore:
     # -- connection and schema -------------------------------------------------
     @property
     def conn(self) -> sqlite3.Connection:
+        return self._writer()
+
+    def _writer(self) -> sqlite3.Connection:
+        """The writer connection, opened (and the file migrated) on first use."""
         with self._lock:
             if self._conn is None:
                 self._conn = self._open()
@@ -99,7 +104,7 @@ class SQLiteStore:
         reader = getattr(self._local, "reader", None)
         if reader is None:
             if self._conn is None:
-                self.conn  # opens and migrates the file first
+                self._writer()  # opens and migrates the file first
             reader = connect(self.path, self.busy_timeout_s, self.read_only)
             reader.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             with self._readers_lock:
@@ -254,7 +259,7 @@ class SQLiteStore:
                     f"INSERT INTO memories ({COLUMNS}, norm_hash, vector, expires_at) VALUES ({PLACEHOLDERS})",
                     (*_row(record), norm_hash(record.text), _blob(vector), _ts(expires_of(record.metadata))),
                 )
-                self._index(cur.lastrowid, record)
+                self._index(_inserted_rid(cur), record)
                 self._log(record, "ADD", None, record.text, record.created_at)
 
     def update(self, record: MemoryRecord, vector: np.ndarray, old_text: str, event: str = "UPDATE") -> None:
@@ -350,10 +355,8 @@ class SQLiteStore:
             ticket = count_delete(conn)
             merge(conn)  # the index without the deleted rows' tokens, in the same commit
             self._bump()
-        try:
+        with suppress(StoreWriteError):  # the delete has committed: its bytes wait for the next purge()
             self._eraser.purge(ticket=ticket, merged=ticket)
-        except StoreWriteError:  # the delete has committed: its bytes wait for the next purge()
-            pass
         return len(rows)
 
     def restore(self, record: MemoryRecord, vector: np.ndarray, history: list[HistoryEntry]) -> None:
@@ -364,7 +367,7 @@ class SQLiteStore:
                 f"INSERT INTO memories ({COLUMNS}, norm_hash, vector, expires_at) VALUES ({PLACEHOLDERS})",
                 (*_row(record), norm_hash(record.text), _blob(vector), _ts(expires_of(record.metadata))),
             )
-            self._index(cur.lastrowid, record)
+            self._index(_inserted_rid(cur), record)
             for h in history:
                 self._log(record, h.event, h.old_text, h.new_text, h.at)
 
@@ -428,7 +431,7 @@ class SQLiteStore:
             "SELECT memory_id, event, old_text, new_text, at FROM history WHERE tenant=? AND memory_id=? ORDER BY hid",
             (tenant, memory_id),
         )
-        return [HistoryEntry(r[0], r[1], r[2], r[3], _dt(r[4])) for r in rows]
+        return [HistoryEntry(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]  # at: NOT NULL
 
     def find_exact(self, filters: Filters, digest: str) -> builtins.list[MemoryRecord]:
         where, params = _where(filters)
@@ -478,7 +481,7 @@ class SQLiteStore:
                f"LEFT JOIN memories_fts_docsize d ON d.id = m.rid WHERE {where} AND m.rid > ? ORDER BY m.rid")
         for rid, mid, kind, session, role, occurred, asks, current, blob, size, until in self._db.execute(
                 sql, (*params, after)):
-            ts = _dt(occurred).timestamp() if occurred else None
+            ts = datetime.fromisoformat(occurred).timestamp() if occurred else None
             yield (rid, mid, kind, session, role, ts, bool(asks), bool(current), np.frombuffer(blob, dtype=np.float32),
                    row_tokens(size), datetime.fromisoformat(until).timestamp() if until else None)
 
@@ -540,8 +543,23 @@ def _record(row: Sequence) -> MemoryRecord:
     return record_from(row, _dt, json.loads)
 
 
+def _inserted_rid(cur: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just made (sqlite3 leaves lastrowid None only without one)."""
+    if cur.lastrowid is None:
+        raise RuntimeError("INSERT made no row")
+    return cur.lastrowid
+
+
 def _blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+@overload
+def _ts(value: datetime) -> str: ...
+
+
+@overload
+def _ts(value: datetime | None) -> str | None: ...
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -45,7 +45,7 @@ def consolidate(writer: Writer, scope: Scope, llm: LLM | None) -> Event:
         raise ValueError(f"session {scope.session_id!r} has no turns to summarise")
     text, method, note = _summary(writer, llm, episodes)
     meta = {"summary_of": scope.session_id, "method": method, "turns": len(episodes)}
-    if method == "llm":
+    if method == "llm" and llm is not None:  # _summary only answers "llm" with one
         meta.update(summarised_by=llm.name, prompt_version=prompts.VERSION)
     draft = Draft(text, "summary", scope, None, episodes[-1].occurred_at, meta, [e.id for e in episodes])
     vector = writer.embed([draft])[0]

@@ -140,7 +140,8 @@ class FactExtractor:
 
     def _decide(self, draft: Draft, near: Candidates) -> Decision:
         rule = self.writer.decide(draft, near)
-        if rule.event == "NOOP" and same_text(draft, rule.target):  # stored already, word for word
+        # stored already, word for word (a NOOP always has its target)
+        if rule.event == "NOOP" and rule.target is not None and same_text(draft, rule.target):
             return rule
         if not near:
             return Decision("ADD")

@@ -37,7 +37,7 @@ _ZH_SKIP = {"了", "的", "啊", "呢", "吧", "呀", "嘛", "哦", "啦", "喔"
 _TIME_FILLERS = {"now", "currently", "still", "today", "nowadays", "anymore", "again", "year", "现在", "目前", "今年",
                  "已经", "还", "仍然", "依然", "一直"}
 _SYNONYMS = {"own": "have", "owns": "have", "reside": "live", "resides": "live", "favorite": "favourite",
-             "colour": "color", "讲": "说", "上班": "工作", **{k: v for k, v in slots.RELATIONS.items()}}
+             "colour": "color", "讲": "说", "上班": "工作", **slots.RELATIONS}
 _NEGATORS = {"not", "no", "never", "longer", "anymore", "any", "more", "do", "does", "did",
              "不再", "不", "没", "没有", "再", "已经", "别"}
 _EN_CUT = re.compile(r"\b(?:with|since|for|because|and|but|who|which|that|as of|until|till|from|to be|so)\b|,|;|\(")

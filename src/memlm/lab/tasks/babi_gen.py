@@ -59,7 +59,7 @@ class World:
     def move(self, actor: str, text: str | None = None) -> None:
         """Move an actor (and what it carries) to a new location."""
         here = self.loc.get(actor, (None, 0))[0]
-        dest = self.rng.choice([l for l in LOCATIONS if l != here])
+        dest = self.rng.choice([place for place in LOCATIONS if place != here])
         verb = self.rng.choice(MOVE_VERBS)
         n = self.say(text or f"{actor} {verb} the {dest}.")
         self.loc[actor] = (dest, n)
@@ -174,7 +174,7 @@ def _q_yes_no(w: World) -> bool:
         return True
     actor = _pick_actor(w, known)
     loc, n = w.loc[actor]
-    wrong = w.absent[actor] if actor in w.absent else w.rng.choice([l for l in LOCATIONS if l != loc])
+    wrong = w.absent[actor] if actor in w.absent else w.rng.choice([place for place in LOCATIONS if place != loc])
     w.ask(f"Is {actor} in the {wrong}?", "no", [n])
     return True
 
@@ -230,7 +230,7 @@ def _coref_step(w: World) -> None:
     prev = w.story[-1].text.split()[0] if w.story and not w.story[-1].is_question else None
     if prev in ACTORS and w.rng.random() < 0.6:
         here = w.loc[prev][0]
-        dest = w.rng.choice([l for l in LOCATIONS if l != here])
+        dest = w.rng.choice([place for place in LOCATIONS if place != here])
         text = f"{w.rng.choice(COREF_LINKS)} {PRONOUN[prev]} {w.rng.choice(MOVE_VERBS)} the {dest}."
         w.antecedent[prev] = w.loc[prev][1]
         w.loc[prev] = (dest, w.say(text))
