@@ -87,3 +87,38 @@ def test_a_summary_says_how_many_archived_turns_it_stands_for(tmp_path, hashing)
         assert hits[0].reasons == {"archived": 2.0}
         episode = m.list(user_id="ana", session_id="s2")[0]
         assert m.retriever.archived_reasons(m.tenant, [Hit(episode, 0.5, {})])[0].reasons == {}
+
+
+def test_the_forget_gate_and_recall_read_one_strength(tmp_path, hashing):
+    config = MemoryConfig(recall=RecallConfig(strength_half_life_days=7.0))
+    with Memory(tmp_path / "f.db", encoder=hashing, config=config) as m:
+        ids = [m.add(f"note {t} about the garden", user_id="u")[0].id for t in ("shed", "gate", "pond", "hedge")]
+        for n, mid in enumerate(ids):  # 0, 1, 2, 3 recalls, the later ones longer ago
+            for day in range(n):
+                m.store.note_recalls(m.tenant, [mid], NOW - timedelta(days=3 * n + day))
+        records = [m.get(i) for i in ids]
+        strong = {i: s.strength for i, s in m.retriever.strengths(m.tenant, records, NOW).items()}
+        assert len(set(strong.values())) == 4
+        for threshold in sorted(strong.values()):
+            for x in (threshold * (1 - 1e-6), threshold * (1 + 1e-6)):
+                weak = {r.id for r in m.forget(user_id="u", weaker_than=x, now=NOW)}
+                assert weak == {i for i, s in strong.items() if s < x}
+
+
+def test_a_change_to_the_strength_reaches_recall_forget_and_capacity(tmp_path, hashing, monkeypatch):
+    import memlm.recall.strength as home
+
+    config = MemoryConfig(recall=RecallConfig(strength_weight=0.9),
+                          capacity=CapacityConfig(max_memories=3, on_write=False))
+    with Memory(tmp_path / "c.db", encoder=hashing, config=config) as m:
+        turns = [m.add({"role": "user", "content": f"zqlamps turn {i}"}, user_id="ana", session_id="s1",
+                       occurred_at=f"2030-01-0{i + 1}")[0].id for i in range(3)]
+        m.add({"role": "user", "content": "today"}, user_id="ana", session_id="s2", occurred_at="2030-05-01")
+        made_up = {turns[0]: 5.0, turns[1]: 0.1, turns[2]: 2.0}  # no recalls at all: only the function says so
+        monkeypatch.setattr(home, "strength", lambda record, recalls, now, cfg: made_up.get(record.id, 1.0))
+        hits = m.search("zqlamps turn", user_id="ana", now=NOW)
+        assert {h.memory.id: h.reasons["strength"] for h in hits if h.memory.id in made_up} == made_up
+        assert [h.memory.id for h in hits if h.memory.id in made_up] == [turns[0], turns[2], turns[1]]  # the prior
+        assert {r.id for r in m.forget(user_id="ana", weaker_than=1.0, now=NOW)} == {turns[1]}
+        taken = [r["id"] for r in m.enforce_capacity(user_id="ana", now=NOW, dry_run=True)["taken"]]
+        assert taken == [turns[1], turns[2]]  # weakest first, by the same function

@@ -3,9 +3,10 @@
 Each recall of a memory into a context (`Memory.context`) is counted with its time (the
 store's `recalls` table); strength = (1 + recalls) halved every
 `RecallConfig.strength_half_life_days` since the last recall (or since the writing). The one
-place it is read: the ranking prior (`strength_prior`, with `RecallConfig.strength_weight` > 0),
-the inspector (`Retriever.strengths`), `forget(weaker_than=)` and the capacity's order
-(write/forget.py, write/capacity.py).
+place it is computed (`strength`, read through `strengths`), for the ranking prior
+(`strength_prior`, with `RecallConfig.strength_weight` > 0), the inspector
+(`Retriever.strengths`), the forget gate's `forget(weaker_than=)` (write/writer.py) and the
+capacity's order (write/capacity.py): none of them can disagree on a memory's strength.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import NamedTuple
 from memlm.config import RecallConfig
 from memlm.stores.base import Store
 from memlm.types import Hit, MemoryRecord
-from memlm.write.forget import strength
+
+SECONDS_PER_DAY = 86400.0  # a unit, not a tuning constant (the half life is RecallConfig's)
 
 
 class Strength(NamedTuple):
@@ -26,6 +28,16 @@ class Strength(NamedTuple):
     strength: float  # (1 + recalls) halved every strength_half_life_days since the last recall (or writing)
     recall_count: int  # times it was recalled into a context
     last_recalled_at: datetime | None  # the last of those, None if never
+
+
+def strength(record: MemoryRecord, recalls: tuple[int, datetime | None] | None, now: datetime,
+             config: RecallConfig) -> float:
+    """(1 + recalls) halved every `config.strength_half_life_days` since the last recall (or the
+    memory's writing); `recalls` is the store's (count, last time), None if never recalled."""
+    count, last = recalls or (0, None)
+    since = last or record.created_at or now
+    days = max(0.0, (now - since).total_seconds() / SECONDS_PER_DAY)
+    return (1 + count) * 0.5 ** (days / config.strength_half_life_days)
 
 
 def strengths(store: Store, tenant: str, records: Sequence[MemoryRecord], now: datetime | None,
@@ -37,7 +49,7 @@ def strengths(store: Store, tenant: str, records: Sequence[MemoryRecord], now: d
     out: dict[str, Strength] = {}
     for r in records:
         count, last = counts.get(r.id) or (0, None)
-        out[r.id] = Strength(strength(r, counts.get(r.id), now, config.strength_half_life_days), count, last)
+        out[r.id] = Strength(strength(r, counts.get(r.id), now, config), count, last)
     return out
 
 
