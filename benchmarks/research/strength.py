@@ -6,7 +6,7 @@ RECALLED hits are counted as recalled into a context (`Store.note_recalls`, at t
 conversation's last session time, as `Memory.context` would), so later questions see the
 strength earlier ones built. Both conditions replay the same way from the same ingested file
 (copied); "off" (strength_weight 0) ignores the counts, "on" mixes them into the score.
-The prior re-ranks the k hits the retriever returns (Memory._strength_prior), so with k=10 it
+The prior re-ranks the k hits the retriever returns (recall/strength.py's strength_prior), so with k=10 it
 cannot change which turns are in the top 10 (any@10 / all@10), only their order: any@1 / any@5
 show that, and top10_reordered counts the questions whose top 10 changed order.
 

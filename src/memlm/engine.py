@@ -1,8 +1,8 @@
 """`Memory`: the engine's public face. Backend-agnostic write and read paths.
 
 Write: validate -> the Writer (write/writer.py: chunk, encode, gate, apply in one transaction).
-Read: the Retriever (recall/search.py: lexical + dense, time, hops) -> hits; context assembles a
-prompt block (working.py).
+Read: the Retriever (recall/search.py: lexical + dense, time, hops, then the strength prior) ->
+hits; context assembles a prompt block (working.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -23,7 +23,7 @@ from memlm.recall.search import Retriever
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text
 from memlm.types import KINDS, Event, HistoryEntry, Hit, MemoryRecord, Scope
-from memlm.write.forget import expiry, strength, with_expiry
+from memlm.write.forget import expiry, with_expiry
 from memlm.write.inputs import Draft, check_kind, check_text, drafts_from_input, parse_time
 from memlm.write.writer import Writer
 
@@ -41,14 +41,6 @@ def encoder_spec_for(store: Callable[[], Store], spec: str | None) -> str | None
 
     info = store().encoder_info()
     return spec_for_space(info[0]) if info else None
-
-
-class Strength(NamedTuple):
-    """A memory's strength (recalls into a context, decaying) and what it is read from."""
-
-    strength: float  # (1 + recalls) halved every strength_half_life_days since the last recall (or writing)
-    recall_count: int  # times it was recalled into a context
-    last_recalled_at: datetime | None  # the last of those, None if never
 
 
 class Memory:
@@ -78,6 +70,7 @@ class Memory:
         self._llm_resolved = self._llm is not None  # the spec has been turned into an LLM (or None)
         self._ready = False
         self._writer: Writer | None = None
+        self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
     # -- lazy parts ------------------------------------------------------------
@@ -130,6 +123,14 @@ class Memory:
         if self._writer is None or self._writer.store is not store:
             self._writer = Writer(store, self.encoder, self.config)
         return self._writer
+
+    @property
+    def retriever(self) -> Retriever:
+        """The read path (recall/search.py) over this handle's store, encoder and recall config."""
+        store, config = self.store, self.config.recall
+        if self._retriever is None or self._retriever.store is not store or self._retriever.config is not config:
+            self._retriever = Retriever(store, self.encoder, config)
+        return self._retriever
 
     @property
     def tenant(self) -> str:
@@ -219,52 +220,8 @@ class Memory:
         when = parse_time(now)
         filters = self._filters(user_id, agent_id, session_id, kinds, since, until,
                                 include_superseded=include_superseded, as_of=when)
-        from memlm.recall.current import newest_first
-
-        retriever = Retriever(self.store, self.encoder, self.config.recall)
-        hits = retriever.search(query, filters, k, hops=hops, neighbors=neighbors, now=when)  # expired: not seen
-        return newest_first(self._strength_prior(self._archived_reasons(hits), when))
-
-    def _archived_reasons(self, hits: list[Hit]) -> list[Hit]:
-        """With a capacity set: a summary hit that stands for archived turns (write/capacity.py)
-        says how many in reasons["archived"] (those turns no longer rank on their own)."""
-        if not self.config.capacity.limited:
-            return hits
-        sources = {s for h in hits if h.memory.kind == "summary" for s in h.memory.source_ids}
-        if not sources:
-            return hits
-        found = self.store.fetch(self.tenant, list(sources))
-        for h in hits:
-            if h.memory.kind == "summary":
-                n = sum(1 for s in h.memory.source_ids if s in found and found[s].superseded_by == h.memory.id)
-                if n:
-                    h.reasons["archived"] = float(n)
-        return hits
-
-    def _strength_prior(self, hits: list[Hit], now: datetime | None) -> list[Hit]:
-        """With recall.strength_weight > 0: each score mixed with the memory's strength (s / (1 + s))."""
-        weight = self.config.recall.strength_weight
-        if weight <= 0 or not hits:
-            return hits
-        strengths = self._strengths([h.memory for h in hits], now)
-        for h in hits:
-            s = strengths[h.memory.id].strength
-            h.reasons["strength"] = s
-            h.score = (1 - weight) * h.score + weight * s / (1 + s)
-        return sorted(hits, key=lambda h: -h.score)
-
-    def _strengths(self, records: Sequence[MemoryRecord], now: datetime | None = None) -> dict[str, Strength]:
-        """Each memory's strength as the ranking prior reads it (recalls into a context, halved
-        every recall.strength_half_life_days; write/forget.py), with its recall count and last
-        recall. The one place strength is computed for recall and for the inspector."""
-        now = now or datetime.now(timezone.utc)
-        counts = self.store.recall_counts(self.tenant, [r.id for r in records])
-        half_life = self.config.recall.strength_half_life_days
-        out: dict[str, Strength] = {}
-        for r in records:
-            count, last = counts.get(r.id) or (0, None)
-            out[r.id] = Strength(strength(r, counts.get(r.id), now, half_life), count, last)
-        return out
+        return self.retriever.recall(query, filters, k, hops=hops, neighbors=neighbors, now=when,  # expired: not seen
+                                     archived=self.config.capacity.limited)
 
     def _filters(self, user_id, agent_id, session_id, kinds=None, since=None, until=None,
                  require_owner: bool = True, include_superseded: bool = False,

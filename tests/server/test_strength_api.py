@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from memlm.config import RecallConfig
+from memlm.recall.strength import strength as formula
 from memlm.types import MemoryRecord
-from memlm.write.forget import strength as formula
 
 
 def add(api, tenant, text, user="ana"):
@@ -63,8 +64,8 @@ def test_the_strength_is_the_forget_gates_formula(api):
     last = datetime.fromisoformat(body["last_recalled_at"])
     created = datetime.fromisoformat(body["created_at"])
     expected = formula(MemoryRecord(id=mid, kind="fact", text=body["text"], created_at=created),
-                       (body["recall_count"], last), last, 30.0)
-    assert body["strength"] == pytest.approx(expected, rel=1e-3)  # 30 days: the default half life
+                       (body["recall_count"], last), last, RecallConfig())
+    assert body["strength"] == pytest.approx(expected, rel=1e-3)  # the default half life
 
 
 def test_browse_shows_each_memorys_strength(api):

@@ -1,7 +1,7 @@
 """The one training loop for every lab model and task.
 
-AdamW, linear warmup then cosine decay, gradient clipping, periodic evaluation, early
-stopping, and a checkpoint holding everything needed to rebuild the model.
+The lab's optimiser (lab/optim.py: AdamW, linear warmup then cosine decay, gradient clipping),
+periodic evaluation, early stopping, and a checkpoint holding everything needed to rebuild the model.
 """
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ from typing import Any
 import torch
 
 from memlm.lab.checkpoint import save_checkpoint
+from memlm.lab.optim import OptimConfig, make_optimizer, optimise, set_lr
+from memlm.lab.optim import lr_at as lr_at  # re-exported: the schedule's home is lab/optim.py
 from memlm.nn import IGNORE, config_fields, get_model, n_params
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(OptimConfig):
+    """The loop's settings; the optimiser's (lr, min_lr, warmup_iters, weight_decay, beta1, beta2,
+    grad_clip) are OptimConfig's, with its defaults."""
+
     max_iters: int = 2000  # optimisation steps
     batch_size: int = 12  # sequences per step
-    lr: float = 1e-3  # peak learning rate
-    min_lr: float = 1e-4  # learning rate at the end of the cosine decay
-    warmup_iters: int = 100  # linear warmup steps
-    weight_decay: float = 0.1  # AdamW weight decay (matrices only)
-    beta1: float = 0.9  # AdamW beta1
-    beta2: float = 0.99  # AdamW beta2
-    grad_clip: float = 1.0  # max gradient norm (0 = off)
     eval_interval: int = 250  # evaluate every this many steps (and at the end)
     eval_iters: int = 20  # validation batches per evaluation
     patience: int = 0  # stop after this many evaluations without improvement (0 = off)
@@ -79,24 +77,6 @@ def model_config_for(model_name: str, task: Any, overrides: dict[str, Any] | Non
     if unknown:
         raise ValueError(f"unknown {model_name} config fields: {sorted(unknown)}")
     return config_cls(**kwargs)
-
-
-def lr_at(it: int, progress: float, cfg: TrainConfig) -> float:
-    """Warmup for warmup_iters steps, then cosine from lr to min_lr over progress in [0, 1]."""
-    if it < cfg.warmup_iters:
-        return cfg.lr * (it + 1) / (cfg.warmup_iters + 1)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-    return cfg.min_lr + coeff * (cfg.lr - cfg.min_lr)
-
-
-def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
 @torch.no_grad()
@@ -207,11 +187,7 @@ def _step(model: torch.nn.Module, opt: torch.optim.Optimizer, task: Any, cfg: Tr
     """One optimisation step; returns (loss, tokens seen)."""
     x, y = (t.to(cfg.device) for t in task.batch("train", cfg.batch_size, gen))
     _, loss = model(x, y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-    opt.step()
+    optimise(model, opt, loss, cfg)
     return loss.item(), x.numel()
 
 
@@ -228,8 +204,7 @@ def _loop(model: torch.nn.Module, task: Any, cfg: TrainConfig, progress: bool) -
         prog = it / cfg.max_iters
         if cfg.max_seconds > 0:
             prog = max(prog, (time.perf_counter() - t0) / cfg.max_seconds)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(it, prog, cfg)
+        set_lr(opt, it, prog, cfg)
         loss, n = _step(model, opt, task, cfg, gen)
         tokens += n
         train_loss = loss if math.isnan(train_loss) else 0.9 * train_loss + 0.1 * loss

@@ -1,7 +1,7 @@
 """Train, evaluate and use the lab's translation models (Tatoeba English <-> Chinese).
 
-`train_translation` runs AdamW with warmup and cosine decay (the lab's schedule, following
-the clock when a time budget is set) on random batches of the train split, keeps the
+`train_translation` runs the lab's optimiser (lab/optim.py: AdamW, warmup and cosine decay,
+following the clock when a time budget is set) on random batches of the train split, keeps the
 weights with the best validation loss and writes a checkpoint holding the model config,
 both vocabularies and the data split's settings, so it reloads with no flags.
 """
@@ -19,6 +19,7 @@ import torch
 
 from memlm.lab import translate_data as td
 from memlm.lab.bleu import backend, corpus_bleu, corpus_chrf
+from memlm.lab.optim import OptimConfig, make_optimizer, optimise, set_lr
 from memlm.nn import config_fields, get_model, n_params
 from memlm.nn.seq2seq import UNK, attention_map, beam_decode, greedy_decode
 
@@ -29,7 +30,13 @@ BUCKETS = ((1, 4), (5, 6), (7, 8), (9, 11), (12, 1000))  # source length in toke
 
 
 @dataclass
-class TranslateConfig:
+class TranslateConfig(OptimConfig):
+    """Translation training; the optimiser's fields are OptimConfig's, four with their own defaults."""
+
+    lr: float = 2e-3  # OptimConfig.lr (peak learning rate), for these models
+    warmup_iters: int = 200  # OptimConfig.warmup_iters, for these models
+    weight_decay: float = 0.01  # OptimConfig.weight_decay, for these models
+    beta2: float = 0.98  # OptimConfig.beta2, for these models
     model: str = "gru-attn"  # gru, gru-attn or transformer (or a registry name seq2seq-*)
     direction: str = "en-zh"  # en-zh or zh-en
     data: str = ""  # the Tatoeba cmn.txt file (default: shared/data/tatoeba-cmn/cmn.txt)
@@ -39,13 +46,6 @@ class TranslateConfig:
     max_iters: int = 100000  # optimisation steps (a time budget usually ends training first)
     max_seconds: float = 0.0  # wall-clock budget; the schedule follows time when set (0 = off)
     batch_size: int = 64  # sentence pairs per step
-    lr: float = 2e-3  # peak learning rate
-    min_lr: float = 1e-4  # learning rate at the end of the cosine decay
-    warmup_iters: int = 200  # linear warmup steps
-    weight_decay: float = 0.01  # AdamW weight decay (matrices only)
-    beta1: float = 0.9  # AdamW beta1
-    beta2: float = 0.98  # AdamW beta2
-    grad_clip: float = 1.0  # max gradient norm (0 = off)
     eval_interval: int = 200  # validation loss every this many steps (and at the end)
     eval_pairs: int = 512  # validation pairs per evaluation
     seed: int = 1337  # seeds model init and batches
@@ -119,15 +119,11 @@ def train_translation(cfg: TranslateConfig, model_kw: dict[str, Any] | None = No
     """Train one model; returns a summary (and the model under 'module')."""
     from tqdm import tqdm
 
-    from memlm.lab.train import TrainConfig, lr_at, make_optimizer
-
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     data = data or prepare(cfg)
     name, config, model = build(cfg, data["src_vocab"], data["tgt_vocab"], model_kw or {})
-    sched = TrainConfig(lr=cfg.lr, min_lr=cfg.min_lr, warmup_iters=cfg.warmup_iters, weight_decay=cfg.weight_decay,
-                        beta1=cfg.beta1, beta2=cfg.beta2)
-    opt = make_optimizer(model, sched)
+    opt = make_optimizer(model, cfg)
     train = [p for p in data["split"]["train"]
              if len(td.tokenize(p[0], data["src_vocab"].lang)) < cfg.max_len
              and len(td.tokenize(p[1], data["tgt_vocab"].lang)) < cfg.max_len]
@@ -141,16 +137,11 @@ def train_translation(cfg: TranslateConfig, model_kw: dict[str, Any] | None = No
         if cfg.max_seconds and elapsed >= cfg.max_seconds:
             break
         frac = elapsed / cfg.max_seconds if cfg.max_seconds else it / cfg.max_iters
-        for group in opt.param_groups:
-            group["lr"] = lr_at(it, frac, sched)
+        set_lr(opt, it, frac, cfg)
         batch = rng.sample(train, min(cfg.batch_size, len(train)))
         src, tgt_in, tgt = td.make_batch(data["src_vocab"], data["tgt_vocab"], batch, cfg.max_len + 1)
         _, loss = model(src, tgt_in, tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        optimise(model, opt, loss, cfg)
         it, loss_value = it + 1, float(loss.detach())
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}")

@@ -11,21 +11,26 @@ A second pass (hops=2) conditions the query on the first pass's best memories, a
 Dynamic Memory Network's episodic module re-reads memory with what it has found.
 Scores are mapped to (0, 1) by a logistic: 0.5 is `score_center` standard deviations
 above the owner's average memory (defaults in config.RecallConfig).
+`recall` then reads the hits' own records: how many archived turns a summary stands for,
+the strength prior (recall/strength.py) and the newest value first (recall/current.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import numpy as np
 
 from memlm.config import RecallConfig
 from memlm.encoders.base import Encoder, encode_queries
+from memlm.recall.current import newest_first
 from memlm.recall.query import QueryPlan, lexical_terms, plan
+from memlm.recall.strength import Strength, strength_prior, strengths
 from memlm.recall.timeparse import parse_window
 from memlm.stores.base import Filters, Store
 from memlm.stores.vecindex import OwnerView, about_top, lookup_sorted, topk
-from memlm.types import Hit
+from memlm.types import Hit, MemoryRecord
 
 Parts = dict[str, np.ndarray]
 # A pass scores the owner's rows `at`: None for every row (arrays of length n), or sorted rows
@@ -42,8 +47,42 @@ class Retriever:
         self.encoder = encoder
         self.config = config
 
+    def recall(self, query: str, filters: Filters, k: int, *, hops: int | None = None, neighbors: int = 0,
+               now: datetime | None = None, archived: bool = False) -> list[Hit]:
+        """The read path `Memory.search` runs: `search`, then, with `archived` (a capacity is set),
+        each summary's count of the archived turns it stands for (`archived_reasons`), the strength
+        prior (with strength_weight > 0) and, of two current values of one attribute, the newer first."""
+        hits = self.search(query, filters, k, hops=hops, neighbors=neighbors, now=now)
+        if archived:
+            hits = self.archived_reasons(filters.tenant, hits)
+        weight = self.config.strength_weight
+        if weight > 0 and hits:
+            hits = strength_prior(hits, self.strengths(filters.tenant, [h.memory for h in hits], now), weight)
+        return newest_first(hits)
+
+    def strengths(self, tenant: str, records: Sequence[MemoryRecord],
+                  now: datetime | None = None) -> dict[str, Strength]:
+        """Each memory's strength (recall/strength.py) as the ranking prior reads it, with its
+        recall count and last recall: what the inspector shows."""
+        return strengths(self.store, tenant, records, now, self.config)
+
+    def archived_reasons(self, tenant: str, hits: list[Hit]) -> list[Hit]:
+        """A summary hit that stands for archived turns (write/capacity.py) says how many in
+        reasons["archived"] (those turns no longer rank on their own)."""
+        sources = {s for h in hits if h.memory.kind == "summary" for s in h.memory.source_ids}
+        if not sources:
+            return hits
+        found = self.store.fetch(tenant, list(sources))
+        for h in hits:
+            if h.memory.kind == "summary":
+                n = sum(1 for s in h.memory.source_ids if s in found and found[s].superseded_by == h.memory.id)
+                if n:
+                    h.reasons["archived"] = float(n)
+        return hits
+
     def search(self, query: str, filters: Filters, k: int, *, hops: int | None = None,
                neighbors: int = 0, now: datetime | None = None) -> list[Hit]:
+        """The hits the scoring passes rank best (see the module docstring)."""
         hops = self.config.hops if hops is None else hops
         if isinstance(hops, bool) or hops not in (1, 2):  # 0 or 3 would otherwise quietly mean something else
             raise ValueError(f"hops must be 1 (one pass) or 2 (a second pass conditioned on the first), got {hops!r}")

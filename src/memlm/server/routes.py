@@ -237,8 +237,8 @@ async def delete_scope(who: Auth, user_id: ScopeParam = None, agent_id: ScopePar
 
 def with_strength(memory: Memory, records: list[MemoryRecord]) -> list[dict[str, Any]]:
     """The records as dicts with their strength, recall count and last recall (MemoryDetailOut),
-    read through the ranking prior's computation (`Memory._strengths`), for the key's tenant."""
-    strengths = memory._strengths(records)
+    read through the ranking prior's computation (`Retriever.strengths`), for the key's tenant."""
+    strengths = memory.retriever.strengths(memory.tenant, records)
     out = []
     for r in records:
         s = strengths[r.id]

@@ -4,8 +4,9 @@ When an owner (a user and/or an agent) holds more current memories than
 `CapacityConfig.max_memories`, or more tokens of text than `max_tokens`, the weakest episodes of
 its CLOSED sessions give way, one at a time until the owner is within its limit:
 
-- weakest first by strength (write/forget.py: recalls into a context, halved every
-  `strength_half_life_days` since the last recall or since the writing), then oldest first;
+- weakest first by strength (recall/strength.py, as recall ranks by it: recalls into a
+  context, halved every `strength_half_life_days` since the last recall or the writing),
+  then oldest first;
 - a closed session is any session but the owner's current one (the session being written to,
   else the session of the owner's latest episode);
 - facts, summaries and notes are never taken, nor expired memories (purge deletes those);
@@ -25,9 +26,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlm.config import CapacityConfig
+from memlm.recall.strength import strengths
 from memlm.stores.base import Filters
 from memlm.types import MemoryRecord, Scope
-from memlm.write.forget import age, strength
+from memlm.write.forget import age
 
 if TYPE_CHECKING:
     from memlm.llm.base import LLM
@@ -68,9 +70,8 @@ def enforce(writer: Writer, user_id: str | None, agent_id: str | None, *, config
     if current_session is None and episodes:
         current_session = max(episodes, key=_when).session_id
     closed = [r for r in episodes if r.session_id != current_session]
-    counts = writer.store.recall_counts(writer.tenant, [r.id for r in closed])
-    half_life = writer.config.recall.strength_half_life_days
-    closed.sort(key=lambda r: (strength(r, counts.get(r.id), now, half_life), _when(r)))
+    strong = strengths(writer.store, writer.tenant, closed, now, writer.config.recall)
+    closed.sort(key=lambda r: (strong[r.id].strength, _when(r)))
     summarised = {r.session_id for r in records if r.kind == "summary"}
     for record in closed:
         if not over():

@@ -4,10 +4,11 @@
   carries its expiry in `metadata["expires_at"]` (ISO 8601, UTC). From that moment it is
   hidden from `search`, `list` and `context` (and the write gate no longer matches it), and
   `Memory.purge()` deletes it. `get(id)` still returns it until it is purged.
-- **Strength** (MemoryBank's forgetting curve): each recall of a memory into a context
-  (`Memory.context`) is counted with its time; strength = (1 + recalls) * 0.5 ** (days since
-  the last recall, or since it was written / `half_life`). With `RecallConfig.strength_weight`
-  > 0 it is a small prior in ranking (off by default); `forget(weaker_than=)` uses it.
+- **Strength** (MemoryBank's forgetting curve, computed in recall/strength.py only): each
+  recall of a memory into a context (`Memory.context`) is counted with its time; strength =
+  (1 + recalls) * 0.5 ** (days since the last recall, or since it was written /
+  `RecallConfig.strength_half_life_days`). With `RecallConfig.strength_weight` > 0 it is a
+  small prior in ranking (off by default); `forget(weaker_than=)` and the capacity use it.
 - **forget**: `Memory.forget(before=, kind=, session_id=, weaker_than=)` selects memories of
   the scope by age (occurred_at, else created_at, before the date), kind, session and
   strength; `dry_run=True` (the default) only lists what would go.
@@ -62,15 +63,6 @@ def expired(record: MemoryRecord, now: datetime | None = None) -> bool:
 
 def age(record: MemoryRecord) -> datetime | None:
     return record.occurred_at or record.created_at
-
-
-def strength(record: MemoryRecord, recalls: tuple[int, datetime | None] | None, now: datetime,
-             half_life_days: float) -> float:
-    """(1 + recalls) halved every half_life_days since the last recall (or the memory's writing)."""
-    count, last = recalls or (0, None)
-    since = last or record.created_at or now
-    days = max(0.0, (now - since).total_seconds() / 86400)
-    return (1 + count) * 0.5 ** (days / half_life_days)
 
 
 def selected(record: MemoryRecord, *, before: datetime | None, kinds: tuple[str, ...] | None,

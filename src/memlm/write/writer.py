@@ -26,11 +26,12 @@ import numpy as np
 
 from memlm.config import MemoryConfig
 from memlm.encoders.base import Encoder
+from memlm.recall.strength import strengths
 from memlm.stores.base import Filters, Store
 from memlm.text import memory_text, norm_hash
 from memlm.types import Event, MemoryRecord, Scope
 from memlm.write.chunk import chunk_text
-from memlm.write.forget import EXPIRES, selected, strength, with_expiry
+from memlm.write.forget import EXPIRES, selected, with_expiry
 from memlm.write.gate import Decision, check_proposal, decide
 from memlm.write.inputs import Draft
 
@@ -138,11 +139,9 @@ class Writer:
         only when given); deleted unless dry_run."""
         records = self._all(filters)
         weak = {r.id: True for r in records}
-        if weaker_than is not None:
-            now = now or datetime.now(timezone.utc)
-            counts = self.store.recall_counts(self.tenant, [r.id for r in records])
-            half_life = self.config.recall.strength_half_life_days
-            weak = {r.id: strength(r, counts.get(r.id), now, half_life) < weaker_than for r in records}
+        if weaker_than is not None:  # the strength recall ranks by (recall/strength.py)
+            strong = strengths(self.store, self.tenant, records, now, self.config.recall)
+            weak = {r.id: strong[r.id].strength < weaker_than for r in records}
         chosen = [r for r in records if selected(r, before=before, kinds=filters.kinds, weaker=weak[r.id])]
         if not dry_run:
             for record in chosen:
