@@ -50,7 +50,9 @@ def test_main_prints_the_runs(langgraph_agent, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.slow
-def test_main_with_the_packaged_local_llm(langgraph_agent, tmp_path, capsys, monkeypatch):
+def test_main_with_the_packaged_local_llm(langgraph_agent, tmp_path, capsys, monkeypatch, local_llm_runs):
+    """In-process llama.cpp: only after the child-process probe (local_llm_runs) decoded, so a
+    build that faults on this CPU fails this test with the reason instead of killing the session."""
     pytest.importorskip("llama_cpp")
     monkeypatch.setenv("MEMLM_ENCODER", "hashing")
     assert langgraph_agent.main(["--db", str(tmp_path / "a.db"), "--user", "ana", "--say", "I love Thai food"]) == 0
