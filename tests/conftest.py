@@ -133,10 +133,32 @@ def pg_instance():
     pgdata = Path(tempfile.mkdtemp(prefix="memlm-pg-"))
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
+        _probe_pgvector(server.get_uri())
         yield server.get_uri(), server
     finally:
         server.cleanup()
         shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def _probe_pgvector(url: str) -> None:
+    """A 384-d cosine distance through an HNSW index in a scratch database, once: if pgvector cannot
+    run on this CPU the PostgreSQL tests fail with this one message, not with a crashed server each."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE memlm_probe")
+        with psycopg.connect(with_database(url, "memlm_probe"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION vector")
+            conn.execute("CREATE TABLE t (v vector(384))")
+            conn.execute("INSERT INTO t SELECT array_fill(i::real, ARRAY[384])::vector FROM generate_series(1, 40) i")
+            conn.execute("CREATE INDEX ON t USING hnsw (v vector_cosine_ops)")
+            conn.execute("SELECT v <=> array_fill(1::real, ARRAY[384])::vector FROM t ORDER BY 1 LIMIT 3").fetchall()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE memlm_probe")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL died on a pgvector distance ({str(exc).splitlines()[0]}): its vector.so "
+                    "does not run on this CPU (see tests/test_native_portability.py)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
