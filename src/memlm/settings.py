@@ -6,7 +6,7 @@ which LLM, which server and key, how long to wait for a lock.
     from_env("busy_timeout")      # one variable, for code that needs only that one
 
 `MemoryConfig` holds the engine's tuning; this holds where and as whom it runs. Every MEMLM_*
-variable memlm reads is named in `ENV` or `PATHS` below, and read through this module.
+variable memlm reads is named in `ENV`, `PATHS` or `ENDPOINT` below, and read through this module.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ PATHS: dict[str, str] = {
     "locomo": "MEMLM_LOCOMO",  # the LoCoMo file or directory for `memlm bench locomo`
     "llm_model_path": "MEMLM_LLM_MODEL_PATH",  # a GGUF file for the local LLM instead of the packaged one
     "rate_limit": "MEMLM_RATE_LIMIT",  # `memlm serve`: requests per API key per minute
+}
+# the OpenAI-compatible LLM endpoint (memlm.llm.openai.OpenAIConfig.from_env): memlm's variable first,
+# then the name the OpenAI SDK itself reads, so an environment set up for it works unchanged
+ENDPOINT: dict[str, tuple[str, ...]] = {
+    "llm_base_url": ("MEMLM_LLM_BASE_URL", "OPENAI_BASE_URL"),  # ends before /chat/completions
+    "llm_model": ("MEMLM_LLM_MODEL",),  # the model name the endpoint expects (`openai:MODEL` wins)
+    "llm_api_key": ("MEMLM_LLM_API_KEY", "OPENAI_API_KEY"),  # sent as a Bearer token
 }
 DEFAULT_BUSY_TIMEOUT_S = 60.0  # a SQLite write waits this long for the lock before StoreBusy (503 / one-line error)
 DEFAULT_PG_TIMEOUT_S = 10.0  # a PostgreSQL caller waits this long for a pooled connection
@@ -131,9 +138,11 @@ def _number(name: str, value: Any, kind: type, unit: str | None = None) -> Any:
 
 
 def from_env(name: str) -> str | None:
-    """One variable ("encoder": $MEMLM_ENCODER, "home": $MEMLM_HOME), None when unset or empty;
-    for code that needs only that one (`get_encoder(None)`, `get_llm(None)`, the data paths)."""
-    return os.environ.get(ENV.get(name) or PATHS[name]) or None
+    """One setting ("encoder": $MEMLM_ENCODER, "home": $MEMLM_HOME, "llm_api_key": $MEMLM_LLM_API_KEY
+    or else $OPENAI_API_KEY), None when unset or empty; for code that needs only that one
+    (`get_encoder(None)`, `get_llm(None)`, the data paths, the LLM endpoint)."""
+    names = ENDPOINT.get(name) or (ENV.get(name) or PATHS[name],)
+    return next((value for var in names if (value := os.environ.get(var))), None)
 
 
 def seconds(name: str, value: Any) -> float:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from memlm import Memory
 from memlm.cli import main
-from memlm.settings import ENV, Settings
+from memlm.settings import ENDPOINT, ENV, Settings
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "memlm"
 
@@ -58,13 +58,34 @@ def test_the_shared_variables_are_read_only_in_memlm_settings():
 
 
 def test_no_module_but_settings_reads_a_memlm_variable_from_the_environment():
-    """Every MEMLM_* variable is named in memlm.settings (ENV or PATHS) and read through it; the
-    one exception is the settings `memlm serve` hands its worker processes."""
-    pattern = re.compile(r"""(environ(\.get)?\(|environ\[|getenv\()\s*["'](MEMLM_\w+)["']""")
-    found = {(str(p.relative_to(SRC)), m.group(3)) for p in SRC.rglob("*.py")
-             if p != SRC / "settings.py" for m in pattern.finditer(p.read_text(encoding="utf-8"))}
+    """Every MEMLM_* (and OPENAI_*) variable is named in memlm.settings (ENV, PATHS or ENDPOINT) and read
+    through it. Outside it such a name may appear as a string only as a CLI option's `envvar=`; the one
+    exception is the settings `memlm serve` hands its worker processes. Any other literal (an
+    `env = os.environ; env.get("MEMLM_X")`, a getenv, a dict lookup) is a second place settings are read."""
+    literal = re.compile(r"""(envvar=\s*)?["']((?:MEMLM|OPENAI)_[A-Z0-9_]+)["']""")
+    found = {(str(p.relative_to(SRC)), m.group(2)) for p in SRC.rglob("*.py") if p != SRC / "settings.py"
+             for m in literal.finditer(p.read_text(encoding="utf-8")) if not m.group(1)}
     assert found == {("server/app.py", "MEMLM_SERVER_SETTINGS"),
                      ("cli/serve.py", "MEMLM_SERVER_SETTINGS")}
+
+
+def test_the_llm_endpoint_is_read_through_settings_ours_before_openais(monkeypatch):
+    from memlm.llm.openai import OpenAIConfig
+
+    for names in ENDPOINT.values():
+        for var in names:
+            monkeypatch.delenv(var, raising=False)
+    assert OpenAIConfig.from_env() == OpenAIConfig()
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://openai.example/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    got = OpenAIConfig.from_env()
+    assert (got.base_url, got.api_key, got.model) == ("http://openai.example/v1", "sk-openai", OpenAIConfig.model)
+    monkeypatch.setenv("MEMLM_LLM_BASE_URL", "http://127.0.0.1:8080/v1")
+    monkeypatch.setenv("MEMLM_LLM_API_KEY", "")  # empty counts as unset: OpenAI's key still applies
+    monkeypatch.setenv("MEMLM_LLM_MODEL", "qwen")
+    got = OpenAIConfig.from_env()
+    assert (got.base_url, got.api_key, got.model) == ("http://127.0.0.1:8080/v1", "sk-openai", "qwen")
+    assert OpenAIConfig.from_env(model="gemma").model == "gemma"
 
 
 def test_timeouts_server_and_key_come_from_settings(env, monkeypatch):

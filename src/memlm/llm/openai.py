@@ -4,7 +4,6 @@ proxy) over httpx, with timeouts, retries with exponential backoff, and clear er
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,12 +30,10 @@ class OpenAIConfig:
     @classmethod
     def from_env(cls, model: str | None = None) -> OpenAIConfig:
         """From $MEMLM_LLM_BASE_URL / $OPENAI_BASE_URL, $MEMLM_LLM_MODEL, $MEMLM_LLM_API_KEY / $OPENAI_API_KEY."""
-        env = os.environ
-        return cls(
-            base_url=env.get("MEMLM_LLM_BASE_URL") or env.get("OPENAI_BASE_URL") or cls.base_url,
-            model=model or env.get("MEMLM_LLM_MODEL") or cls.model,
-            api_key=env.get("MEMLM_LLM_API_KEY") or env.get("OPENAI_API_KEY"),
-        )
+        from memlm.settings import from_env
+
+        return cls(base_url=from_env("llm_base_url") or cls.base_url,
+                   model=model or from_env("llm_model") or cls.model, api_key=from_env("llm_api_key"))
 
 
 class OpenAILLM:
