@@ -67,6 +67,8 @@ def test_adds_single_and_scope_deletes_at_once_get_no_5xx(tmp_path):
             t.start()
         for t in threads:
             t.join(timeout=RACE_SECONDS + 120)
+    total, errors = sum(counts.values()), sum(n for (_, s), n in counts.items() if s >= 500)
+    print(f"delete race: {total} requests, {errors} 5xx, {len(failures)} failures; {dict(counts)}")  # -s
     assert not failures, (failures[:5], dict(counts))
     assert {s for (_, s) in counts} <= {200, 404}  # 404: a single delete of what a scope delete took
     for kind in ("add", "delete", "scope"):
