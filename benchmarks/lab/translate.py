@@ -6,6 +6,7 @@ benchmarks/lab/results/translate_MODEL_DIRECTION.json; ``--plot`` draws the BLEU
 from those files and the gru-attn attention heatmap for one sentence.
 
 Run: PYTHONPATH=src python benchmarks/lab/translate.py --models gru gru-attn transformer --direction en-zh --seconds 480
+     PYTHONPATH=src python benchmarks/lab/translate.py --models gru --direction en-zh --max-iters 1285 --tag steps1285
      PYTHONPATH=src python benchmarks/lab/translate.py --plot
 """
 
@@ -27,20 +28,25 @@ LR = {"gru": 2e-3, "gru-attn": 2e-3, "transformer": 1e-3}
 SENTENCE = {"en-zh": "I don't want to go to school tomorrow.", "zh-en": "我明天不想去学校。"}
 
 
-def run(model: str, direction: str, seconds: float, out_dir: str, limit: int = 0, eval_only: bool = False) -> dict:
+def run(model: str, direction: str, seconds: float, out_dir: str, limit: int = 0, eval_only: bool = False,
+        max_iters: int = 0, tag: str = "") -> dict:
     from memlm.lab.translate import TranslateConfig, evaluate_translation, load_translation, train_translation
 
+    out_dir = str(Path(out_dir) / tag) if tag else out_dir  # a tagged run keeps its own checkpoint
     path = Path(out_dir) / f"translate-{model}-{direction}.pt"
     if not eval_only:
-        cfg = TranslateConfig(model=model, direction=direction, max_seconds=seconds, lr=LR[model], out_dir=out_dir)
+        steps = {"max_iters": max_iters, "max_seconds": 0.0} if max_iters else {"max_seconds": seconds}
+        cfg = TranslateConfig(model=model, direction=direction, lr=LR[model], out_dir=out_dir, **steps)
         train_translation(cfg, MODEL_KW[model])
     net, ckpt = load_translation(path)
     res = ckpt["result"]
     ev = evaluate_translation(net, ckpt, limit=limit)
-    out = {"model": model, "direction": direction, "budget_seconds": seconds, "model_kwargs": MODEL_KW[model],
+    budget = {"budget_iters": max_iters} if max_iters else {"budget_seconds": seconds}
+    out = {"model": model, "direction": direction, "tag": tag, **budget, "model_kwargs": MODEL_KW[model],
            "lr": LR[model], **{k: v for k, v in res.items() if k != "module"}, "eval": ev}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"translate_{model}_{direction}.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    name = f"translate_{model}_{direction}{'_' + tag if tag else ''}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: out[k] for k in ("model", "direction", "iters", "seconds", "valid_loss")}
                      | {"bleu": ev["bleu"], "chrf": ev["chrf"], "test": ev["test_sentences"]}), flush=True)
     return out
@@ -63,7 +69,7 @@ def plot(out_dir: str) -> None:
         for r in rows:
             buckets = r["eval"]["by_length"]
             ax.plot([b["bucket"] for b in buckets], [b["bleu"] for b in buckets], marker="o",
-                    label=f"{r['model']} (BLEU {r['eval']['bleu']})")
+                    label=f"{label(r)} (BLEU {r['eval']['bleu']})")
         ax.set_xlabel("source length (tokens)")
         ax.set_ylabel("BLEU (greedy, test split)")
         ax.set_title(f"Tatoeba {direction}: BLEU by source length")
@@ -85,9 +91,14 @@ def markdown_table(rows: list[dict]) -> str:
              "|---" * (4 + len(buckets)) + "|",
              "| (test sentences) | | " + str(rows[0]["eval"]["test_sentences"]) + " | | " + " | ".join(counts) + " |"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['iters']} | {r['eval']['bleu']} | {r['eval']['chrf']} | "
+        lines.append(f"| {label(r)} | {r['iters']} | {r['eval']['bleu']} | {r['eval']['chrf']} | "
                      + " | ".join(str(b["bleu"]) for b in r["eval"]["by_length"]) + " |")
     return "\n".join(lines)
+
+
+def label(result: dict) -> str:
+    """The model's name, and the run's tag when it is not the default run."""
+    return f"{result['model']} [{result['tag']}]" if result.get("tag") else result["model"]
 
 
 def heatmap(checkpoint: Path, sentence: str, out: Path) -> None:
@@ -125,6 +136,9 @@ def main() -> None:
     p.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"])
     p.add_argument("--seconds", type=float, default=480.0, help="training budget per model")
     p.add_argument("--out", default="out/lab/translate", help="checkpoint folder")
+    p.add_argument("--max-iters", type=int, default=0,
+                   help="a step budget instead of --seconds (the schedule follows steps), e.g. for equal-steps runs")
+    p.add_argument("--tag", default="", help="suffix of the result file and checkpoint folder (keeps the default runs)")
     p.add_argument("--limit", type=int, default=0, help="evaluate on this many test sentences (0 = all)")
     p.add_argument("--eval-only", action="store_true", help="evaluate the saved checkpoints, no training")
     p.add_argument("--plot", action="store_true", help="only draw the figures from the saved results")
@@ -133,7 +147,7 @@ def main() -> None:
         plot(args.out)
         return
     for model in args.models:
-        run(model, args.direction, args.seconds, args.out, args.limit, args.eval_only)
+        run(model, args.direction, args.seconds, args.out, args.limit, args.eval_only, args.max_iters, args.tag)
 
 
 if __name__ == "__main__":

@@ -218,8 +218,9 @@ def report_from_cache(out_dir: str | Path, results_dir: str | Path | None = None
     t.plot(plots.loss_curves(out / "loss_curves.png", t.curves))
     head = ["# Memory lab report (cached long runs)", "",
             f"Re-plotted from `{results}` by `memlm lab report`; every table gives its budget and the command that "
-            "reproduces it. Measured on a 2-core CPU shared with other jobs (contended): times are slower than on "
-            "an idle machine. `memlm lab report --train` trains a fresh set instead."]
+            "reproduces it. Measured on a 2-core CPU: the MQAR sweeps with one run per core and nothing else "
+            "running, the curriculum, haystack and gates runs while other jobs shared the cores (slower than idle; "
+            "docs/lab.md gives the load of each). `memlm lab report --train` trains a fresh set instead."]
     lines = head + t.lines + ["", "## Plots", ""] + [f"![{p}]({p})" for p in t.plots]
     table = out / "report.md"
     table.write_text("\n".join(lines) + "\n", encoding="utf-8")
