@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from memlm.lab.checkpoint import load_checkpoint
+from memlm.lab.optim import lr_at
 from memlm.lab.tasks.base import IGNORE
 from memlm.lab.tasks.charlm import CharLMTask
-from memlm.lab.train import TrainConfig, evaluate, lr_at, model_config_for, split_overrides, train
+from memlm.lab.train import TrainConfig, evaluate, model_config_for, split_overrides, train
 
 TINY_TF = dict(n_layer=1, n_head=2, n_embd=16)
 

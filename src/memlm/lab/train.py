@@ -17,7 +17,6 @@ import torch
 
 from memlm.lab.checkpoint import save_checkpoint
 from memlm.lab.optim import OptimConfig, make_optimizer, optimise, set_lr
-from memlm.lab.optim import lr_at as lr_at  # re-exported: the schedule's home is lab/optim.py
 from memlm.nn import IGNORE, config_fields, get_model, n_params
 
 

@@ -48,8 +48,9 @@ def strengths(store: Store, tenant: str, records: Sequence[MemoryRecord], now: d
     counts = store.recall_counts(tenant, [r.id for r in records])
     out: dict[str, Strength] = {}
     for r in records:
-        count, last = counts.get(r.id) or (0, None)
-        out[r.id] = Strength(strength(r, counts.get(r.id), now, config), count, last)
+        recalls = counts.get(r.id)
+        count, last = recalls or (0, None)
+        out[r.id] = Strength(strength(r, recalls, now, config), count, last)
     return out
 
 
