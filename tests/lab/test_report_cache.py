@@ -36,7 +36,7 @@ def write_cache(folder: Path) -> dict[str, float]:
     }
     for key, rows in runs.items():
         data = {"command": f"python benchmarks/lab/mqar.py --fake {key}", "threads": 1, "seconds_per_run": 60,
-                "results": rows}
+                "results": rows, **({"max_iters": 5000} if key == "mqar_attn" else {})}
         (folder / SOURCES[key].file).write_text(json.dumps(data))
     hay = {"segment": 64, "target_length": 512, "results": {
         "memory_transformer": {"seconds": 800, "accuracy": {"64": 0.95, "512": acc["hay"]}},
@@ -66,6 +66,9 @@ def test_report_from_cache_writes_tables_budgets_commands_and_plots(tmp_path) ->
     assert any("Haystack" in t for t in titles) and any("distance" in t for t in titles)
     assert all(t["budget"] and t["command"] for t in summary["tables"].values())
     assert table.count("Budget:") == table.count("Reproduce:") >= 6
+    # a step budget recorded in the file is part of the budget; a file without one says seconds only
+    assert "attention models: 2 runs, at most 5000 steps and 60 s each" in table
+    assert "LSTM/GRU: 2 runs, at most 60 s each" in table
     assert json.loads((out / "report.json").read_text())["source"] == "cache"
 
 

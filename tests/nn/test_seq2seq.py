@@ -93,13 +93,33 @@ def test_attention_weights_only_with_attention() -> None:
     assert get_model("seq2seq-gru-attn")[0]().attention and not get_model("seq2seq-gru")[0]().attention
 
 
-@pytest.mark.parametrize("name", ["seq2seq-gru", "seq2seq-gru-attn"])
+@pytest.mark.parametrize("name", NAMES)
 def test_incremental_step_matches_decode(name: str) -> None:
+    """step() (recurrent state; the Transformer's key/value cache) gives the logits of decoding the
+    whole prefix, at every position, including past the Transformer's block_size (16 here)."""
     model = tiny(name).eval()
     src, tgt_in, _ = copy_batch(3)
+    tgt_in = torch.cat([tgt_in, tgt_in, tgt_in], dim=1)  # 21 positions
     memory = model.encode(src)
-    full = model.decode(memory, tgt_in)[0]  # (B, T, V)
     state = None
     for t in range(tgt_in.size(1)):
         logits, state = model.step(memory, tgt_in[:, t], state)
-        assert torch.allclose(logits, full[:, t], atol=1e-5)
+        want = model.decode(memory, tgt_in[:, : t + 1])[0][:, -1]  # (B, V) after the prefix
+        assert torch.allclose(logits, want, atol=1e-5), t
+
+
+def test_beam_search_with_cache_matches_full_prefix_decoding() -> None:
+    """Beam search reorders the key/value cache with its beams: the same hypotheses as without it."""
+    model = tiny("seq2seq-transformer").eval()
+    for p in model.parameters():  # a model that is not all ties: random weights at a larger scale
+        torch.nn.init.normal_(p, std=0.5)
+
+    class NoCache:  # the same model seen without step(), so beam search decodes the whole prefix
+        encode, decode = model.encode, model.decode
+
+    src, _, _ = copy_batch(6, seed=5)
+    for row in src:
+        one = row[row != PAD][None]
+        for beam in (1, 3):
+            assert beam_decode(model, one, beam=beam, max_len=12) == beam_decode(NoCache(), one, beam=beam,
+                                                                                 max_len=12)

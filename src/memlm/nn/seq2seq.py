@@ -27,10 +27,18 @@ def seq2seq_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Te
 
 
 def _select(memory: Any, index: torch.Tensor) -> Any:
-    """Rows index of a memory (a tensor or a tuple of tensors, batch first)."""
-    if isinstance(memory, tuple):
-        return tuple(_select(m, index) for m in memory)
-    return memory.index_select(0, index)
+    """Rows index of a memory or decoder state (tensors, batch first, nested in tuples/lists)."""
+    if isinstance(memory, (tuple, list)):
+        return type(memory)(_select(m, index) for m in memory)
+    return None if memory is None else memory.index_select(0, index)
+
+
+def _next_logits(model: Any, memory: Any, ys: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+    """Logits (B, V) after the prefix ys (B, t): one incremental step when the model has ``step``
+    (recurrent state, key/value cache), else the whole prefix again."""
+    if hasattr(model, "step"):
+        return model.step(memory, ys[:, -1], state)
+    return model.decode(memory, ys)[0][:, -1], None
 
 
 @torch.no_grad()
@@ -42,10 +50,7 @@ def greedy_decode(model: Any, src: torch.Tensor, max_len: int = 60) -> list[list
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
     state = None
     for _ in range(max_len):
-        if hasattr(model, "step"):  # incremental (recurrent state)
-            last, state = model.step(memory, ys[:, -1], state)  # (B, V)
-        else:  # the whole prefix again
-            last = model.decode(memory, ys)[0][:, -1]  # (B, V)
+        last, state = _next_logits(model, memory, ys, state)  # (B, V)
         nxt = _allowed(last).argmax(dim=-1)  # (B,)
         nxt = nxt.masked_fill(done, PAD)
         ys = torch.cat([ys, nxt[:, None]], dim=1)
@@ -81,10 +86,11 @@ def beam_decode(model: Any, src: torch.Tensor, beam: int = 4, max_len: int = 60,
     ys = torch.full((1, 1), BOS, dtype=torch.long, device=src.device)
     scores = torch.zeros(1, device=src.device)  # (k,) summed log-probabilities of live beams
     finished: list[tuple[float, list[int]]] = []
+    state = None  # the live beams' decoder state, rows in the order of ys
     for step in range(max_len):
         mem = _select(memory, torch.zeros(ys.size(0), dtype=torch.long, device=src.device))
-        logits, _ = model.decode(mem, ys)
-        logp = F.log_softmax(_allowed(logits[:, -1].float()), dim=-1)  # (k, V)
+        last, state = _next_logits(model, mem, ys, state)
+        logp = F.log_softmax(_allowed(last.float()), dim=-1)  # (k, V)
         vocab = logp.size(-1)
         cand = (scores[:, None] + logp).reshape(-1)  # (k * V,)
         top = cand.topk(min(2 * beam, cand.numel()))
@@ -104,6 +110,7 @@ def beam_decode(model: Any, src: torch.Tensor, beam: int = 4, max_len: int = 60,
         rows = torch.tensor([r for r, _ in new_rows], device=src.device)
         toks = torch.tensor([t for _, t in new_rows], device=src.device)
         ys = torch.cat([ys[rows], toks[:, None]], dim=1)
+        state = _select(state, rows)
         scores = torch.tensor(new_scores, device=src.device)
     if not finished:  # ran to max_len: the best live hypothesis
         length = ys.size(1) - 1

@@ -7,6 +7,7 @@ decoder's cross-attention, a causal decoder, tied target embedding and output he
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn as nn
@@ -36,18 +37,25 @@ class Attention(nn.Module):
         self.kv = nn.Linear(c.n_embd, 2 * c.n_embd)
         self.proj = nn.Linear(c.n_embd, c.n_embd)
 
-    def forward(self, x: torch.Tensor, kv: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                causal: bool = False) -> torch.Tensor:
-        """x (B, T, C), kv (B, S, C), mask (B, 1, 1, S) True where a key may be attended."""
-        B, T, C = x.shape
-        kv = x if kv is None else kv
+    def keys_values(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """kv (B, S, C) -> keys and values, each (B, h, S, d)."""
+        B, S, C = kv.shape
         k, v = self.kv(kv).split(C, dim=2)
+        return (k.view(B, S, self.n_head, -1).transpose(1, 2), v.view(B, S, self.n_head, -1).transpose(1, 2))
+
+    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+               causal: bool = False) -> torch.Tensor:
+        """Queries from x (B, T, C) over k, v (B, h, S, d) -> (B, T, C)."""
+        B, T, C = x.shape
         q = self.q(x).view(B, T, self.n_head, -1).transpose(1, 2)  # (B, h, T, d)
-        k = k.view(B, kv.size(1), self.n_head, -1).transpose(1, 2)  # (B, h, S, d)
-        v = v.view(B, kv.size(1), self.n_head, -1).transpose(1, 2)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                            dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+    def forward(self, x: torch.Tensor, kv: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                causal: bool = False) -> torch.Tensor:
+        """x (B, T, C), kv (B, S, C), mask (B, 1, 1, S) True where a key may be attended."""
+        return self.attend(x, *self.keys_values(x if kv is None else kv), mask=mask, causal=causal)
 
 
 class Block(nn.Module):
@@ -66,6 +74,23 @@ class Block(nn.Module):
         if self.cross is not None and self.ln2 is not None:
             x = x + self.drop(self.cross(self.ln2(x), kv=memory, mask=mem_mask))
         return x + self.drop(self.mlp(self.ln3(x)))
+
+    def step(self, x: torch.Tensor, past: tuple | None, memory_kv: tuple, mem_mask: torch.Tensor):
+        """One new position x (B, 1, C) after the cached self-attention keys/values ``past``
+        (each (B, h, t, d), None at the first position) -> (x (B, 1, C), past with this position)."""
+        h = self.ln1(x)
+        k, v = self.attn.keys_values(h)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        x = x + self.drop(self.attn.attend(h, k, v))  # the one query may see every earlier position
+        if self.cross is not None and self.ln2 is not None:
+            mk, mv = memory_kv
+            x = x + self.drop(self.cross.attend(self.ln2(x), mk, mv, mask=mem_mask))
+        return x + self.drop(self.mlp(self.ln3(x))), (k, v)
+
+    def cross_keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The cross-attention keys/values over the encoder output (B, S, C), computed once per sentence."""
+        return None if self.cross is None else self.cross.keys_values(memory)
 
 
 class Seq2SeqTransformer(nn.Module):
@@ -110,6 +135,30 @@ class Seq2SeqTransformer(nn.Module):
         for block in self.dec:
             x = block(x, causal=True, memory=mem, mem_mask=mask)
         return self.head(self.ln_dec(x)), None
+
+    def step(self, memory, y: torch.Tensor, state):
+        """Incremental decoding with a key/value cache: last tokens y (B,), state (None at BOS)
+        -> (logits (B, V), state). The state holds the tokens so far (B, t), each decoder layer's
+        self-attention keys/values and its cross-attention keys/values over the source, so a step
+        costs one position instead of the whole prefix. Past ``block_size`` tokens it falls back
+        to ``decode`` over the last ``block_size`` tokens, as decoding the full prefix does."""
+        mem, mask = memory
+        if state is None:
+            state = (y[:, None][:, :0], [None] * len(self.dec), [b.cross_keys_values(mem) for b in self._dec()])
+        ys, pasts, cross = state
+        ys = torch.cat([ys, y[:, None]], dim=1)  # (B, t)
+        t = ys.size(1)
+        if t > self.config.block_size:
+            return self.decode(memory, ys)[0][:, -1], (ys, pasts, cross)
+        x = self.drop(self.tgt_emb(y) + self.tgt_pos.weight[t - 1])[:, None]  # (B, 1, C)
+        new = []
+        for block, past, kv in zip(self._dec(), pasts, cross):
+            x, past = block.step(x, past, kv, mask)
+            new.append(past)
+        return self.head(self.ln_dec(x))[:, 0], (ys, new, cross)
+
+    def _dec(self) -> list[Block]:
+        return [cast(Block, b) for b in self.dec]
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, targets: torch.Tensor | None = None):
         """src (B, S), tgt_in (B, T) starting with BOS, targets (B, T) -> (logits (B, T, V), loss)."""
