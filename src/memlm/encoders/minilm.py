@@ -112,7 +112,7 @@ def load_torch_module(model_dir: Path, attn_implementation: str | None = None) -
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
 
-    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    kwargs: dict[str, Any] = {"attn_implementation": attn_implementation} if attn_implementation else {}
     bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True, **kwargs)
     return _MeanPooled(bert).eval()
 
