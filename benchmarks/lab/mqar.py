@@ -25,7 +25,7 @@ def run(model: str, seq: int, pairs: int, model_kw: dict, args: argparse.Namespa
     task = get_task("mqar", seq_len=seq, n_pairs=pairs)
     lr = args.lr or 3e-3
     wd = args.weight_decay if args.weight_decay >= 0 else (0.1 if model == "transformer" else 0.0)
-    cfg = TrainConfig(max_iters=args.max_iters, max_seconds=args.seconds, batch_size=args.batch_size, lr=lr,
+    cfg = TrainConfig(max_iters=args.max_iters or 100_000, max_seconds=args.seconds, batch_size=args.batch_size, lr=lr,
                       min_lr=lr / 10, warmup_iters=50 if init is None else 10, weight_decay=wd, eval_interval=100,
                       eval_iters=4, target_accuracy=target, seed=args.seed, num_threads=args.threads,
                       out_dir="out/lab/bench")
@@ -60,8 +60,8 @@ def main() -> None:
     ap.add_argument("--segment", type=int, default=0, help="memory Transformer segment length (0: seq // 4)")
     ap.add_argument("--name", default="", help="result file suffix (default: the part)")
     ap.add_argument("--seconds", type=float, default=120, help="budget per training run")
-    ap.add_argument("--max_iters", type=int, default=100_000,
-                    help="step budget per training run (whichever of it and --seconds comes first)")
+    ap.add_argument("--max_iters", type=int, default=0,
+                    help="step budget per training run, whichever of it and --seconds comes first (0: --seconds only)")
     ap.add_argument("--batch_size", type=int, default=0, help="0: 64 for the attention part, 32 for the others")
     ap.add_argument("--lr", type=float, default=0, help="peak learning rate (0: 3e-3)")
     ap.add_argument("--weight_decay", type=float, default=-1, help="-1: 0.1 for the Transformer, 0 for the others")
@@ -101,7 +101,7 @@ def main() -> None:
     rows = [{k: v for k, v in r.items() if k != "state"} for r in results]
     meta = {"command": "python benchmarks/lab/mqar.py " + " ".join(sys.argv[1:]), "threads": args.threads,
             "seconds_per_run": args.seconds,
-            "max_iters": args.max_iters}
+            **({"max_iters": args.max_iters} if args.max_iters else {})}
     out.write_text(json.dumps({**meta, "results": rows}, indent=2))
 
 

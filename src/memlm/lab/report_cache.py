@@ -111,7 +111,7 @@ def _budget(rows: list[dict[str, Any]], data: dict[str, Any]) -> str:
     secs = [float(r.get("seconds", 0)) for r in rows]
     iters = [int(r.get("iters", 0)) for r in rows]
     cap, steps = data.get("seconds_per_run"), data.get("max_iters")
-    limit = " and ".join(([f"{steps} steps"] if steps and steps < 100_000 else []) + ([f"{cap:g} s"] if cap else []))
+    limit = " and ".join(([f"{steps} steps"] if steps else []) + ([f"{cap:g} s"] if cap else []))
     return f"{len(rows)} runs" + (f", at most {limit} each" if limit else "") + (
         f" (took {min(secs):.0f}-{max(secs):.0f} s, {min(iters)}-{max(iters)} steps; {sum(secs) / 60:.1f} min in all),"
         f" {data.get('threads', 1)} torch thread, early stop at 99.5% validation accuracy")
